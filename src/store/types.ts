@@ -1,0 +1,142 @@
+// The broker core talks to shared state only through these interfaces. Two implementations
+// exist: memory/ (one process, the embedded default) and redis/ (the cluster). Both pass the
+// same contract suite (test/contract/).
+//
+// Shape of the API, chosen for the hot path:
+// - Reads return Promises (Redis will be a round trip).
+// - Writes return void: they are queued in order (Redis: pipelined on one connection) and the
+//   core never awaits them per message. `flush()` resolves when every write issued before it
+//   is durable, and rejects if any of them failed; the core awaits it only where the spec
+//   needs a hand-off first (before PUBACK/PUBREC of a message whose delivery wrote state,
+//   before CONNACK of a resumed session, before SUBACK).
+import type { Properties, QoS } from '../protocol/types.js';
+
+/** A message as it travels inside the broker (not tied to one client's packet id). */
+export interface Message {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  /** v5 properties forwarded to subscribers (payload format, content type, response topic, correlation data, user properties). */
+  properties?: Properties;
+  /** Epoch ms after which it must not be delivered (v5 Message Expiry Interval). */
+  expiresAt?: number;
+}
+
+export interface SubscriptionOptions {
+  qos: QoS;
+  /** v5 No Local, Retain As Published, Retain Handling. */
+  nl?: boolean;
+  rap?: boolean;
+  rh?: 0 | 1 | 2;
+  /** v5 Subscription Identifier. */
+  subscriptionId?: number;
+}
+
+/** An outgoing QoS 1/2 message awaiting acknowledgement, kept so it can be resent on resume. */
+export interface InflightRecord {
+  messageId: number;
+  /** 'publish': PUBLISH sent, awaiting PUBACK/PUBREC. 'pubrel': PUBREC received, PUBREL sent, awaiting PUBCOMP. */
+  state: 'publish' | 'pubrel';
+  message: Message;
+}
+
+export interface SessionRecord {
+  clientId: string;
+  /** Seconds the session outlives its connection; 0xFFFFFFFF = never expires. */
+  expiryInterval: number;
+  subscriptions: Map<string, SubscriptionOptions>;
+}
+
+export interface SessionStore {
+  /** The persisted session, or null when there is none (or it expired). */
+  load(clientId: string): Promise<SessionRecord | null>;
+  /** Creates or updates the session's metadata (not its subscriptions). */
+  save(clientId: string, expiryInterval: number): void;
+  /** Removes the session and everything that belongs to it: subscriptions, queue, in-flight, incoming QoS 2 ids. */
+  delete(clientId: string): void;
+
+  addSubscriptions(clientId: string, subs: ReadonlyArray<readonly [filter: string, options: SubscriptionOptions]>): void;
+  removeSubscriptions(clientId: string, filters: readonly string[]): void;
+
+  /** Appends to the offline queue unless it already holds `cap` messages; the result says whether it was kept. */
+  enqueue(clientId: string, message: Message, cap: number): Promise<boolean>;
+  /** Removes and returns the queued messages, oldest first. */
+  drainQueue(clientId: string): Promise<Message[]>;
+  queueLength(clientId: string): Promise<number>;
+
+  putInflight(clientId: string, record: InflightRecord): void;
+  deleteInflight(clientId: string, messageId: number): void;
+  /** In-flight records, in the order they were first put. */
+  loadInflight(clientId: string): Promise<InflightRecord[]>;
+
+  /** Incoming QoS 2 packet ids received (PUBREC sent) and not yet released by PUBREL. */
+  addIncomingQos2(clientId: string, messageId: number): void;
+  removeIncomingQos2(clientId: string, messageId: number): void;
+  loadIncomingQos2(clientId: string): Promise<number[]>;
+
+  /**
+   * The will of the live connection holding clientId (null clears it). Kept in the shared store so
+   * that when a worker dies, another node publishes its clients' wills (exactly once, see cluster/).
+   */
+  setWill(clientId: string, will: Message | null, delaySeconds?: number): void;
+
+  /** Resolves when all writes issued so far are durable; rejects if any failed. */
+  flush(): Promise<void>;
+}
+
+export interface RetainedStore {
+  /** Stores (or, with null, clears) the retained message of a topic. */
+  set(topic: string, message: Message | null): void;
+  /** Retained messages whose topic matches the filter, found through an index (never a scan of every topic). */
+  match(filter: string): Promise<Message[]>;
+  count(): Promise<number>;
+  flush(): Promise<void>;
+}
+
+/** Who holds a client id: exactly one live connection per id, cluster-wide. */
+export interface SessionOwnership {
+  /**
+   * Takes the client id for this node. Returns a fencing epoch that grows with every claim;
+   * if another connection (on this or any node) held it, that holder is told to close
+   * (through the handler given to onTakeover on its node).
+   */
+  claim(clientId: string, connectionId: string): Promise<number>;
+  /** Gives the id up, unless a newer claim (higher epoch) already took it. */
+  release(clientId: string, epoch: number): void;
+  /** Called on the node that held clientId when a newer claim took it. */
+  onTakeover(handler: (clientId: string, connectionId: string, epoch: number) => void): void;
+}
+
+/** Messages leaving this process for other workers and hosts. */
+export interface MessageBus {
+  readonly nodeId: string;
+  /**
+   * Declares that this node has a subscriber for filter (the core calls it when its local count
+   * of subscribers for the filter goes 0 → 1). Resolves once every other live node will route
+   * matching messages here, so a SUBACK sent after it is safe [request/response needs this].
+   */
+  addRoute(filter: string): Promise<void>;
+  /** The local count went 1 → 0. */
+  removeRoute(filter: string): void;
+  /**
+   * Hands msg to every other node with a matching route (batched; nothing is sent when none
+   * matches). Resolves when handed to the transport; rejects when it could not be — the core
+   * must then not acknowledge the PUBLISH.
+   */
+  publish(message: Message): Promise<void>;
+  /** Messages from other nodes, to deliver to local subscribers only. */
+  onMessage(handler: (message: Message) => void): void;
+  /** Count of messages this node received from the bus (tests use it to prove routing by interest). */
+  readonly received: number;
+  close(): Promise<void>;
+}
+
+/** Everything a broker core needs from the outside world. */
+export interface Backend {
+  sessions: SessionStore;
+  retained: RetainedStore;
+  ownership: SessionOwnership;
+  bus: MessageBus;
+  close(): Promise<void>;
+}
