@@ -1,0 +1,128 @@
+// Sessions of a single process. Writes apply synchronously, so flush() has nothing to wait for.
+//
+// Expiry is not enforced here: the core runs the expiry timers and calls delete(). load()
+// therefore returns whatever was last saved until it is deleted.
+import type { InflightRecord, Message, SessionRecord, SessionStore, SubscriptionOptions } from '../types.js';
+
+/** One client's state. Collections are created on first use so an idle session stays small. */
+interface SessionState {
+  /** False until save(): writes that arrive first (e.g. subscriptions) are kept, but load() sees no session. */
+  saved: boolean;
+  expiryInterval: number;
+  subscriptions: Map<string, SubscriptionOptions> | null;
+  queue: Message[] | null;
+  /** Keyed by message id; Map order is first-put order, which a re-put keeps. */
+  inflight: Map<number, InflightRecord> | null;
+  incomingQos2: Set<number> | null;
+  will: { message: Message; delaySeconds: number } | null;
+}
+
+const resolved = Promise.resolve();
+
+export class MemorySessionStore implements SessionStore {
+  private readonly sessions = new Map<string, SessionState>();
+
+  load(clientId: string): Promise<SessionRecord | null> {
+    const state = this.sessions.get(clientId);
+    if (state === undefined || !state.saved) return Promise.resolve(null);
+    // A copy: the caller may change its map without touching the stored one (as with Redis).
+    const subscriptions = new Map(state.subscriptions ?? []);
+    return Promise.resolve({ clientId, expiryInterval: state.expiryInterval, subscriptions });
+  }
+
+  save(clientId: string, expiryInterval: number): void {
+    const state = this.state(clientId);
+    state.saved = true;
+    state.expiryInterval = expiryInterval;
+  }
+
+  delete(clientId: string): void {
+    this.sessions.delete(clientId);
+  }
+
+  addSubscriptions(clientId: string, subs: ReadonlyArray<readonly [filter: string, options: SubscriptionOptions]>): void {
+    const state = this.state(clientId);
+    state.subscriptions ??= new Map();
+    for (const [filter, options] of subs) state.subscriptions.set(filter, options);
+  }
+
+  removeSubscriptions(clientId: string, filters: readonly string[]): void {
+    const subscriptions = this.sessions.get(clientId)?.subscriptions;
+    if (subscriptions == null) return;
+    for (const filter of filters) subscriptions.delete(filter);
+  }
+
+  enqueue(clientId: string, message: Message, cap: number): Promise<boolean> {
+    const state = this.state(clientId);
+    state.queue ??= [];
+    if (state.queue.length >= cap) return Promise.resolve(false);
+    state.queue.push(message);
+    return Promise.resolve(true);
+  }
+
+  drainQueue(clientId: string): Promise<Message[]> {
+    const state = this.sessions.get(clientId);
+    const queue = state?.queue ?? [];
+    if (state !== undefined) state.queue = null;
+    return Promise.resolve(queue);
+  }
+
+  queueLength(clientId: string): Promise<number> {
+    return Promise.resolve(this.sessions.get(clientId)?.queue?.length ?? 0);
+  }
+
+  putInflight(clientId: string, record: InflightRecord): void {
+    const state = this.state(clientId);
+    state.inflight ??= new Map();
+    state.inflight.set(record.messageId, record);
+  }
+
+  deleteInflight(clientId: string, messageId: number): void {
+    this.sessions.get(clientId)?.inflight?.delete(messageId);
+  }
+
+  loadInflight(clientId: string): Promise<InflightRecord[]> {
+    return Promise.resolve([...(this.sessions.get(clientId)?.inflight?.values() ?? [])]);
+  }
+
+  addIncomingQos2(clientId: string, messageId: number): void {
+    const state = this.state(clientId);
+    state.incomingQos2 ??= new Set();
+    state.incomingQos2.add(messageId);
+  }
+
+  removeIncomingQos2(clientId: string, messageId: number): void {
+    this.sessions.get(clientId)?.incomingQos2?.delete(messageId);
+  }
+
+  loadIncomingQos2(clientId: string): Promise<number[]> {
+    return Promise.resolve([...(this.sessions.get(clientId)?.incomingQos2 ?? [])]);
+  }
+
+  setWill(clientId: string, will: Message | null, delaySeconds = 0): void {
+    if (will === null) {
+      const state = this.sessions.get(clientId);
+      if (state !== undefined) state.will = null;
+      return;
+    }
+    this.state(clientId).will = { message: will, delaySeconds };
+  }
+
+  /** The stored will (memory only, not part of SessionStore: one process has no other node to publish it). */
+  willOf(clientId: string): { message: Message; delaySeconds: number } | null {
+    return this.sessions.get(clientId)?.will ?? null;
+  }
+
+  flush(): Promise<void> {
+    return resolved;
+  }
+
+  private state(clientId: string): SessionState {
+    let state = this.sessions.get(clientId);
+    if (state === undefined) {
+      state = { saved: false, expiryInterval: 0, subscriptions: null, queue: null, inflight: null, incomingQos2: null, will: null };
+      this.sessions.set(clientId, state);
+    }
+    return state;
+  }
+}
