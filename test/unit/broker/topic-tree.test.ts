@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { topicMatchesFilter } from '../../../src/broker/topic-match.js';
 import { TopicTree } from '../../../src/broker/topic-tree.js';
 
 /** Straightforward reference matcher, written from the spec text, to check the trie against. */
@@ -67,6 +68,7 @@ describe('TopicTree matching', () => {
     const tag = topic.startsWith('$') && /^[+#]/.test(filter) ? ' [MQTT-4.7.2-1]' : ' [MQTT-4.7.1]';
     it(`'${filter}' ${expected ? 'matches' : 'does not match'} '${topic}'${tag}`, () => {
       expect(referenceMatch(filter, topic)).toBe(expected);
+      expect(topicMatchesFilter(topic, filter)).toBe(expected);
       const tree = new TopicTree<number>();
       tree.add(filter, 'c1', 1);
       expect(matches(tree, topic)).toEqual(expected ? [`${filter}|c1`] : []);
@@ -203,10 +205,22 @@ describe('TopicTree against a brute-force reference', () => {
         const topic = randomTopic(r);
         const expected = [...live.keys()].filter((fk) => referenceMatch(fk.slice(0, fk.lastIndexOf('|')), topic)).sort();
         expect(matches(tree, topic), topic).toEqual(expected);
+        for (const fk of expected) expect(topicMatchesFilter(topic, fk.slice(0, fk.lastIndexOf('|'))), fk).toBe(true);
       }
       for (const fk of live.keys()) tree.remove(fk.slice(0, fk.lastIndexOf('|')), fk.slice(fk.lastIndexOf('|') + 1));
       expect(tree.nodeCount).toBe(0);
       expect(tree.filterCount).toBe(0);
     });
   }
+});
+
+describe('topicMatchesFilter against a brute-force reference', () => {
+  it('agrees with the reference on 20,000 random (filter, topic) pairs', () => {
+    const r = rng(99);
+    for (let i = 0; i < 20_000; i++) {
+      const filter = randomFilter(r);
+      const topic = randomTopic(r);
+      expect(topicMatchesFilter(topic, filter), `${filter} ~ ${topic}`).toBe(referenceMatch(filter, topic));
+    }
+  });
 });
