@@ -47,9 +47,10 @@ export class MemorySessionStore implements SessionStore {
   }
 
   removeSubscriptions(clientId: string, filters: readonly string[]): void {
-    const subscriptions = this.sessions.get(clientId)?.subscriptions;
-    if (subscriptions == null) return;
-    for (const filter of filters) subscriptions.delete(filter);
+    const state = this.sessions.get(clientId);
+    if (state?.subscriptions == null) return;
+    for (const filter of filters) state.subscriptions.delete(filter);
+    if (state.subscriptions.size === 0) state.subscriptions = null;
   }
 
   enqueue(clientId: string, message: Message, cap: number): Promise<boolean> {
@@ -78,7 +79,10 @@ export class MemorySessionStore implements SessionStore {
   }
 
   deleteInflight(clientId: string, messageId: number): void {
-    this.sessions.get(clientId)?.inflight?.delete(messageId);
+    const state = this.sessions.get(clientId);
+    if (state?.inflight == null) return;
+    state.inflight.delete(messageId);
+    if (state.inflight.size === 0) state.inflight = null; // idle sessions hold no empty maps
   }
 
   loadInflight(clientId: string): Promise<InflightRecord[]> {
@@ -92,7 +96,10 @@ export class MemorySessionStore implements SessionStore {
   }
 
   removeIncomingQos2(clientId: string, messageId: number): void {
-    this.sessions.get(clientId)?.incomingQos2?.delete(messageId);
+    const state = this.sessions.get(clientId);
+    if (state?.incomingQos2 == null) return;
+    state.incomingQos2.delete(messageId);
+    if (state.incomingQos2.size === 0) state.incomingQos2 = null;
   }
 
   loadIncomingQos2(clientId: string): Promise<number[]> {
