@@ -1,0 +1,375 @@
+// The MessageBus over Redis: routing by interest.
+//
+// Each node SUBSCRIBEs to exactly two channels: its own ({p}node:{id}) and the routes channel.
+// It keeps a route table of the OTHER nodes' filters (RouteSync). publish(msg) matches the
+// topic against that table and sends the message only to the nodes that want it: one PUBLISH
+// per target node per event-loop turn, carrying every message gathered for that node in the
+// turn (a MESSAGES frame). Local subscribers are the core's business: they never see Redis.
+//
+// A PUBLISH that reaches no subscriber means the target node is gone (or its subscriber is
+// between reconnects): the frame is pushed onto {p}limbo:{node}, which that node drains when it
+// (re)subscribes and a recovering node drains when it is dead. So once publish() resolves, the
+// message is with a live node or in Redis.
+//
+// addRoute waits until every other node has applied the route: the count PUBLISH returns on
+// the routes channel says how many subscribers heard it, and each node acks on our channel.
+// A node that does not ack within ackTimeoutMs is logged and not waited for.
+//
+// The command connection runs with enableOfflineQueue false, so while Redis is away publish()
+// rejects at once (the core then does not acknowledge the PUBLISH). When Redis comes back the
+// node re-registers, rewrites its routes hash, reloads the table and drains its limbo.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Message, MessageBus } from '../types.js';
+import {
+  ackTarget,
+  decodeMessagesFrame,
+  decodeRouteAnnouncement,
+  decodeTextFields,
+  encodeMessagesFrame,
+  encodeRouteAck,
+  encodeRouteAnnouncement,
+  type MessageCodec,
+  TAG_MESSAGES,
+  TAG_ROUTE_ACK,
+  TAG_TAKEOVER,
+} from './node-frames.js';
+import { RouteSync, type BusKeys } from './route-sync.js';
+
+export interface RedisBusOptions {
+  nodeId: string;
+  keys: BusKeys;
+  /** Commands; must be created with enableOfflineQueue: false (and auto-pipelining). */
+  redis: Redis;
+  /** A connection of its own, in subscriber mode. */
+  subscriber: Redis;
+  logger: Logger;
+  /** Binary message encoding (codec.ts): never JSON per message. */
+  codec: MessageCodec;
+  ackTimeoutMs?: number;
+  heartbeatMs?: number;
+  /** A node whose heartbeat is older than this is dead. */
+  nodeTtlMs?: number;
+}
+
+export class BusUnavailableError extends Error {
+  constructor() {
+    super('message bus unavailable: Redis is not connected');
+  }
+}
+
+interface Batch {
+  parts: Buffer[];
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface AckWait {
+  acked: Set<string>;
+  expected: number;
+  done: () => void;
+}
+
+type TakeoverHandler = (clientId: string, connectionId: string, epoch: number) => void;
+
+const resolved = Promise.resolve();
+
+export class RedisBus implements MessageBus {
+  readonly nodeId: string;
+  received = 0;
+  readonly sync: RouteSync;
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly keys: BusKeys;
+  private readonly log: Logger;
+  private readonly codec: MessageCodec;
+  private readonly ackTimeoutMs: number;
+  private readonly heartbeatMs: number;
+  private messageHandlers: Array<(message: Message) => void> = [];
+  private takeoverHandlers: TakeoverHandler[] = [];
+  private deadNodeHandlers: Array<(nodeId: string) => void> = [];
+  private pending = new Map<string, Batch>();
+  private flushScheduled = false;
+  private seq = 0;
+  private readonly ackWaits = new Map<number, AckWait>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private up = false;
+  private closed = false;
+  private resyncing: Promise<void> | null = null;
+
+  constructor(options: RedisBusOptions) {
+    this.nodeId = options.nodeId;
+    this.redis = options.redis;
+    this.subscriber = options.subscriber;
+    this.keys = options.keys;
+    this.log = options.logger;
+    this.codec = options.codec;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 1000;
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.sync = new RouteSync(this.redis, this.keys, this.nodeId, options.nodeTtlMs ?? 5000);
+    this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel, data));
+  }
+
+  /** Subscribes, registers, announces and loads routes; resolves when the node is part of the cluster. */
+  async start(): Promise<void> {
+    await this.subscriber.subscribe(this.keys.nodeChannel(this.nodeId), this.keys.routesChannel);
+    await this.resync();
+    this.up = true;
+    this.redis.on('close', () => this.onConnectionLost());
+    this.subscriber.on('close', () => this.onConnectionLost());
+    // ioredis re-subscribes by itself; once both connections are back, rebuild what Redis may have lost.
+    this.redis.on('ready', () => this.onConnectionBack());
+    this.subscriber.on('ready', () => this.onConnectionBack());
+    this.heartbeatTimer = setInterval(() => void this.beat(), this.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  addRoute(filter: string): Promise<void> {
+    this.sync.ownRoutes.add(filter);
+    const seq = ++this.seq;
+    const announcement = encodeRouteAnnouncement({ kind: 'add', nodeId: this.nodeId, seq, filter });
+    return this.announceAndWait(seq, (multi) => multi.hset(this.keys.routesHash(this.nodeId), filter, '1').publish(this.keys.routesChannel, announcement), `route ${filter}`);
+  }
+
+  removeRoute(filter: string): void {
+    if (!this.sync.ownRoutes.delete(filter)) return;
+    const announcement = encodeRouteAnnouncement({ kind: 'remove', nodeId: this.nodeId, filter });
+    // Not awaited: a stale route only costs the other nodes a message we drop; a resync rewrites the hash.
+    this.redis.multi().hdel(this.keys.routesHash(this.nodeId), filter).publish(this.keys.routesChannel, announcement).exec().catch(() => {});
+  }
+
+  /**
+   * Tells every node that deadNode is gone (drop its routes) and waits for their acks, so that
+   * after it resolves nobody pushes to deadNode's limbo any more. Used by recovery.
+   */
+  announceGone(deadNode: string): Promise<void> {
+    const seq = ++this.seq;
+    const announcement = encodeRouteAnnouncement({ kind: 'gone', nodeId: deadNode, seq, origin: this.nodeId });
+    this.sync.table.dropNode(deadNode);
+    return this.announceAndWait(
+      seq,
+      (multi) => multi.zrem(this.keys.nodes, deadNode).del(this.keys.routesHash(deadNode)).publish(this.keys.routesChannel, announcement),
+      `node ${deadNode} gone`,
+    );
+  }
+
+  publish(message: Message): Promise<void> {
+    const nodes = this.sync.table.nodesFor(message.topic);
+    if (nodes.size === 0) return resolved;
+    if (!this.up || this.redis.status !== 'ready') return Promise.reject(new BusUnavailableError());
+    const encoded = this.codec.encode(message);
+    if (nodes.size === 1) for (const node of nodes) return this.batchFor(node, encoded);
+    const waits: Promise<void>[] = [];
+    for (const node of nodes) waits.push(this.batchFor(node, encoded));
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  onMessage(handler: (message: Message) => void): void {
+    this.messageHandlers.push(handler);
+  }
+
+  /** Takeover notices for clients held on this node (ownership.ts sends them with encodeTakeover). */
+  onTakeover(handler: TakeoverHandler): void {
+    this.takeoverHandlers.push(handler);
+  }
+
+  /** Nodes whose heartbeat expired, seen by this node's heartbeat (recovery claims them). */
+  onDeadNode(handler: (nodeId: string) => void): void {
+    this.deadNodeHandlers.push(handler);
+  }
+
+  /** Delivers messages as if they had arrived on this node's channel (limbo drains). */
+  deliverFrame(frame: Buffer): number {
+    let count = 0;
+    if (frame[0] !== TAG_MESSAGES) return 0;
+    decodeMessagesFrame(frame, (bytes) => this.codec.decode(bytes), (message) => {
+      count++;
+      this.received++;
+      for (const handler of this.messageHandlers) handler(message);
+    });
+    return count;
+  }
+
+  /** Moves every frame of nodeId's limbo list to this node's local subscribers, then deletes the list. */
+  async drainLimbo(nodeId: string): Promise<number> {
+    const key = this.keys.limbo(nodeId);
+    let delivered = 0;
+    while (true) {
+      const frames = await this.redis.lpopBuffer(key, 100);
+      if (frames === null || frames.length === 0) return delivered;
+      for (const frame of frames) delivered += this.deliverFrame(frame);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.up = false;
+    clearInterval(this.heartbeatTimer);
+    for (const wait of this.ackWaits.values()) wait.done();
+    try {
+      // Leave cleanly: nobody should route here or think we died.
+      await this.redis
+        .multi()
+        .del(this.keys.routesHash(this.nodeId))
+        .zrem(this.keys.nodes, this.nodeId)
+        .publish(this.keys.routesChannel, encodeRouteAnnouncement({ kind: 'gone', nodeId: this.nodeId, seq: 0, origin: this.nodeId }))
+        .exec();
+    } catch {
+      // Redis is away: our heartbeat expires and recovery treats us as dead, which is also correct.
+    }
+    this.subscriber.disconnect();
+    this.redis.disconnect();
+  }
+
+  private batchFor(node: string, encoded: Buffer): Promise<void> {
+    let batch = this.pending.get(node);
+    if (batch === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      batch = { parts: [], promise, resolve, reject };
+      this.pending.set(node, batch);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+    }
+    batch.parts.push(encoded);
+    return batch.promise;
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const pending = this.pending;
+    this.pending = new Map();
+    for (const [node, batch] of pending) {
+      const frame = encodeMessagesFrame(batch.parts);
+      this.redis
+        .publish(this.keys.nodeChannel(node), frame)
+        .then((receivers) => (receivers > 0 ? undefined : this.redis.rpush(this.keys.limbo(node), frame)))
+        .then(() => batch.resolve(), batch.reject);
+    }
+  };
+
+  private announceAndWait(seq: number, build: (multi: ReturnType<Redis['multi']>) => ReturnType<Redis['multi']>, what: string): Promise<void> {
+    const acked = new Set<string>();
+    let expected = Infinity;
+    let finish!: () => void;
+    const allAcked = new Promise<void>((resolve) => (finish = resolve));
+    const wait: AckWait = { acked, expected, done: finish };
+    this.ackWaits.set(seq, wait);
+    const cleanup = () => this.ackWaits.delete(seq);
+    return build(this.redis.multi())
+      .exec()
+      .then((replies) => {
+        const last = replies?.[replies.length - 1];
+        if (last === undefined || last[0] !== null) throw last?.[0] ?? new BusUnavailableError();
+        // Every subscriber of the routes channel heard it; all but us will ack.
+        expected = (last[1] as number) - 1;
+        wait.expected = expected;
+        if (acked.size >= expected) return;
+        return this.withTimeout(allAcked, () => this.logMissingAcks(what, acked, expected));
+      })
+      .finally(cleanup);
+  }
+
+  private withTimeout(wait: Promise<void>, onTimeout: () => void): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => (onTimeout(), resolve()), this.ackTimeoutMs);
+      void wait.then(() => (clearTimeout(timer), resolve()));
+    });
+  }
+
+  private logMissingAcks(what: string, acked: Set<string>, expected: number): void {
+    void this.sync.liveNodes().then(
+      (live) => {
+        const silent = live.filter((id) => id !== this.nodeId && !acked.has(id));
+        this.log.warn({ what, acked: acked.size, expected, silent }, `bus: ${expected - acked.size} node(s) did not ack within ${this.ackTimeoutMs} ms; treating them as dead`);
+        for (const id of silent) for (const handler of this.deadNodeHandlers) handler(id);
+      },
+      () => {},
+    );
+  }
+
+  private onFrame(_channel: Buffer, data: Buffer): void {
+    const tag = data[0];
+    if (tag === TAG_MESSAGES) {
+      try {
+        this.deliverFrame(data);
+      } catch (err) {
+        this.log.error({ err }, 'bus: dropped a malformed message frame');
+      }
+    } else if (tag === TAG_ROUTE_ACK) {
+      const [seq, from] = decodeTextFields(data);
+      const wait = this.ackWaits.get(Number(seq));
+      if (wait !== undefined && from !== undefined) {
+        wait.acked.add(from);
+        if (wait.acked.size >= wait.expected) wait.done();
+      }
+    } else if (tag === TAG_TAKEOVER) {
+      const [clientId, connectionId, epoch] = decodeTextFields(data);
+      if (clientId === undefined || connectionId === undefined) return;
+      for (const handler of this.takeoverHandlers) handler(clientId, connectionId, Number(epoch));
+    } else {
+      this.onAnnouncement(data.toString('utf8'));
+    }
+  }
+
+  private onAnnouncement(text: string): void {
+    const a = decodeRouteAnnouncement(text);
+    if (a === null) return;
+    if (a.kind === 'gone' && a.nodeId === this.nodeId) {
+      // Someone declared us dead (we stalled past the ttl): put our routes back.
+      if (a.origin !== this.nodeId) void this.resync().catch(() => {});
+    } else if (a.nodeId !== this.nodeId || a.kind === 'gone') {
+      if (a.kind === 'rejoin') void this.sync.loadNode(a.nodeId).catch(() => {});
+      else this.sync.apply(a);
+    }
+    const target = ackTarget(a);
+    if (target !== null && target.to !== this.nodeId) {
+      this.redis.publish(this.keys.nodeChannel(target.to), encodeRouteAck(target.seq, this.nodeId)).catch(() => {});
+    }
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      const expired = await this.sync.heartbeat();
+      for (const id of expired) for (const handler of this.deadNodeHandlers) handler(id);
+    } catch {
+      // Redis away: the connection events log it once.
+    }
+  }
+
+  /** Registers, rewrites our routes, reloads everyone's, drains our limbo. Idempotent. */
+  private resync(): Promise<void> {
+    if (this.resyncing === null) {
+      this.resyncing = (async () => {
+        await this.sync.heartbeat();
+        await this.sync.publishOwnRoutes();
+        await this.sync.loadAll();
+        await this.drainLimbo(this.nodeId);
+      })().finally(() => (this.resyncing = null));
+    }
+    return this.resyncing;
+  }
+
+  private onConnectionLost(): void {
+    if (this.closed || !this.up) return;
+    this.up = false;
+    this.log.warn({ nodeId: this.nodeId }, 'bus: Redis connection lost; publishes are refused until it is back');
+  }
+
+  private onConnectionBack(): void {
+    if (this.closed || this.up || this.redis.status !== 'ready' || this.subscriber.status !== 'ready') return;
+    this.resync().then(
+      () => {
+        if (this.closed) return;
+        this.up = true;
+        this.log.info({ nodeId: this.nodeId, routes: this.sync.ownRoutes.size }, 'bus: Redis is back; node re-registered and routes rebuilt');
+      },
+      (err: unknown) => this.log.warn({ err }, 'bus: resync after reconnect failed; retrying on the next reconnect'),
+    );
+  }
+}

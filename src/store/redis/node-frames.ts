@@ -1,0 +1,120 @@
+// What travels on a node's own channel ({p}node:{nodeId}) and on the routes channel ({p}routes).
+//
+// Node channel: binary frames, first byte a tag.
+//   0x01 MESSAGES  [u32 length][codec bytes]...   a batch of bus messages (one PUBLISH per target
+//                                                  node per event-loop turn); also the entry format
+//                                                  of {p}limbo:{nodeId} lists
+//   0x02 ROUTE_ACK utf8 "seq\0ackingNodeId"         "I have applied your route announcement seq"
+//   0x03 TAKEOVER  utf8 "clientId\0connectionId\0epoch"  a newer claim took clientId from this node
+//
+// Routes channel: utf8 fields joined by NUL (MQTT forbids U+0000 in topics and filters, and node
+// ids are ours), the filter always last:
+//   "a\0node\0seq\0filter"  node added a route; every receiver applies it, then acks seq to node
+//   "r\0node\0filter"       node removed a route
+//   "j\0node"               node (re)wrote its whole routes hash (start, or Redis came back): reload it
+//   "x\0node\0seq\0origin" node is gone: drop every route of it, then ack seq to origin (the recoverer)
+import type { Message } from '../types.js';
+
+/** Binary message serialization (codec.ts); injected so the frame layer stays independent of it. */
+export interface MessageCodec {
+  encode(message: Message): Buffer;
+  decode(bytes: Buffer): Message;
+}
+
+export const TAG_MESSAGES = 0x01;
+export const TAG_ROUTE_ACK = 0x02;
+export const TAG_TAKEOVER = 0x03;
+
+/** One MESSAGES frame holding every message in `messages` (already encoded by the codec). */
+export function encodeMessagesFrame(encoded: readonly Buffer[]): Buffer {
+  let size = 1;
+  for (const part of encoded) size += 4 + part.length;
+  const frame = Buffer.allocUnsafe(size);
+  frame[0] = TAG_MESSAGES;
+  let at = 1;
+  for (const part of encoded) {
+    frame.writeUInt32BE(part.length, at);
+    part.copy(frame, at + 4);
+    at += 4 + part.length;
+  }
+  return frame;
+}
+
+/** Calls visit for each message of a MESSAGES frame; throws on a truncated frame. */
+export function decodeMessagesFrame(frame: Buffer, decode: MessageCodec['decode'], visit: (message: Message) => void): void {
+  let at = 1;
+  while (at < frame.length) {
+    if (at + 4 > frame.length) throw new Error('bus frame: truncated length');
+    const length = frame.readUInt32BE(at);
+    const end = at + 4 + length;
+    if (end > frame.length) throw new Error('bus frame: truncated message');
+    visit(decode(frame.subarray(at + 4, end)));
+    at = end;
+  }
+}
+
+export function encodeRouteAck(seq: number, nodeId: string): Buffer {
+  return taggedText(TAG_ROUTE_ACK, `${seq}\0${nodeId}`);
+}
+
+/** For ownership.ts: tells the node holding clientId that a newer claim (epoch) took it. */
+export function encodeTakeover(clientId: string, connectionId: string, epoch: number): Buffer {
+  return taggedText(TAG_TAKEOVER, `${clientId}\0${connectionId}\0${epoch}`);
+}
+
+export function decodeTextFields(frame: Buffer): string[] {
+  return frame.toString('utf8', 1).split('\0');
+}
+
+function taggedText(tag: number, text: string): Buffer {
+  const body = Buffer.from(text, 'utf8');
+  const frame = Buffer.allocUnsafe(1 + body.length);
+  frame[0] = tag;
+  body.copy(frame, 1);
+  return frame;
+}
+
+export type RouteAnnouncement =
+  | { kind: 'add'; nodeId: string; seq: number; filter: string }
+  | { kind: 'remove'; nodeId: string; filter: string }
+  | { kind: 'rejoin'; nodeId: string }
+  /** nodeId is gone; `origin` (the recovering node) waits for every node's ack of seq. */
+  | { kind: 'gone'; nodeId: string; seq: number; origin: string };
+
+/** Announcements that the sender waits on: whom to ack, with which seq. */
+export function ackTarget(a: RouteAnnouncement): { to: string; seq: number } | null {
+  if (a.kind === 'add') return { to: a.nodeId, seq: a.seq };
+  if (a.kind === 'gone') return { to: a.origin, seq: a.seq };
+  return null;
+}
+
+export function encodeRouteAnnouncement(a: RouteAnnouncement): string {
+  switch (a.kind) {
+    case 'add':
+      return `a\0${a.nodeId}\0${a.seq}\0${a.filter}`;
+    case 'remove':
+      return `r\0${a.nodeId}\0${a.filter}`;
+    case 'rejoin':
+      return `j\0${a.nodeId}`;
+    case 'gone':
+      return `x\0${a.nodeId}\0${a.seq}\0${a.origin}`;
+  }
+}
+
+/** Null for anything malformed (the channel is shared; a stray publisher must not crash a node). */
+export function decodeRouteAnnouncement(text: string): RouteAnnouncement | null {
+  if (text.length < 3 || text[1] !== '\0') return null;
+  const kind = text[0];
+  if (kind === 'j') return { kind: 'rejoin', nodeId: text.slice(2) };
+  const second = text.indexOf('\0', 2);
+  if (second === -1) return null;
+  const nodeId = text.slice(2, second);
+  if (kind === 'r') return { kind: 'remove', nodeId, filter: text.slice(second + 1) };
+  if (kind !== 'a' && kind !== 'x') return null;
+  const third = text.indexOf('\0', second + 1);
+  if (third === -1) return null;
+  const seq = Number(text.slice(second + 1, third));
+  if (!Number.isInteger(seq)) return null;
+  const last = text.slice(third + 1);
+  return kind === 'a' ? { kind: 'add', nodeId, seq, filter: last } : { kind: 'gone', nodeId, seq, origin: last };
+}

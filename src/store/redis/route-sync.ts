@@ -1,0 +1,118 @@
+// Keeps this node's view of the cluster current: the node registry with heartbeats, this
+// node's own routes in Redis, and the route table of the other nodes.
+//
+// Why a route announcement is safe against every race with a node starting up: a node first
+// SUBSCRIBEs to the routes channel, then registers, then loads every live node's routes hash.
+// An announcer HSETs before it PUBLISHes, so a starting node either loads the route or hears
+// it (or both; applying twice is harmless). Announcements that arrive while a hash is being
+// loaded are logged and replayed after the load, so a reply racing on the other connection
+// cannot undo a newer add or remove.
+//
+// Time comes from Redis (TIME inside the heartbeat script), so hosts with skewed clocks agree
+// on who has expired.
+import type { Redis } from 'ioredis';
+import { encodeRouteAnnouncement, type RouteAnnouncement } from './node-frames.js';
+import { RouteTable } from './routes.js';
+
+export interface BusKeys {
+  nodeChannel(nodeId: string): string;
+  routesChannel: string;
+  routesHash(nodeId: string): string;
+  /** Sorted set: node id -> heartbeat expiry (Redis time, ms). */
+  nodes: string;
+  limbo(nodeId: string): string;
+}
+
+// Registers (or refreshes) a node and returns the nodes whose heartbeat expired.
+const HEARTBEAT_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)`;
+
+const LIVE_NODES_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')`;
+
+export class RouteSync {
+  readonly table = new RouteTable();
+  /** This node's own filters: the source of truth to rewrite its hash after Redis comes back. */
+  readonly ownRoutes = new Set<string>();
+  private loadsInFlight = 0;
+  private loadLog: RouteAnnouncement[] = [];
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: BusKeys,
+    private readonly nodeId: string,
+    private readonly nodeTtlMs: number,
+  ) {}
+
+  /** Refreshes this node's heartbeat; returns the ids of nodes whose heartbeat expired. */
+  async heartbeat(): Promise<string[]> {
+    const expired = (await this.redis.eval(HEARTBEAT_SCRIPT, 1, this.keys.nodes, this.nodeId, String(this.nodeTtlMs))) as string[];
+    return expired.filter((id) => id !== this.nodeId);
+  }
+
+  async liveNodes(): Promise<string[]> {
+    return (await this.redis.eval(LIVE_NODES_SCRIPT, 1, this.keys.nodes)) as string[];
+  }
+
+  /** Rewrites this node's routes hash from ownRoutes and tells everyone to reload it. */
+  async publishOwnRoutes(): Promise<void> {
+    const hash = this.keys.routesHash(this.nodeId);
+    const multi = this.redis.multi().del(hash);
+    if (this.ownRoutes.size > 0) multi.hset(hash, Object.fromEntries([...this.ownRoutes].map((f) => [f, '1'])));
+    multi.publish(this.keys.routesChannel, encodeRouteAnnouncement({ kind: 'rejoin', nodeId: this.nodeId }));
+    await multi.exec();
+  }
+
+  /** Loads the routes of every live node but this one, replacing what the table held. */
+  async loadAll(): Promise<void> {
+    await this.load(async () => {
+      const nodes = (await this.liveNodes()).filter((id) => id !== this.nodeId);
+      const pipeline = this.redis.pipeline();
+      for (const id of nodes) pipeline.hkeys(this.keys.routesHash(id));
+      const replies = (await pipeline.exec()) ?? [];
+      const fresh = new Map<string, string[]>();
+      nodes.forEach((id, i) => {
+        const [err, filters] = replies[i] ?? [null, []];
+        if (err === null) fresh.set(id, filters as string[]);
+      });
+      for (const id of this.table.nodes()) if (!fresh.has(id)) this.table.dropNode(id);
+      for (const [id, filters] of fresh) this.table.replaceNode(id, filters);
+      return new Set(fresh.keys());
+    });
+  }
+
+  async loadNode(nodeId: string): Promise<void> {
+    await this.load(async () => {
+      this.table.replaceNode(nodeId, await this.redis.hkeys(this.keys.routesHash(nodeId)));
+      return new Set([nodeId]);
+    });
+  }
+
+  /** Applies an announcement from another node (and logs it if a load is racing it). */
+  apply(a: RouteAnnouncement): void {
+    if (this.loadsInFlight > 0) this.loadLog.push(a);
+    this.applyNow(a);
+  }
+
+  private applyNow(a: RouteAnnouncement): void {
+    if (a.kind === 'add') this.table.add(a.nodeId, a.filter);
+    else if (a.kind === 'remove') this.table.remove(a.nodeId, a.filter);
+    else if (a.kind === 'gone') this.table.dropNode(a.nodeId);
+  }
+
+  private async load(run: () => Promise<Set<string>>): Promise<void> {
+    this.loadsInFlight++;
+    try {
+      const loaded = await run();
+      // Replay what arrived while the replies were on their way: they are newer than the load or equal.
+      for (const a of this.loadLog) if (loaded.has(a.nodeId) && a.kind !== 'rejoin') this.applyNow(a);
+    } finally {
+      if (--this.loadsInFlight === 0) this.loadLog = [];
+    }
+  }
+}
