@@ -1,0 +1,30 @@
+// Fixed header checks (spec 2.2 / 5.0 2.1): packet type, reserved flag bits, and for v3.1.x the
+// fixed body sizes — all judged from the first bytes, before any body is buffered.
+import { MALFORMED, ProtocolError } from './errors.js';
+import type { ProtocolVersion } from './types.js';
+
+/** Required flag nibble per type; -1 for PUBLISH, whose flags carry DUP/QoS/RETAIN. */
+const REQUIRED_FLAGS = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
+/** v3.1/v3.1.1 packets whose Remaining Length is fixed; -1 means variable. */
+const V4_FIXED_LENGTH = [-1, -1, 2, -1, 2, 2, 2, 2, -1, -1, -1, 2, 0, 0, 0, -1];
+
+export function checkFixedHeader(firstByte: number, remainingLength: number, version: ProtocolVersion): void {
+  const type = firstByte >> 4;
+  const flags = firstByte & 0x0f;
+  if (type === 0 || (type === 15 && version < 5)) {
+    throw new ProtocolError(`reserved packet type ${type}`, 'MQTT-2.2.1', MALFORMED);
+  }
+  const required = REQUIRED_FLAGS[type];
+  if (required >= 0 && flags !== required) {
+    const specId = type === 6 ? 'MQTT-3.6.1-1' : type === 8 ? 'MQTT-3.8.1-1' : type === 10 ? 'MQTT-3.10.1-1' : 'MQTT-2.2.2-1';
+    throw new ProtocolError(`invalid fixed header flags 0x${flags.toString(16)} for packet type ${type}`, specId, MALFORMED);
+  }
+  if (version < 5) {
+    const fixed = V4_FIXED_LENGTH[type];
+    if (fixed >= 0 && remainingLength !== fixed) {
+      throw new ProtocolError(`Remaining Length ${remainingLength} for packet type ${type} must be ${fixed}`, 'MQTT-2.2.3', MALFORMED);
+    }
+  } else if ((type === 12 || type === 13) && remainingLength !== 0) {
+    throw new ProtocolError('PINGREQ/PINGRESP must have Remaining Length 0', 'MQTT-2.2.3', MALFORMED);
+  }
+}

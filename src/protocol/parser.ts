@@ -1,0 +1,134 @@
+// The streaming parser: the only stateful piece of the codec. It finds whole frames first
+// (fixed header + Remaining Length, size limits checked at the header, before the body is
+// buffered), then decodes each frame from a complete buffer.
+//
+// Buffer ownership: a frame that lies wholly inside a chunk is decoded in place, so PUBLISH
+// payloads are views of the caller's chunk. Socket 'data' chunks are fresh Buffers, so a
+// consumer may keep a payload past the callback. A frame split across chunks is assembled into
+// a new Buffer owned by the parser and never reused. Between chunks only the unfinished tail
+// is kept, copied out of the chunk unless it is the whole chunk.
+import { decodeBody } from './decode.js';
+import { MALFORMED, PACKET_TOO_LARGE, ProtocolError, SPEC_VARIABLE_BYTE_INTEGER } from './errors.js';
+import { checkFixedHeader } from './fixed-header.js';
+import { PacketReader } from './reader.js';
+import type { Packet, ProtocolVersion } from './types.js';
+
+export const DEFAULT_MAX_PACKET_SIZE = 268_435_455 + 5;
+
+export interface PacketParserOptions {
+  maxPacketSize?: number;
+  protocolVersion?: ProtocolVersion;
+}
+
+const HEADER_INCOMPLETE = -1;
+
+export class PacketParser {
+  protocolVersion: ProtocolVersion;
+  maxPacketSize: number;
+  private readonly reader = new PacketReader();
+  /** Unfinished frame carried over from earlier chunks. */
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+  /** Whole length of the carried frame, once its header has been read. */
+  private tailFrameLength = HEADER_INCOMPLETE;
+  // Set by readHeader (fields, not a returned object, to keep the hot path allocation-free).
+  private headerLength = 0;
+  private remainingLength = 0;
+
+  constructor(opts: PacketParserOptions = {}) {
+    this.maxPacketSize = opts.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
+    this.protocolVersion = opts.protocolVersion ?? 4;
+  }
+
+  get bufferedBytes(): number {
+    return this.tailBytes;
+  }
+
+  parse(chunk: Buffer, onPacket: (packet: Packet) => void): void {
+    let offset = 0;
+    if (this.tailBytes > 0) {
+      offset = this.completeTail(chunk, onPacket);
+      if (offset < 0) return;
+    }
+    const end = chunk.length;
+    while (offset < end) {
+      if (!this.readHeader(chunk, offset, end)) break;
+      const frameEnd = offset + this.headerLength + this.remainingLength;
+      if (frameEnd > end) break;
+      this.decodeFrame(chunk, offset, frameEnd, onPacket);
+      offset = frameEnd;
+    }
+    if (offset < end) this.keepTail(chunk, offset);
+  }
+
+  private keepTail(chunk: Buffer, offset: number): void {
+    const part = offset === 0 ? chunk : Buffer.from(chunk.subarray(offset));
+    this.tail.push(part);
+    this.tailBytes += part.length;
+    if (this.readHeader(part, 0, part.length)) this.tailFrameLength = this.headerLength + this.remainingLength;
+  }
+
+  /** Feeds chunk to the carried frame; returns where the frame ended in chunk, or -1 if it has not. */
+  private completeTail(chunk: Buffer, onPacket: (packet: Packet) => void): number {
+    if (this.tailFrameLength === HEADER_INCOMPLETE) {
+      // The carried bytes are under 5 (an incomplete header); join just enough to read it.
+      const head = Buffer.concat([...this.tail, chunk.subarray(0, 5)]);
+      if (!this.readHeader(head, 0, head.length)) {
+        this.tail.push(Buffer.from(chunk));
+        this.tailBytes += chunk.length;
+        return -1;
+      }
+      this.tailFrameLength = this.headerLength + this.remainingLength;
+    }
+    const fromChunk = this.tailFrameLength - this.tailBytes;
+    if (chunk.length < fromChunk) {
+      this.tail.push(chunk);
+      this.tailBytes += chunk.length;
+      return -1;
+    }
+    this.tail.push(chunk.subarray(0, fromChunk));
+    const frame = Buffer.concat(this.tail, this.tailFrameLength);
+    this.tail = [];
+    this.tailBytes = 0;
+    this.tailFrameLength = HEADER_INCOMPLETE;
+    this.readHeader(frame, 0, frame.length);
+    this.decodeFrame(frame, 0, frame.length, onPacket);
+    return fromChunk;
+  }
+
+  /**
+   * Reads the fixed header at buf[offset]; false when it is not complete yet. Throws as soon as
+   * the header shows a violation: a 5th length byte, a size over the maximum, bad type or flags.
+   */
+  private readHeader(buf: Buffer, offset: number, end: number): boolean {
+    let value = 0;
+    let multiplier = 1;
+    let pos = offset + 1;
+    for (let i = 0; ; i++) {
+      if (pos >= end) return false;
+      const b = buf[pos++];
+      value += (b & 0x7f) * multiplier;
+      if ((b & 0x80) === 0) break;
+      if (i === 3) throw new ProtocolError('Remaining Length longer than 4 bytes', SPEC_VARIABLE_BYTE_INTEGER, MALFORMED);
+      multiplier *= 128;
+    }
+    const headerLength = pos - offset;
+    if (headerLength + value > this.maxPacketSize) {
+      throw new ProtocolError(`packet of ${headerLength + value} bytes exceeds the maximum of ${this.maxPacketSize}`, 'MQTT-3.2.2-15', PACKET_TOO_LARGE);
+    }
+    checkFixedHeader(buf[offset], value, this.protocolVersion);
+    this.headerLength = headerLength;
+    this.remainingLength = value;
+    return true;
+  }
+
+  private decodeFrame(buf: Buffer, start: number, end: number, onPacket: (packet: Packet) => void): void {
+    const r = this.reader.reset(buf, start + this.headerLength, end);
+    const packet = decodeBody(buf[start], r, this.protocolVersion);
+    r.buf = EMPTY; // do not pin the chunk from the reused reader
+    if (packet.cmd === 'connect') this.protocolVersion = packet.protocolVersion;
+    onPacket(packet);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
