@@ -1,0 +1,76 @@
+// The one place ioredis clients are made, with settings right for a broker:
+// - enableOfflineQueue false on command connections: while Redis is away, commands fail at once
+//   instead of piling up, so the broker never acknowledges what it could not hand off.
+// - few retries per request, auto-pipelining (commands issued in one turn share a write),
+// - reconnect forever with capped backoff,
+// - one "redis unavailable" line per outage and one "redis back" when it ends (never per error).
+import { Redis } from 'ioredis';
+
+/** The part of a pino logger we use; any pino-compatible logger fits. */
+export interface RedisLogger {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface RedisClientOptions {
+  logger?: RedisLogger;
+  /** Subscriber connections keep the offline queue so (re)subscriptions wait for the link. */
+  subscriber?: boolean;
+  /** Cap of the reconnect backoff. */
+  maxBackoffMs?: number;
+}
+
+const silent: RedisLogger = { warn() {}, info() {}, error() {} };
+
+export function createRedisClient(url: string, role: string, options: RedisClientOptions = {}): Redis {
+  const log = options.logger ?? silent;
+  const maxBackoff = options.maxBackoffMs ?? 2000;
+  const subscriber = options.subscriber === true;
+  const client = new Redis(url, {
+    enableOfflineQueue: subscriber,
+    maxRetriesPerRequest: subscriber ? null : 1,
+    enableAutoPipelining: !subscriber,
+    // The first connect may also happen while Redis is down: wait for it rather than failing start.
+    lazyConnect: false,
+    connectionName: `starling:${role}`,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxBackoff),
+    // Never give up a connection because a command was in the air when it dropped.
+    reconnectOnError: () => false,
+  });
+  let outage = false;
+  const down = (err?: Error): void => {
+    if (outage) return;
+    outage = true;
+    log.warn({ role, url: redactUrl(url), err: err?.message }, 'redis unavailable');
+  };
+  client.on('error', (err: Error) => down(err));
+  // 'reconnecting' rather than 'close': a deliberate quit/disconnect closes without reconnecting.
+  client.on('reconnecting', () => down());
+  client.on('ready', () => {
+    if (!outage) return;
+    outage = false;
+    log.info({ role, url: redactUrl(url) }, 'redis back');
+  });
+  return client;
+}
+
+/** Waits until the client is ready (first connect); rejects after timeoutMs. */
+export function waitReady(client: Redis, timeoutMs = 10_000): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`redis not ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,125 @@
+// A private redis-server for one test file: free port, temp dir, no persistence, killed when
+// the test process exits. restart() stops it and starts it again on the SAME port (outage tests).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RedisServerHandle {
+  port: number;
+  url: string;
+  /** Stops the server (SIGTERM) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** SIGKILL, no waiting. */
+  kill(): void;
+  /** stop() then start again on the same port; resolves when it answers PING. */
+  restart(): Promise<void>;
+}
+
+const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export async function startRedisServer(): Promise<RedisServerHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-redis-'));
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    try {
+      let child = await launch(port, dir);
+      const handle: RedisServerHandle = {
+        port,
+        url: `redis://127.0.0.1:${port}`,
+        stop: async () => {
+          await stopChild(child);
+          rmSync(dir, { recursive: true, force: true });
+        },
+        kill: () => {
+          child.kill('SIGKILL');
+          live.delete(child);
+        },
+        restart: async () => {
+          await stopChild(child);
+          // The port was ours a moment ago; retry briefly if the OS has not let go of it yet.
+          for (let i = 0; ; i++) {
+            try {
+              child = await launch(port, dir);
+              return;
+            } catch (err) {
+              if (i >= 20) throw err;
+              await new Promise((r) => setTimeout(r, 50));
+            }
+          }
+        },
+      };
+      return handle;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawns redis-server on port and resolves once it answers PING; rejects if it exits first (e.g. EADDRINUSE). */
+async function launch(port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  live.add(child);
+  let exited = false;
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), live.delete(child), resolve())));
+  const deadline = Date.now() + 10_000;
+  while (!exited) {
+    if (await ping(port)) return child;
+    if (Date.now() > deadline) break;
+    await Promise.race([exit, new Promise((r) => setTimeout(r, 20))]);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server on port ${port} did not start: ${stderr.trim() || 'no answer to PING'}`);
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    });
+    // SIGTERM: with persistence off redis-server exits at once.
+    child.kill('SIGTERM');
+  });
+}
