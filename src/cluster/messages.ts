@@ -1,0 +1,27 @@
+// What the primary and its workers say to each other over the node:cluster IPC channel.
+// Every message carries `starling` so stray IPC traffic (pm2, other libraries) is ignored.
+
+/** Worker → primary: the worker's broker accepts connections; nodeId is its id on the bus. */
+export interface ReadyMessage {
+  starling: 'ready';
+  nodeId: string;
+  port: number;
+}
+
+/** Primary → worker: node nodeId died; recover it (wills, limbo, routes). */
+export interface RecoverMessage {
+  starling: 'recover';
+  nodeId: string;
+}
+
+/** Primary → worker: stop accepting, close clients, flush, exit 0. */
+export interface ShutdownMessage {
+  starling: 'shutdown';
+}
+
+export type WorkerToPrimary = ReadyMessage;
+export type PrimaryToWorker = RecoverMessage | ShutdownMessage;
+
+export function isStarlingMessage<T extends { starling: string }>(value: unknown): value is T {
+  return typeof value === 'object' && value !== null && typeof (value as { starling?: unknown }).starling === 'string';
+}

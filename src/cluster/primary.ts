@@ -1,0 +1,111 @@
+// The primary: forks N workers that share one listening port (node:cluster hands the socket
+// to every worker), keeps N alive, and shuts them down in order.
+//
+// - Port: workers listen on the configured port; with port 0 the first listen picks a free
+//   port and node:cluster gives every later listen(0), replacements included, the same one.
+//   The primary logs the real port in its "listening" line once every worker is ready.
+// - A worker that dies is logged and replaced at once; a live worker (or, when none is left,
+//   the replacement once ready) is told to recover the dead node: publish its clients' wills,
+//   deliver its limbo, drop its routes. Recovery claims the node atomically in Redis, so the
+//   heartbeat-expiry path on other hosts cannot do it a second time.
+// - SIGTERM/SIGINT: every worker is told to shut down (stop accepting, close clients, flush,
+//   exit 0); the primary exits 0 when they are gone, or kills stragglers after a bound.
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { isStarlingMessage, type PrimaryToWorker, type WorkerToPrimary } from './messages.js';
+
+export interface PrimaryOptions {
+  workers: number;
+  logger: Logger;
+  /** How long workers get to close their clients before they are killed. */
+  shutdownTimeoutMs?: number;
+}
+
+interface WorkerState {
+  nodeId: string | null;
+  port: number | null;
+}
+
+export class Primary {
+  private readonly states = new Map<Worker, WorkerState>();
+  private readonly pendingRecoveries: string[] = [];
+  private stopping = false;
+  private announced = false;
+  private readonly log: Logger;
+
+  constructor(private readonly options: PrimaryOptions) {
+    this.log = options.logger;
+  }
+
+  start(): void {
+    cluster.on('message', (worker, message: unknown) => {
+      if (isStarlingMessage<WorkerToPrimary>(message) && message.starling === 'ready') this.onReady(worker, message.nodeId, message.port);
+    });
+    cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
+    for (let i = 0; i < this.options.workers; i++) this.fork();
+    process.on('SIGTERM', () => void this.shutdown('SIGTERM'));
+    process.on('SIGINT', () => void this.shutdown('SIGINT'));
+    this.log.info({ workers: this.options.workers, pid: process.pid }, 'primary: forking workers');
+  }
+
+  /** Live workers' pids (tests kill them). */
+  pids(): number[] {
+    return [...this.states.keys()].map((w) => w.process.pid ?? 0);
+  }
+
+  private fork(): void {
+    const worker = cluster.fork();
+    this.states.set(worker, { nodeId: null, port: null });
+  }
+
+  private onReady(worker: Worker, nodeId: string, port: number): void {
+    const state = this.states.get(worker);
+    if (state === undefined) return;
+    state.nodeId = nodeId;
+    state.port = port;
+    this.log.info({ pid: worker.process.pid, nodeId, port }, 'primary: worker ready');
+    // Recoveries that found no live worker go to the first one ready.
+    for (const dead of this.pendingRecoveries.splice(0)) this.send(worker, { starling: 'recover', nodeId: dead });
+    if (!this.announced && [...this.states.values()].every((s) => s.port !== null)) {
+      this.announced = true;
+      this.log.info({ port, workers: this.states.size, pid: process.pid, pids: this.pids() }, `listening on port ${port} with ${this.states.size} workers`);
+    }
+  }
+
+  private onExit(worker: Worker, code: number | null, signal: string | null): void {
+    const state = this.states.get(worker);
+    this.states.delete(worker);
+    if (this.stopping) return;
+    const nodeId = state?.nodeId ?? null;
+    this.log.error({ pid: worker.process.pid, nodeId, code, signal }, 'primary: worker died; forking a replacement');
+    this.fork();
+    if (nodeId === null) return;
+    const rescuer = [...this.states].find(([, s]) => s.nodeId !== null)?.[0];
+    if (rescuer !== undefined) this.send(rescuer, { starling: 'recover', nodeId });
+    else this.pendingRecoveries.push(nodeId);
+  }
+
+  private send(worker: Worker, message: PrimaryToWorker): void {
+    if (worker.isConnected()) worker.send(message);
+  }
+
+  private async shutdown(signal: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const timeoutMs = this.options.shutdownTimeoutMs ?? 10_000;
+    this.log.info({ signal, workers: this.states.size }, 'primary: shutting down workers');
+    const workers = [...this.states.keys()];
+    const exited = Promise.all(workers.map((w) => (w.isDead() ? Promise.resolve() : new Promise<void>((resolve) => w.once('exit', () => resolve())))));
+    for (const worker of workers) this.send(worker, { starling: 'shutdown' });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      for (const w of workers) if (!w.isDead()) w.process.kill('SIGKILL');
+    }, timeoutMs);
+    await exited;
+    clearTimeout(timer);
+    if (timedOut) this.log.warn({ timeoutMs }, 'primary: some workers did not stop in time and were killed');
+    this.log.info('primary: stopped');
+    process.exit(0);
+  }
+}
