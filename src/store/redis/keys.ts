@@ -10,9 +10,9 @@
 //   {p}qos2:{cid}         set    incoming QoS 2 packet ids awaiting PUBREL     session-store.ts
 //   {p}will:{cid}         hash   msg (encoded Message), delay (s), node (id)    session-store.ts
 //   {p}owner:{cid}        hash   node, conn, epoch                              ownership.ts
-//   {p}epoch:{cid}        string fencing counter, INCR per claim                ownership.ts
 // Shared:
-//   {p}seq                string insertion counter for in-flight ordering      session-store.ts
+//   {p}epoch              string fencing counter, INCR per claim of any id: epochs of one id
+//                                strictly grow, and no per-id counter is left behind   ownership.ts
 //   {p}retained           hash   topic -> encoded Message                       retained-store.ts
 //   {p}rtree:{path}       set    child level names under a topic prefix (trie), retained-store.ts
 //                                plus the marker "\0" when a retained topic ends at {path}
@@ -36,10 +36,9 @@ export interface RedisKeys {
   qos2(clientId: string): string;
   will(clientId: string): string;
   owner(clientId: string): string;
-  epoch(clientId: string): string;
   /** Every per-client key of the session state (not ownership): delete() removes them together. */
   sessionKeys(clientId: string): string[];
-  readonly seq: string;
+  readonly epoch: string;
   readonly retained: string;
   /** Trie node of the retained index; path is the topic levels joined by '/', '' for the root. */
   retainedTrie(path: string): string;
@@ -64,9 +63,8 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     qos2: (cid) => `${p}qos2:${cid}`,
     will: (cid) => `${p}will:${cid}`,
     owner: (cid) => `${p}owner:${cid}`,
-    epoch: (cid) => `${p}epoch:${cid}`,
     sessionKeys: (cid) => [keys.session(cid), keys.subs(cid), keys.queue(cid), keys.inflight(cid), keys.inflightOrder(cid), keys.qos2(cid), keys.will(cid)],
-    seq: `${p}seq`,
+    epoch: `${p}epoch`,
     retained: `${p}retained`,
     retainedTrie: (path) => `${p}rtree:${path}`,
     nodeChannel: (nodeId) => `${p}node:${nodeId}`,

@@ -1,0 +1,82 @@
+// The cluster backend: sessions, retained messages, ownership and the message bus, all over one
+// Redis. One command connection per process is shared by the stores and the bus (auto-
+// pipelining batches them together); the bus has a second connection in subscriber mode.
+import type { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import type { Backend } from '../types.js';
+import { RedisBus } from './bus.js';
+import { messageCodec } from './codec.js';
+import { createRedisClient, waitReady } from './connection.js';
+import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
+import { RedisOwnership } from './ownership.js';
+import { RedisRetainedStore } from './retained-store.js';
+import { RedisSessionStore } from './session-store.js';
+
+export { RedisBus, RedisOwnership, RedisRetainedStore, RedisSessionStore, redisKeys };
+
+export interface RedisBackendOptions {
+  url: string;
+  /** Key and channel prefix; clusters (or tests) sharing one Redis use different ones. */
+  prefix?: string;
+  nodeId: string;
+  logger?: Logger;
+  /** Passed to the bus. */
+  ackTimeoutMs?: number;
+  heartbeatMs?: number;
+  nodeTtlMs?: number;
+  /** How long to wait for the first connection. */
+  connectTimeoutMs?: number;
+}
+
+export interface RedisBackend extends Backend {
+  sessions: RedisSessionStore;
+  retained: RedisRetainedStore;
+  ownership: RedisOwnership;
+  bus: RedisBus;
+  keys: RedisKeys;
+  /** The shared command connection (diagnostics, tests). */
+  redis: Redis;
+}
+
+export async function createRedisBackend(options: RedisBackendOptions): Promise<RedisBackend> {
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
+  const redis = createRedisClient(options.url, `${options.nodeId}:commands`, { logger });
+  const subscriber = createRedisClient(options.url, `${options.nodeId}:subscriber`, { logger, subscriber: true });
+  try {
+    await Promise.all([waitReady(redis, options.connectTimeoutMs), waitReady(subscriber, options.connectTimeoutMs)]);
+    const sessions = new RedisSessionStore(redis, keys, options.nodeId);
+    const retained = new RedisRetainedStore(redis, keys);
+    const ownership = new RedisOwnership(redis, keys, options.nodeId);
+    const bus = new RedisBus({
+      nodeId: options.nodeId,
+      keys,
+      redis,
+      subscriber,
+      logger,
+      codec: messageCodec,
+      ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
+      ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+      ...(options.nodeTtlMs !== undefined ? { nodeTtlMs: options.nodeTtlMs } : {}),
+    });
+    bus.onTakeover((clientId, connectionId, epoch) => ownership.handleRemoteTakeover(clientId, connectionId, epoch));
+    await bus.start();
+    return {
+      sessions,
+      retained,
+      ownership,
+      bus,
+      keys,
+      redis,
+      close: async () => {
+        // Let writes already issued reach Redis before the connections go.
+        await Promise.allSettled([sessions.flush(), retained.flush(), ownership.flush()]);
+        await bus.close();
+      },
+    };
+  } catch (err) {
+    redis.disconnect();
+    subscriber.disconnect();
+    throw err;
+  }
+}

@@ -1,0 +1,99 @@
+// SessionOwnership over Redis, fenced by epochs rather than a best-effort broadcast.
+//
+// {p}owner:{cid} holds {node, conn, epoch}. A claim is one Lua script: take the next epoch from
+// the shared counter, read the previous holder, write ourselves, and move the id from the old
+// node's client set to ours ({p}nodeclients:{node}, read by dead-node recovery). Then the
+// previous holder is told to close: on this node, the handlers run before claim() resolves
+// (as with the memory store); on another node, a TAKEOVER frame is PUBLISHed on that node's
+// channel before claim() resolves, and the bus there calls handleRemoteTakeover. A release
+// only frees the id if the owner record still carries the releaser's epoch.
+import type { Redis } from 'ioredis';
+import type { SessionOwnership } from '../types.js';
+import type { RedisKeys } from './keys.js';
+import { encodeTakeover } from './node-frames.js';
+import { storeScripts, type StoreScripts } from './scripts.js';
+import { WriteTracker } from './write-tracker.js';
+
+type TakeoverHandler = (clientId: string, connectionId: string, epoch: number) => void;
+
+export interface OwnerRecord {
+  nodeId: string;
+  connectionId: string;
+  epoch: number;
+}
+
+export class RedisOwnership implements SessionOwnership {
+  private readonly handlers: TakeoverHandler[] = [];
+  private readonly scripts: StoreScripts;
+  private readonly writes: WriteTracker;
+  private readonly nodeClientsPrefix: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly nodeId: string,
+  ) {
+    this.scripts = storeScripts(redis);
+    this.writes = new WriteTracker(redis);
+    this.nodeClientsPrefix = keys.nodeClients('');
+  }
+
+  async claim(clientId: string, connectionId: string): Promise<number> {
+    const k = this.keys;
+    const [epochText, prevNode, prevConn, prevEpochText] = await this.scripts.ownerClaim(
+      k.owner(clientId),
+      k.epoch,
+      k.nodeClients(this.nodeId),
+      this.nodeId,
+      connectionId,
+      clientId,
+      this.nodeClientsPrefix,
+    );
+    const epoch = Number(epochText);
+    if (prevNode === '' || prevNode === undefined || prevConn === undefined) return epoch;
+    const prevEpoch = Number(prevEpochText);
+    if (prevNode === this.nodeId) {
+      if (prevConn !== connectionId) this.handleRemoteTakeover(clientId, prevConn, prevEpoch);
+    } else {
+      // Nobody listening means that node is gone, and its connection with it.
+      await this.redis.publish(k.nodeChannel(prevNode), encodeTakeover(clientId, prevConn, prevEpoch));
+    }
+    return epoch;
+  }
+
+  release(clientId: string, epoch: number): void {
+    this.writes.track(this.scripts.ownerRelease(this.keys.owner(clientId), this.expiringKeys(clientId), epoch, clientId, this.nodeClientsPrefix));
+  }
+
+  onTakeover(handler: TakeoverHandler): void {
+    this.handlers.push(handler);
+  }
+
+  /** A newer claim took clientId from connectionId on this node: the bus calls this for TAKEOVER frames. */
+  handleRemoteTakeover(clientId: string, connectionId: string, epoch: number): void {
+    for (const handler of this.handlers) handler(clientId, connectionId, epoch);
+  }
+
+  /** The current holder of clientId, or null. */
+  async ownerOf(clientId: string): Promise<OwnerRecord | null> {
+    const [node, conn, epoch] = await this.redis.hmget(this.keys.owner(clientId), 'node', 'conn', 'epoch');
+    if (node === null || node === undefined || conn === null || conn === undefined) return null;
+    return { nodeId: node, connectionId: conn, epoch: Number(epoch) };
+  }
+
+  /** Client ids held by nodeId (dead-node recovery). */
+  clientsOf(nodeId: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.nodeClients(nodeId));
+  }
+
+  /** Resolves when every release issued so far is applied; rejects if one failed. */
+  flush(): Promise<void> {
+    return this.writes.flush();
+  }
+
+  /** The session hash first (it holds the expiry), then everything that expires with it; the will is left to recovery. */
+  private expiringKeys(clientId: string): string[] {
+    const k = this.keys;
+    return [k.session(clientId), k.subs(clientId), k.queue(clientId), k.inflight(clientId), k.inflightOrder(clientId), k.qos2(clientId)];
+  }
+}

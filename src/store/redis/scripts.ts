@@ -1,0 +1,158 @@
+// The Lua scripts of the Redis store: each one is a multi-key change that must be atomic.
+// Registered with defineCommand, so ioredis sends EVALSHA (EVAL after a NOSCRIPT) and the calls
+// join the connection's auto-pipeline in issue order, like any other command.
+//
+// Some scripts build key names from a prefix passed in ARGV (the trie nodes of a topic, the
+// previous owner's node set): fine on a single Redis or a replica set, not on Redis Cluster.
+import type { Redis } from 'ioredis';
+
+// KEYS: queue. ARGV: cap, encoded message. RPUSH only below the cap; 1 when kept.
+const ENQUEUE_CAPPED = `
+if redis.call('LLEN', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('RPUSH', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`;
+
+// KEYS: queue. Every message, oldest first, and the queue emptied.
+const DRAIN_QUEUE = `
+local all = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+return all`;
+
+// KEYS: inflight hash, order zset. ARGV: messageId, record. A first put gets the next order
+// score; a re-put keeps its place.
+const PUT_INFLIGHT = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+  local score = 1
+  if last[2] then score = tonumber(last[2]) + 1 end
+  redis.call('ZADD', KEYS[2], score, ARGV[1])
+end
+return 1`;
+
+// KEYS: inflight hash, order zset. The records in first-put order.
+const LOAD_INFLIGHT = `
+local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+local out = {}
+for i = 1, #ids do
+  local record = redis.call('HGET', KEYS[1], ids[i])
+  if record then out[#out + 1] = record end
+end
+return out`;
+
+// Splits a topic into its levels ('' levels included).
+const SPLIT_LEVELS = `
+local function levels(topic)
+  local out, start = {}, 1
+  while true do
+    local at = string.find(topic, '/', start, true)
+    if not at then out[#out + 1] = string.sub(topic, start) return out end
+    out[#out + 1] = string.sub(topic, start, at - 1)
+    start = at + 1
+  end
+end`;
+
+// KEYS: retained hash. ARGV: trie key prefix, topic, [message]. With a message: store it and,
+// for a new topic, add its levels to the trie (path keys are '' for the root, '/a', '/a/b'...;
+// each set holds child level names and '\\0' where a retained topic ends). Without: remove it
+// and prune trie nodes left empty, bottom up.
+const RETAIN_SET = SPLIT_LEVELS + `
+local topic = ARGV[2]
+local lv = levels(topic)
+if ARGV[3] then
+  if redis.call('HSET', KEYS[1], topic, ARGV[3]) == 1 then
+    local path = ''
+    for i = 1, #lv do
+      redis.call('SADD', ARGV[1] .. path, lv[i])
+      path = path .. '/' .. lv[i]
+    end
+    redis.call('SADD', ARGV[1] .. path, '\\0')
+  end
+  return 1
+end
+if redis.call('HDEL', KEYS[1], topic) == 0 then return 0 end
+local paths = { '' }
+for i = 1, #lv do paths[i + 1] = paths[i] .. '/' .. lv[i] end
+redis.call('SREM', ARGV[1] .. paths[#lv + 1], '\\0')
+for i = #lv, 1, -1 do
+  if redis.call('SCARD', ARGV[1] .. paths[i + 1]) > 0 then break end
+  redis.call('SREM', ARGV[1] .. paths[i], lv[i])
+end
+return 1`;
+
+// KEYS: owner hash, epoch counter, this node's client set. ARGV: node, conn, clientId, node-set
+// key prefix. Takes the id with a new fencing epoch; returns {epoch, prevNode, prevConn, prevEpoch}
+// ('' when nobody held it).
+const OWNER_CLAIM = `
+local epoch = redis.call('INCR', KEYS[2])
+local prev = redis.call('HMGET', KEYS[1], 'node', 'conn', 'epoch')
+redis.call('HSET', KEYS[1], 'node', ARGV[1], 'conn', ARGV[2], 'epoch', epoch)
+if prev[1] and prev[1] ~= ARGV[1] then redis.call('SREM', ARGV[4] .. prev[1], ARGV[3]) end
+redis.call('SADD', KEYS[3], ARGV[3])
+return { tostring(epoch), prev[1] or '', prev[2] or '', prev[3] or '' }`;
+
+// KEYS: owner hash, then the session's keys to expire. ARGV: epoch, clientId, node-set key
+// prefix. Frees the id only if the holder's epoch is still ours (a newer claim is never undone
+// by a stale release). Then, as a safety net should the core never get to delete it (its node
+// died), the session's keys expire after its expiry interval (not 0: the core deletes those at
+// once; not 0xFFFFFFFF: never expires).
+const OWNER_RELEASE = `
+local owner = redis.call('HMGET', KEYS[1], 'node', 'epoch')
+if owner[2] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', ARGV[3] .. owner[1], ARGV[2])
+local expiry = tonumber(redis.call('HGET', KEYS[2], 'expiry'))
+if expiry and expiry > 0 and expiry < 4294967295 then
+  for i = 2, #KEYS do redis.call('EXPIRE', KEYS[i], expiry) end
+end
+return 1`;
+
+type Arg = string | Buffer | number;
+
+/** Typed calls of the scripts on one connection. */
+export interface StoreScripts {
+  enqueueCapped(queue: string, cap: number, message: Buffer): Promise<number>;
+  drainQueue(queue: string): Promise<Buffer[]>;
+  putInflight(inflight: string, order: string, messageId: number, record: Buffer): Promise<number>;
+  loadInflight(inflight: string, order: string): Promise<Buffer[]>;
+  retainSet(retained: string, triePrefix: string, topic: string, message: Buffer | null): Promise<number>;
+  ownerClaim(owner: string, epochCounter: string, nodeClients: string, node: string, conn: string, clientId: string, nodeClientsPrefix: string): Promise<string[]>;
+  /** sessionKeys: the session hash first (it holds the expiry), then the keys that expire with it. */
+  ownerRelease(owner: string, sessionKeys: readonly string[], epoch: number, clientId: string, nodeClientsPrefix: string): Promise<number>;
+}
+
+const definitions = {
+  stEnqueueCapped: [1, ENQUEUE_CAPPED],
+  stDrainQueue: [1, DRAIN_QUEUE],
+  stPutInflight: [2, PUT_INFLIGHT],
+  stLoadInflight: [2, LOAD_INFLIGHT],
+  stRetainSet: [1, RETAIN_SET],
+  stOwnerClaim: [3, OWNER_CLAIM],
+} as const;
+
+const registered = new WeakMap<Redis, StoreScripts>();
+
+/** The scripts on this connection (registered once per connection). */
+export function storeScripts(redis: Redis): StoreScripts {
+  const known = registered.get(redis);
+  if (known !== undefined) return known;
+  for (const [name, [numberOfKeys, lua]] of Object.entries(definitions)) redis.defineCommand(name, { numberOfKeys, lua });
+  // Its key count varies: given with each call.
+  redis.defineCommand('stOwnerRelease', { lua: OWNER_RELEASE });
+  const call = redis as unknown as Record<string, (...args: Arg[]) => Promise<unknown>>;
+  const scripts: StoreScripts = {
+    enqueueCapped: (queue, cap, message) => call.stEnqueueCapped!(queue, cap, message) as Promise<number>,
+    drainQueue: (queue) => call.stDrainQueueBuffer!(queue) as Promise<Buffer[]>,
+    putInflight: (inflight, order, messageId, record) => call.stPutInflight!(inflight, order, messageId, record) as Promise<number>,
+    loadInflight: (inflight, order) => call.stLoadInflightBuffer!(inflight, order) as Promise<Buffer[]>,
+    retainSet: (retained, triePrefix, topic, message) =>
+      (message === null ? call.stRetainSet!(retained, triePrefix, topic) : call.stRetainSet!(retained, triePrefix, topic, message)) as Promise<number>,
+    ownerClaim: (owner, epochCounter, nodeClients, node, conn, clientId, prefix) => call.stOwnerClaim!(owner, epochCounter, nodeClients, node, conn, clientId, prefix) as Promise<string[]>,
+    ownerRelease: (owner, sessionKeys, epoch, clientId, prefix) =>
+      call.stOwnerRelease!(1 + sessionKeys.length, owner, ...sessionKeys, epoch, clientId, prefix) as Promise<number>,
+  };
+  registered.set(redis, scripts);
+  return scripts;
+}

@@ -1,0 +1,126 @@
+// SessionStore over Redis. Every key of a client is listed in keys.ts; writes are single
+// commands or Lua scripts on one connection, so auto-pipelining keeps them in issue order and
+// batches those of one event-loop turn into one write.
+//
+// Session expiry: the core runs the expiry timers and calls delete(), as with the memory store.
+// As a safety net for sessions whose node died, ownership.release() (the connection ended) sets
+// a Redis TTL of the session's expiry interval on its keys, and save() (a connection took the
+// session again) removes it with PERSIST. An expired session is simply gone: load() sees no
+// {p}session:{cid} and returns null.
+import type { Redis } from 'ioredis';
+import type { InflightRecord, Message, SessionRecord, SessionStore, SubscriptionOptions } from '../types.js';
+import { decodeInflight, decodeMessage, decodeSubscriptionOptions, encodeInflight, encodeMessage, encodeSubscriptionOptions } from './codec.js';
+import type { RedisKeys } from './keys.js';
+import { storeScripts, type StoreScripts } from './scripts.js';
+import { WriteTracker } from './write-tracker.js';
+
+/** A will as stored for dead-node recovery (cluster/ reads it through loadWill). */
+export interface StoredWill {
+  message: Message;
+  delaySeconds: number;
+  /** The node whose connection set it. */
+  nodeId: string;
+}
+
+export class RedisSessionStore implements SessionStore {
+  private readonly scripts: StoreScripts;
+  private readonly writes: WriteTracker;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly nodeId: string,
+  ) {
+    this.scripts = storeScripts(redis);
+    this.writes = new WriteTracker(redis);
+  }
+
+  async load(clientId: string): Promise<SessionRecord | null> {
+    const [expiry, subs] = await Promise.all([this.redis.hget(this.keys.session(clientId), 'expiry'), this.redis.hgetallBuffer(this.keys.subs(clientId))]);
+    if (expiry === null) return null;
+    const subscriptions = new Map<string, SubscriptionOptions>();
+    for (const [filter, options] of Object.entries(subs)) subscriptions.set(filter, decodeSubscriptionOptions(options));
+    return { clientId, expiryInterval: Number(expiry), subscriptions };
+  }
+
+  save(clientId: string, expiryInterval: number): void {
+    const k = this.keys;
+    this.writes.track(this.redis.hset(k.session(clientId), 'expiry', expiryInterval, 'savedAt', Date.now()));
+    // A session taken up again must not expire under its new connection.
+    for (const key of k.sessionKeys(clientId)) this.writes.track(this.redis.persist(key));
+  }
+
+  delete(clientId: string): void {
+    // One DEL of every key: atomic, no MULTI needed.
+    this.writes.track(this.redis.del(...this.keys.sessionKeys(clientId)));
+  }
+
+  addSubscriptions(clientId: string, subs: ReadonlyArray<readonly [filter: string, options: SubscriptionOptions]>): void {
+    if (subs.length === 0) return;
+    const args: Array<string | Buffer> = [];
+    for (const [filter, options] of subs) args.push(filter, encodeSubscriptionOptions(options));
+    this.writes.track(this.redis.hset(this.keys.subs(clientId), ...args));
+  }
+
+  removeSubscriptions(clientId: string, filters: readonly string[]): void {
+    if (filters.length === 0) return;
+    this.writes.track(this.redis.hdel(this.keys.subs(clientId), ...filters));
+  }
+
+  async enqueue(clientId: string, message: Message, cap: number): Promise<boolean> {
+    if (cap <= 0) return false;
+    return (await this.scripts.enqueueCapped(this.keys.queue(clientId), cap, encodeMessage(message))) === 1;
+  }
+
+  async drainQueue(clientId: string): Promise<Message[]> {
+    const encoded = await this.scripts.drainQueue(this.keys.queue(clientId));
+    return encoded.map(decodeMessage);
+  }
+
+  queueLength(clientId: string): Promise<number> {
+    return this.redis.llen(this.keys.queue(clientId));
+  }
+
+  putInflight(clientId: string, record: InflightRecord): void {
+    this.writes.track(this.scripts.putInflight(this.keys.inflight(clientId), this.keys.inflightOrder(clientId), record.messageId, encodeInflight(record)));
+  }
+
+  deleteInflight(clientId: string, messageId: number): void {
+    this.writes.track(this.redis.hdel(this.keys.inflight(clientId), String(messageId)));
+    this.writes.track(this.redis.zrem(this.keys.inflightOrder(clientId), String(messageId)));
+  }
+
+  async loadInflight(clientId: string): Promise<InflightRecord[]> {
+    const encoded = await this.scripts.loadInflight(this.keys.inflight(clientId), this.keys.inflightOrder(clientId));
+    return encoded.map(decodeInflight);
+  }
+
+  addIncomingQos2(clientId: string, messageId: number): void {
+    this.writes.track(this.redis.sadd(this.keys.qos2(clientId), String(messageId)));
+  }
+
+  removeIncomingQos2(clientId: string, messageId: number): void {
+    this.writes.track(this.redis.srem(this.keys.qos2(clientId), String(messageId)));
+  }
+
+  async loadIncomingQos2(clientId: string): Promise<number[]> {
+    return (await this.redis.smembers(this.keys.qos2(clientId))).map(Number);
+  }
+
+  setWill(clientId: string, will: Message | null, delaySeconds = 0): void {
+    const key = this.keys.will(clientId);
+    if (will === null) this.writes.track(this.redis.del(key));
+    else this.writes.track(this.redis.hset(key, 'msg', encodeMessage(will), 'delay', delaySeconds, 'node', this.nodeId));
+  }
+
+  /** The stored will of clientId, for dead-node recovery (not part of SessionStore). */
+  async loadWill(clientId: string): Promise<StoredWill | null> {
+    const [msg, delay, node] = await this.redis.hmgetBuffer(this.keys.will(clientId), 'msg', 'delay', 'node');
+    if (msg === null || msg === undefined) return null;
+    return { message: decodeMessage(msg), delaySeconds: Number(delay?.toString() ?? 0), nodeId: node?.toString() ?? '' };
+  }
+
+  flush(): Promise<void> {
+    return this.writes.flush();
+  }
+}
