@@ -3,7 +3,7 @@
 import { propertiesBodyLength, writeProperties } from './properties.js';
 import { publishFlags } from './packets/publish.js';
 import type { Properties, ProtocolVersion, QoS } from './types.js';
-import { utf8Length, varintLength, writeU16, writeUtf8, writeVarint } from './writer.js';
+import { allocFrame, utf8Length, varintLength, writeU16, writeUtf8, writeVarint } from './writer.js';
 
 export class PreparedPublish {
   /** Frame with QoS 1 layout (packet id 0); QoS>0 frames copy it and patch byte 0 and the id. */
@@ -35,7 +35,7 @@ export class PreparedPublish {
 
   private build(idBytes: number): Buffer {
     const rl = this.remainingLength(idBytes);
-    const buf = Buffer.allocUnsafe(1 + varintLength(rl) + rl);
+    const buf = allocFrame(1 + varintLength(rl) + rl);
     buf[0] = 0x30;
     let pos = writeVarint(buf, 1, rl);
     pos = writeUtf8(buf, pos, this.topic, this.topicLength);
@@ -53,7 +53,7 @@ export class PreparedPublish {
       return (this.qos0 ??= this.buildQos0(false));
     }
     if (messageId === undefined || messageId === 0) throw new RangeError('QoS > 0 needs a non-zero messageId [MQTT-2.3.1-1]');
-    const out = Buffer.allocUnsafe(this.template.length);
+    const out = allocFrame(this.template.length);
     this.template.copy(out, 0);
     out[0] = publishFlags(qos, retain, dup);
     writeU16(out, this.packetIdOffset, messageId);

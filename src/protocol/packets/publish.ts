@@ -6,7 +6,7 @@ import { Ctx, decodeProperties, propertiesBodyLength, writeProperties } from '..
 import type { PacketReader } from '../reader.js';
 import { validateTopicName } from '../topic.js';
 import type { ProtocolVersion, PublishPacket, QoS } from '../types.js';
-import { headerLength, utf8Length, varintLength, writeU16, writeUtf8, writeVarint } from '../writer.js';
+import { allocFrame, headerLength, utf8Length, varintLength, writeU16, writeUtf8, writeVarint } from '../writer.js';
 
 export function decodePublish(r: PacketReader, flags: number, version: ProtocolVersion): PublishPacket {
   const qos = (flags >> 1) & 0x03;
@@ -32,7 +32,7 @@ export function encodePublish(p: PublishPacket, version: ProtocolVersion): Buffe
   const topicLen = utf8Length(p.topic);
   const propsLen = version === 5 ? propertiesBodyLength(p.properties) : -1;
   const rl = 2 + topicLen + (p.qos > 0 ? 2 : 0) + (propsLen >= 0 ? varintLength(propsLen) + propsLen : 0) + p.payload.length;
-  const buf = Buffer.allocUnsafe(headerLength(rl) + rl);
+  const buf = allocFrame(headerLength(rl) + rl);
   buf[0] = publishFlags(p.qos, p.retain, p.dup);
   let pos = writeVarint(buf, 1, rl);
   pos = writeUtf8(buf, pos, p.topic, topicLen);
