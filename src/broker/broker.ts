@@ -1,0 +1,383 @@
+// The broker core: the registry of connections and of the sessions this node owns, the local
+// subscription index, and publish() — the one routing function.
+//
+// Ownership: a session is owned by the node that holds its client id (backend.ownership). The
+// owner keeps the session's subscriptions in its TopicTree while the client is online AND while
+// a persistent session is offline (delivery then goes to backend.sessions.enqueue). A persistent
+// session keeps its claim after disconnect, so a reconnect on any node triggers onTakeover here
+// and this node lets go of the offline session. Clean sessions release the claim when they end.
+//
+// Routing: publish() stores retained messages, delivers to local subscribers and hands the
+// message to the bus for other nodes. Messages from the bus are delivered locally only.
+import type { Socket } from 'node:net';
+import type { BrokerConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Packet } from '../protocol/index.js';
+import type { Backend, Message, SubscriptionOptions } from '../store/types.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { dispatchPacket } from './handlers/dispatch.js';
+import { FanOut, isExpired } from './outgoing.js';
+import { Session } from './session.js';
+import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
+import { TopicTree } from './topic-tree.js';
+
+/** A persistent session this node owns while its client is offline. */
+interface OfflineSession {
+  epoch: number;
+  filters: string[];
+  expiryTimer: NodeJS.Timeout | null;
+}
+
+/** Per-client result of matching one message: overlapping subscriptions merged [MQTT-3.3.5-1]. */
+interface Target {
+  qos: number;
+  rap: boolean;
+  subIds: number[] | undefined;
+}
+
+export interface SessionRequest {
+  clientId: string;
+  /** Clean session (v3/v4) / Clean Start (v5): discard any previous session [MQTT-3.1.2-6]. */
+  clean: boolean;
+  expiryInterval: number;
+  will: Message | null;
+  window: number;
+  /** The CONNACK to send once the session is ready, given the session-present flag. */
+  connack(sessionPresent: boolean): Buffer;
+}
+
+const NEVER_EXPIRES = 0xffff_ffff;
+
+export class Broker implements ConnectionHost, StatsSource {
+  readonly counters = new BrokerCounters();
+  readonly maxWriteBuffer: number;
+  readonly startedAt = Date.now();
+  private readonly tree = new TopicTree<SubscriptionOptions>();
+  private readonly connections = new Map<string, Connection>();
+  /** Client id → the connection holding it (connecting or connected). */
+  private readonly online = new Map<string, Connection>();
+  private readonly offline = new Map<string, OfflineSession>();
+  /** Offline clients whose queue is full; a burst of drops is logged once. */
+  private readonly droppingOffline = new Set<string>();
+  private connectedCount = 0;
+  private nextConnection = 0;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closing = false;
+  /** Will publications still being handed to the bus/store (awaited on close). */
+  private readonly pendingWills = new Set<Promise<void>>();
+
+  constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger) {
+    this.maxWriteBuffer = config.maxWriteBuffer;
+    backend.bus.onMessage((message) => this.deliverLocal(message));
+    backend.ownership.onTakeover((clientId, connectionId, epoch) => this.onTakeover(clientId, connectionId, epoch));
+    // One timer for every connection's keep-alive and connect timeout (no timer per connection).
+    const sweepMs = Math.max(25, Math.min(1000, Math.floor(config.connectTimeoutMs / 4)));
+    this.sweepTimer = setInterval(() => this.sweep(), sweepMs);
+    this.sweepTimer.unref();
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Takes a freshly accepted socket. */
+  accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const id = `${this.backend.bus.nodeId}:${++this.nextConnection}`;
+    const conn = new Connection(id, socket, this, this.config.maxPacketSize);
+    this.connections.set(id, conn);
+  }
+
+  dispatch(conn: Connection, packet: Packet): void {
+    dispatchPacket(this, conn, packet);
+  }
+
+  // ---- routing ----------------------------------------------------------------------------
+
+  /**
+   * Routes a message published on this node: retained store, local subscribers, other nodes.
+   * The promise settles when other nodes have it (QoS 1/2 acknowledgements wait for it).
+   */
+  publish(message: Message, originClientId?: string): Promise<void> {
+    if (message.retain) {
+      // An empty payload clears the retained message [MQTT-3.3.1-10]; otherwise it replaces it [MQTT-3.3.1-5].
+      this.backend.retained.set(message.topic, message.payload.length === 0 ? null : message);
+    }
+    this.deliverLocal(message, originClientId);
+    const handedOver = this.backend.bus.publish(message);
+    return message.retain && message.qos > 0 ? Promise.all([handedOver, this.backend.retained.flush()]).then(() => undefined) : handedOver;
+  }
+
+  /** Delivers to the subscribers of sessions owned by this node. */
+  deliverLocal(message: Message, originClientId?: string): void {
+    const now = Date.now();
+    if (isExpired(message, now)) return;
+    const targets = new Map<string, Target>();
+    this.tree.match(message.topic, (clientId, options) => {
+      if (options.nl === true && clientId === originClientId) return; // No Local [MQTT-3.8.3-3]
+      const target = targets.get(clientId);
+      if (target === undefined) {
+        targets.set(clientId, { qos: options.qos, rap: options.rap === true, subIds: options.subscriptionId !== undefined ? [options.subscriptionId] : undefined });
+        return;
+      }
+      if (options.qos > target.qos) target.qos = options.qos;
+      if (options.rap === true) target.rap = true;
+      if (options.subscriptionId !== undefined) (target.subIds ??= []).push(options.subscriptionId);
+    });
+    if (targets.size === 0) return;
+    const fan = new FanOut(message, now);
+    for (const [clientId, target] of targets) {
+      // Delivered QoS = min(published, granted) [MQTT-3.8.4-6]; RETAIN cleared unless Retain As Published [MQTT-3.3.1-9].
+      const qos = (message.qos < target.qos ? message.qos : target.qos) as 0 | 1 | 2;
+      const retain = target.rap && message.retain;
+      const conn = this.online.get(clientId);
+      if (conn !== undefined && conn.state === 'connected' && conn.session !== null) {
+        conn.session.deliver(fan, qos, retain, target.subIds);
+      } else if (qos > 0) {
+        const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt };
+        if (target.subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: target.subIds };
+        this.enqueueOffline(clientId, queued);
+      }
+    }
+  }
+
+  /** Stores a message for an offline persistent session, up to --max-queued. */
+  private enqueueOffline(clientId: string, message: Message): void {
+    this.backend.sessions.enqueue(clientId, message, this.config.maxQueued).then((kept) => {
+      if (kept) {
+        this.droppingOffline.delete(clientId);
+        return;
+      }
+      this.counters.messagesDropped++;
+      if (!this.droppingOffline.has(clientId)) {
+        this.droppingOffline.add(clientId);
+        this.log.warn({ clientId, maxQueued: this.config.maxQueued }, 'offline queue full: dropping new messages for this client');
+      }
+    }, (err: unknown) => this.log.error({ err, clientId }, 'could not queue a message for an offline client'));
+  }
+
+  // ---- subscriptions ------------------------------------------------------------------------
+
+  /** Adds subscriptions; resolves when every node routes matching messages here (then SUBACK). */
+  async subscribe(session: Session, subs: ReadonlyArray<readonly [string, SubscriptionOptions]>): Promise<void> {
+    const routes: Promise<void>[] = [];
+    for (const [filter, options] of subs) {
+      session.subscriptions.set(filter, options); // replaces an existing one [MQTT-3.8.4-3]
+      if (this.tree.add(filter, session.clientId, options)) routes.push(this.backend.bus.addRoute(filter));
+    }
+    if (session.persistent) {
+      this.backend.sessions.addSubscriptions(session.clientId, subs);
+      routes.push(this.backend.sessions.flush());
+    }
+    await Promise.all(routes);
+  }
+
+  /** Returns, per filter, whether a subscription existed. */
+  unsubscribe(session: Session, filters: readonly string[]): boolean[] {
+    const existed = filters.map((filter) => session.subscriptions.delete(filter));
+    this.removeRoutes(session.clientId, filters.filter((_, i) => existed[i]));
+    if (session.persistent) this.backend.sessions.removeSubscriptions(session.clientId, filters);
+    return existed;
+  }
+
+  /** Sends the retained messages matching a new subscription, RETAIN set [MQTT-3.3.1-6]. */
+  async sendRetained(conn: Connection, filter: string, options: SubscriptionOptions): Promise<void> {
+    const messages = await this.backend.retained.match(filter);
+    const session = conn.session;
+    if (session === null || conn.state !== 'connected') return;
+    const now = Date.now();
+    for (const m of messages) {
+      if (isExpired(m, now)) continue;
+      const qos = (m.qos < options.qos ? m.qos : options.qos) as 0 | 1 | 2;
+      const properties = options.subscriptionId !== undefined ? { ...m.properties, subscriptionIdentifiers: [options.subscriptionId] } : m.properties;
+      session.deliverMessage({ topic: m.topic, payload: m.payload, qos, retain: true, properties, expiresAt: m.expiresAt });
+    }
+  }
+
+  private removeRoutes(clientId: string, filters: Iterable<string>): void {
+    for (const filter of filters) {
+      if (this.tree.remove(filter, clientId)) this.backend.bus.removeRoute(filter);
+    }
+  }
+
+  // ---- sessions -------------------------------------------------------------------------------
+
+  /**
+   * Claims the client id (closing any older holder [MQTT-3.1.4-2]), then resumes or starts the
+   * session, sends CONNACK and then what the session still owes the client (in-flight messages
+   * again with DUP, then the offline queue, in order). Returns false if the connection closed meanwhile.
+   */
+  async openSession(conn: Connection, request: SessionRequest): Promise<boolean> {
+    const { clientId } = request;
+    const store = this.backend.sessions;
+    conn.clientId = clientId;
+    const epoch = await this.backend.ownership.claim(clientId, conn.id);
+    conn.epoch = epoch;
+    if (conn.closed) {
+      if (!conn.takenOver) this.backend.ownership.release(clientId, epoch);
+      return false;
+    }
+    this.online.set(clientId, conn);
+    let record = null;
+    if (request.clean) store.delete(clientId); // [MQTT-3.1.2-6]
+    else record = await store.load(clientId);
+    const session = new Session(clientId, request.expiryInterval, request.window, conn, {
+      store, counters: this.counters, log: this.log, maxQueued: this.config.maxQueued,
+    });
+    session.will = request.will;
+    conn.session = session;
+    if (conn.closed) {
+      // detached() ran before the session existed: the claim is still ours to give back.
+      if (this.online.get(clientId) === conn) this.online.delete(clientId);
+      if (!conn.takenOver) this.backend.ownership.release(clientId, epoch);
+      return false;
+    }
+    const routes: Promise<void>[] = [];
+    if (record !== null) {
+      for (const [filter, options] of record.subscriptions) {
+        session.subscriptions.set(filter, options);
+        if (this.tree.add(filter, clientId, options)) routes.push(this.backend.bus.addRoute(filter));
+      }
+    }
+    if (session.persistent) store.save(clientId, request.expiryInterval);
+    store.setWill(clientId, request.will);
+    const [inflight, incoming] = await Promise.all([
+      record !== null ? store.loadInflight(clientId) : Promise.resolve([]),
+      record !== null ? store.loadIncomingQos2(clientId) : Promise.resolve([]),
+      store.flush(),
+      ...routes,
+    ]);
+    for (const id of incoming) session.incomingQos2.add(id);
+    // Drained last: until the session goes online, new messages for it land in the queue.
+    const queued = record !== null ? await store.drainQueue(clientId) : [];
+    if (conn.closed) {
+      // detached() has already parked or ended the session; keep what was drained.
+      if (session.persistent) for (const m of queued) this.enqueueOffline(clientId, m);
+      return false;
+    }
+    // From here on synchronously: nothing may be delivered to the client before its CONNACK.
+    conn.state = 'connected';
+    conn.everConnected = true;
+    this.connectedCount++;
+    this.counters.connectionsAccepted++;
+    conn.write(request.connack(record !== null)); // session present [MQTT-3.2.2-2/3]
+    session.resume(inflight);
+    for (const message of queued) session.deliverMessage(message);
+    return true;
+  }
+
+  /** v5 DISCONNECT may change the Session Expiry Interval. */
+  setSessionExpiry(session: Session, seconds: number): void {
+    session.expiryInterval = seconds;
+    if (seconds > 0) this.backend.sessions.save(session.clientId, seconds);
+  }
+
+  /** A connection is gone: publish its will if due, then park or end its session. */
+  detached(conn: Connection, publishWill: boolean): void {
+    this.connections.delete(conn.id);
+    const session = conn.session;
+    if (session === null) return;
+    const clientId = session.clientId;
+    if (this.online.get(clientId) === conn) this.online.delete(clientId);
+    if (conn.everConnected) this.connectedCount--;
+    const store = this.backend.sessions;
+    const will = session.will;
+    session.will = null;
+    if (will !== null) {
+      if (publishWill) this.publishWill(will);
+      if (session.persistent && !conn.takenOver) store.setWill(clientId, null);
+    }
+    const pending = session.takePending();
+    if (session.persistent) for (const m of pending) this.enqueueOffline(clientId, m);
+    if (conn.takenOver) {
+      // The newer connection owns the session now and restores its subscriptions from the store.
+      this.removeRoutes(clientId, session.subscriptions.keys());
+      return;
+    }
+    if (session.persistent) {
+      const entry: OfflineSession = { epoch: conn.epoch, filters: [...session.subscriptions.keys()], expiryTimer: null };
+      if (session.expiryInterval !== NEVER_EXPIRES) {
+        entry.expiryTimer = setTimeout(() => this.expire(clientId, entry), session.expiryInterval * 1000);
+        entry.expiryTimer.unref();
+      }
+      this.offline.set(clientId, entry);
+      return;
+    }
+    this.removeRoutes(clientId, session.subscriptions.keys());
+    store.delete(clientId);
+    this.backend.ownership.release(clientId, conn.epoch);
+  }
+
+  private publishWill(will: Message): void {
+    const done = this.publish(will).catch((err: unknown) => this.log.error({ err, topic: will.topic }, 'could not publish a will'));
+    this.pendingWills.add(done);
+    void done.finally(() => this.pendingWills.delete(done));
+  }
+
+  /** v5 Session Expiry Interval elapsed while offline. */
+  private expire(clientId: string, entry: OfflineSession): void {
+    if (this.offline.get(clientId) !== entry) return;
+    this.offline.delete(clientId);
+    this.removeRoutes(clientId, entry.filters);
+    this.backend.sessions.delete(clientId);
+    this.backend.ownership.release(clientId, entry.epoch);
+  }
+
+  private onTakeover(clientId: string, connectionId: string, _epoch: number): void {
+    const conn = this.connections.get(connectionId);
+    if (conn !== undefined && conn.clientId === clientId) {
+      conn.takenOver = true;
+      conn.close('session taken over', { will: true, disconnectCode: 0x8e });
+      return;
+    }
+    const entry = this.offline.get(clientId);
+    if (entry !== undefined) {
+      this.offline.delete(clientId);
+      if (entry.expiryTimer !== null) clearTimeout(entry.expiryTimer);
+      this.removeRoutes(clientId, entry.filters);
+    }
+  }
+
+  // ---- timers, stats, shutdown --------------------------------------------------------------
+
+  private sweep(): void {
+    const now = Date.now();
+    const connectDeadline = now - this.config.connectTimeoutMs;
+    for (const conn of this.connections.values()) {
+      if (conn.state === 'new') {
+        if (conn.openedAt < connectDeadline) conn.close('no CONNECT in time', { will: false });
+      } else if (conn.state === 'connected' && conn.keepaliveMs > 0) {
+        // One and a half times the keep-alive without a packet closes the connection [MQTT-3.1.2-24].
+        if (now - conn.lastActivity > conn.keepaliveMs * 1.5) conn.close('keep-alive timeout', { will: true, disconnectCode: 0x8d });
+      }
+    }
+  }
+
+  async stats(): Promise<BrokerStats> {
+    const c = this.counters;
+    return {
+      clientsConnected: this.connectedCount,
+      clientsTotal: this.connectedCount + this.offline.size,
+      messagesReceived: c.messagesReceived,
+      messagesSent: c.messagesSent,
+      messagesDropped: c.messagesDropped,
+      bytesReceived: c.bytesReceived,
+      bytesSent: c.bytesSent,
+      subscriptions: this.tree.size,
+      retainedMessages: await this.backend.retained.count(),
+    };
+  }
+
+  /** Closes every client (publishing wills: the server ended them [MQTT-3.1.2-8]) and stops timers. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweepTimer);
+    for (const conn of [...this.connections.values()]) conn.close('server shutting down', { will: true, disconnectCode: 0x8b });
+    for (const entry of this.offline.values()) if (entry.expiryTimer !== null) clearTimeout(entry.expiryTimer);
+    await Promise.all(this.pendingWills);
+    await Promise.allSettled([this.backend.sessions.flush(), this.backend.retained.flush()]);
+  }
+}

@@ -1,0 +1,137 @@
+// One client's socket: bytes in → parser → dispatcher; frames out with a high-water mark;
+// keep-alive and connect-timeout state read by the broker's shared sweep timer; close reasons.
+//
+// Nothing here allocates per packet beyond what the parser returns, and nothing logs per packet.
+// Per-connection memory is kept small: no timers, no closures except the two socket listeners.
+import type { Socket } from 'node:net';
+import { encode, PacketParser, ProtocolError, UnsupportedProtocolVersionError, type Packet, type ProtocolVersion } from '../protocol/index.js';
+import type { Logger } from '../log.js';
+import type { Session, SessionSink } from './session.js';
+import type { BrokerCounters } from './stats.js';
+
+export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
+
+/** What a connection needs from the broker. */
+export interface ConnectionHost {
+  readonly counters: BrokerCounters;
+  readonly log: Logger;
+  readonly maxWriteBuffer: number;
+  dispatch(conn: Connection, packet: Packet): void;
+  /** The connection is gone; publishWill says whether its will must be published [MQTT-3.1.2-8]. */
+  detached(conn: Connection, publishWill: boolean): void;
+}
+
+export interface CloseOptions {
+  /** Publish the will: true for every close not preceded by DISCONNECT [MQTT-3.1.2-8]. */
+  will: boolean;
+  /** v5: send DISCONNECT with this reason code first (only once CONNECT was accepted). */
+  disconnectCode?: number;
+  /** Send this CONNACK (already encoded) first. */
+  connack?: Buffer;
+}
+
+/** Time a closing socket gets to flush its last packet before it is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+export class Connection implements SessionSink {
+  state: ConnectionState = 'new';
+  version: ProtocolVersion = 4;
+  clientId = '';
+  session: Session | null = null;
+  /** Ownership epoch of clientId held by this connection. */
+  epoch = 0;
+  keepaliveMs = 0;
+  lastActivity: number;
+  readonly openedAt: number;
+  /** v5 Maximum Packet Size the client accepts. */
+  maxPacketSize = Number.POSITIVE_INFINITY;
+  /** Set once CONNECT was accepted (counted in clients/connected). */
+  everConnected = false;
+  /** Set when a newer connection with the same client id took the session. */
+  takenOver = false;
+  /** Packets received while CONNECT is being processed, handled in order once it is. */
+  backlog: Packet[] | null = null;
+  closeReason = '';
+  private readonly parser: PacketParser;
+
+  constructor(readonly id: string, readonly socket: Socket, private readonly host: ConnectionHost, maxPacketSize: number) {
+    this.parser = new PacketParser({ maxPacketSize });
+    this.openedAt = this.lastActivity = Date.now();
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('close', () => this.close('socket closed', { will: true }));
+    socket.on('error', () => this.close('socket error', { will: true }));
+  }
+
+  /** A getter, so checks after an await are not narrowed away by the compiler. */
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  get congested(): boolean {
+    return this.socket.writableLength > this.host.maxWriteBuffer;
+  }
+
+  write(frame: Buffer): void {
+    if (this.state === 'closed') return;
+    this.host.counters.bytesSent += frame.length;
+    this.socket.write(frame);
+  }
+
+  send(packet: Packet): void {
+    this.write(encode(packet, this.version));
+  }
+
+  private readonly onPacket = (packet: Packet): void => {
+    if (this.state !== 'closed') this.host.dispatch(this, packet);
+  };
+
+  private onData(chunk: Buffer): void {
+    this.host.counters.bytesReceived += chunk.length;
+    this.lastActivity = Date.now();
+    try {
+      this.parser.parse(chunk, this.onPacket);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Turns any error raised while handling this connection's input into the right goodbye. */
+  fail(err: unknown): void {
+    if (this.state === 'closed') return;
+    if (err instanceof UnsupportedProtocolVersionError) {
+      // v3.1.1 form of the answer: a client speaking an unknown level can still read it [MQTT-3.1.2-2].
+      const connack = encode({ cmd: 'connack', sessionPresent: false, reasonCode: 0x01 }, 4);
+      this.close(`unsupported protocol level ${err.protocolLevel}`, { will: false, connack });
+      return;
+    }
+    if (err instanceof ProtocolError) {
+      if (err.reasonCode === 0x95) this.host.log.warn({ clientId: this.clientId, remote: this.socket.remoteAddress }, 'packet over --max-packet-size: closing connection');
+      this.close(err.message, { will: true, disconnectCode: err.reasonCode });
+      return;
+    }
+    this.host.log.error({ err, clientId: this.clientId }, 'internal error handling a packet: closing connection');
+    this.close('internal error', { will: true, disconnectCode: 0x83 });
+  }
+
+  /** Closes once; later calls do nothing. */
+  close(reason: string, options: CloseOptions): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    const wasOpen = this.state !== 'new';
+    this.state = 'closed';
+    this.closeReason = reason;
+    let last: Buffer | undefined = options.connack;
+    if (last === undefined && wasConnected && this.version === 5 && options.disconnectCode !== undefined) {
+      last = encode({ cmd: 'disconnect', reasonCode: options.disconnectCode }, 5);
+    }
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      if (last !== undefined) this.host.counters.bytesSent += last.length;
+      if (last !== undefined) socket.end(last);
+      else socket.end();
+      // A peer that does not read would keep the socket half-open forever.
+      if (!socket.destroyed) setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    }
+    this.host.detached(this, wasOpen && options.will);
+  }
+}

@@ -1,0 +1,93 @@
+// CONNECT: version and client id rules, credentials, then the session (claim, resume, CONNACK).
+import { randomBytes } from 'node:crypto';
+import { anonymousAllowed, type BrokerConfig } from '../../config.js';
+import { encode, ProtocolError, type ConnectPacket, type Properties, type Will } from '../../protocol/index.js';
+import type { Message } from '../../store/types.js';
+import type { Broker } from '../broker.js';
+import type { Connection } from '../connection.js';
+import { topicLimitProblem } from './limits.js';
+
+/** v3/v4 persistent sessions never expire. */
+const NEVER_EXPIRES = 0xffff_ffff;
+
+export async function handleConnect(broker: Broker, conn: Connection, packet: ConnectPacket): Promise<void> {
+  conn.state = 'connecting';
+  const version = packet.protocolVersion;
+  conn.version = version;
+  const v5 = version === 5;
+  const refuse = (v4Code: number, v5Code: number, reason: string): void => {
+    const connack = encode({ cmd: 'connack', sessionPresent: false, reasonCode: v5 ? v5Code : v4Code }, version);
+    conn.close(reason, { will: false, connack });
+  };
+
+  let clientId = packet.clientId;
+  let assigned: string | undefined;
+  if (version === 3 && (clientId.length === 0 || clientId.length > 23)) {
+    // MQTT 3.1: the client id is 1 to 23 characters.
+    return refuse(0x02, 0x85, 'v3.1 client id must have 1..23 characters');
+  }
+  if (clientId.length === 0) {
+    // An empty id needs a clean session [MQTT-3.1.3-8]; the server then assigns one [MQTT-3.1.3-6].
+    if (!v5 && !packet.clean) return refuse(0x02, 0x85, 'empty client id without clean session [MQTT-3.1.3-8]');
+    clientId = assigned = `starling-${randomBytes(8).toString('hex')}`;
+  }
+
+  const auth = authenticate(broker.config, packet.username, packet.password);
+  if (auth === 'bad-credentials') return refuse(0x04, 0x86, 'bad username or password');
+  if (auth === 'anonymous') return refuse(0x05, 0x87, 'anonymous clients are not allowed');
+
+  if (packet.will !== undefined) {
+    const problem = topicLimitProblem(broker.config, packet.will.topic);
+    if (problem !== undefined) throw new ProtocolError(`will ${problem}`, 'MQTT-3.1.3-11', 0x90);
+  }
+
+  const props = packet.properties;
+  conn.keepaliveMs = packet.keepalive * 1000;
+  if (props?.maximumPacketSize !== undefined) conn.maxPacketSize = props.maximumPacketSize;
+  const receiveMaximum = props?.receiveMaximum ?? 65_535;
+  const expiryInterval = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
+
+  await broker.openSession(conn, {
+    clientId,
+    clean: packet.clean,
+    expiryInterval,
+    will: packet.will !== undefined ? willMessage(packet.will) : null,
+    window: Math.min(broker.config.maxInflight, receiveMaximum),
+    connack: (sessionPresent) =>
+      encode({ cmd: 'connack', sessionPresent, reasonCode: 0, properties: v5 ? connackProperties(broker.config, assigned) : undefined }, version),
+  });
+}
+
+type AuthResult = 'ok' | 'bad-credentials' | 'anonymous';
+
+function authenticate(config: BrokerConfig, username: string | undefined, password: Buffer | undefined): AuthResult {
+  if (username === undefined) return anonymousAllowed(config) ? 'ok' : 'anonymous';
+  if (config.username === undefined) return 'ok'; // no users configured: a username is just a label
+  if (username !== config.username || password === undefined || password.toString('utf8') !== config.password) return 'bad-credentials';
+  return 'ok';
+}
+
+/** What this server supports, stated in CONNACK (v5 3.2.2.3). */
+function connackProperties(config: BrokerConfig, assignedClientId: string | undefined): Properties {
+  const props: Properties = {
+    maximumPacketSize: config.maxPacketSize,
+    topicAliasMaximum: 0,
+    retainAvailable: 1,
+    wildcardSubscriptionAvailable: 1,
+    subscriptionIdentifiersAvailable: 1,
+    sharedSubscriptionAvailable: 0,
+  };
+  if (assignedClientId !== undefined) props.assignedClientIdentifier = assignedClientId;
+  return props;
+}
+
+function willMessage(will: Will): Message {
+  const message: Message = { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
+  const props = will.properties;
+  if (props !== undefined) {
+    const { messageExpiryInterval, willDelayInterval: _delay, ...forwarded } = props;
+    if (Object.keys(forwarded).length > 0) message.properties = forwarded;
+    if (messageExpiryInterval !== undefined) message.expiresAt = Date.now() + messageExpiryInterval * 1000;
+  }
+  return message;
+}

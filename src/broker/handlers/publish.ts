@@ -1,0 +1,64 @@
+// PUBLISH from a client: limits, then route. QoS 0 is fire and forget (no await); QoS 1/2 are
+// acknowledged once the message is handed to the other nodes. QoS 2 is exactly once: a PUBLISH
+// resent with an id still awaiting PUBREL is acknowledged again but not routed again [MQTT-4.3.3-9].
+import { encode, ProtocolError, type Properties, type PublishPacket } from '../../protocol/index.js';
+import type { Message } from '../../store/types.js';
+import type { Broker } from '../broker.js';
+import type { Connection } from '../connection.js';
+import { topicLimitProblem } from './limits.js';
+
+export function handlePublish(broker: Broker, conn: Connection, packet: PublishPacket): void {
+  const session = conn.session;
+  if (session === null) return;
+  broker.counters.messagesReceived++;
+  const problem = topicLimitProblem(broker.config, packet.topic);
+  if (problem !== undefined) {
+    broker.log.warn({ clientId: session.clientId, problem }, 'PUBLISH over a topic limit: closing connection');
+    throw new ProtocolError(problem, 'MQTT-4.7.3-3', 0x90);
+  }
+  // We announce Topic Alias Maximum 0, so any alias is invalid [MQTT-3.3.2-8].
+  if (packet.properties?.topicAlias !== undefined) throw new ProtocolError('topic alias not supported', 'MQTT-3.3.2-8', 0x94);
+  const message = toMessage(packet);
+  const clientId = session.clientId;
+  if (packet.qos === 0) {
+    broker.publish(message, clientId).catch((err: unknown) => broker.log.error({ err }, 'could not route a QoS 0 message'));
+    return;
+  }
+  const messageId = packet.messageId as number;
+  if (packet.qos === 1) {
+    broker.publish(message, clientId).then(
+      () => conn.send({ cmd: 'puback', messageId }), // [MQTT-4.3.2-2]
+      (err: unknown) => conn.fail(err),
+    );
+    return;
+  }
+  if (session.incomingQos2.has(messageId)) {
+    conn.write(encode({ cmd: 'pubrec', messageId }, conn.version)); // resent before PUBREL: not routed again
+    return;
+  }
+  session.addIncomingQos2(messageId);
+  broker.publish(message, clientId).then(
+    () => conn.send({ cmd: 'pubrec', messageId }), // [MQTT-4.3.3-1]
+    (err: unknown) => {
+      session.releaseIncomingQos2(messageId);
+      conn.fail(err);
+    },
+  );
+}
+
+function toMessage(packet: PublishPacket): Message {
+  const message: Message = { topic: packet.topic, payload: packet.payload, qos: packet.qos, retain: packet.retain };
+  const props = packet.properties;
+  if (props !== undefined) {
+    // Forwarded as received, except what is per hop: alias, subscription ids, and the expiry (recomputed on send).
+    const { topicAlias: _alias, subscriptionIdentifiers: _ids, messageExpiryInterval, ...forwarded } = props;
+    if (hasAny(forwarded)) message.properties = forwarded;
+    if (messageExpiryInterval !== undefined) message.expiresAt = Date.now() + messageExpiryInterval * 1000;
+  }
+  return message;
+}
+
+function hasAny(props: Properties): boolean {
+  for (const key in props) if ((props as Record<string, unknown>)[key] !== undefined) return true;
+  return false;
+}

@@ -1,0 +1,48 @@
+// SUBSCRIBE: granted QoS per filter, routes announced before SUBACK, then retained messages.
+import type { SubscribePacket } from '../../protocol/index.js';
+import type { SubscriptionOptions } from '../../store/types.js';
+import type { Broker } from '../broker.js';
+import type { Connection } from '../connection.js';
+import { topicLimitProblem } from './limits.js';
+
+export async function handleSubscribe(broker: Broker, conn: Connection, packet: SubscribePacket): Promise<void> {
+  const session = conn.session;
+  if (session === null) return;
+  const v5 = conn.version === 5;
+  const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0];
+  const granted: number[] = [];
+  const accepted: Array<[string, SubscriptionOptions]> = [];
+  const isNew: boolean[] = [];
+  for (const sub of packet.subscriptions) {
+    const problem = topicLimitProblem(broker.config, sub.topic);
+    if (problem !== undefined) {
+      broker.log.warn({ clientId: session.clientId, problem }, 'SUBSCRIBE over a topic limit: refused');
+      granted.push(v5 ? 0x8f : 0x80);
+      continue;
+    }
+    if (v5 && sub.topic.startsWith('$share/')) {
+      granted.push(0x9e); // shared subscriptions are not supported (stated in CONNACK)
+      continue;
+    }
+    const options: SubscriptionOptions = { qos: sub.qos };
+    if (v5) {
+      if (sub.nl === true) options.nl = true;
+      if (sub.rap === true) options.rap = true;
+      if (sub.rh !== undefined && sub.rh !== 0) options.rh = sub.rh;
+      if (subscriptionId !== undefined) options.subscriptionId = subscriptionId;
+    }
+    isNew.push(!session.subscriptions.has(sub.topic));
+    accepted.push([sub.topic, options]);
+    granted.push(sub.qos); // we support QoS 2, so the requested QoS is granted [MQTT-3.9.3-?]
+  }
+  if (accepted.length > 0) await broker.subscribe(session, accepted);
+  if (conn.state !== 'connected') return;
+  conn.send({ cmd: 'suback', messageId: packet.messageId, granted });
+  for (let i = 0; i < accepted.length; i++) {
+    const [filter, options] = accepted[i];
+    // Retain Handling: 0 always, 1 only for a new subscription, 2 never. A repeated v3/v4
+    // subscription sends the retained messages again [MQTT-3.8.4-3].
+    if (options.rh === 2 || (options.rh === 1 && !isNew[i])) continue;
+    await broker.sendRetained(conn, filter, options);
+  }
+}

@@ -1,0 +1,33 @@
+// Frames for messages leaving the broker. A FanOut encodes one message once per protocol family
+// (v3/v4 PUBLISH bytes are identical; v5 adds properties) and shares the frames among all
+// subscribers; only v5 subscribers with subscription identifiers need their own encoding.
+import { PreparedPublish, type Properties, type ProtocolVersion } from '../protocol/index.js';
+import type { Message } from '../store/types.js';
+
+/** Properties a v5 subscriber receives: the forwarded ones, the remaining expiry, its subscription ids. */
+export function outgoingProperties(message: Message, subIds: number[] | undefined, now: number): Properties | undefined {
+  const base = message.properties;
+  if (message.expiresAt === undefined && subIds === undefined) return base;
+  const props: Properties = { ...base };
+  if (message.expiresAt !== undefined) props.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAt - now) / 1000));
+  if (subIds !== undefined) props.subscriptionIdentifiers = subIds;
+  return props;
+}
+
+export function isExpired(message: Message, now: number): boolean {
+  return message.expiresAt !== undefined && message.expiresAt <= now;
+}
+
+export class FanOut {
+  private v4: PreparedPublish | undefined;
+  private v5: PreparedPublish | undefined;
+
+  constructor(readonly message: Message, private readonly now: number) {}
+
+  prepared(version: ProtocolVersion, subIds?: number[]): PreparedPublish {
+    const m = this.message;
+    if (version !== 5) return (this.v4 ??= new PreparedPublish(m.topic, m.payload, 4));
+    if (subIds !== undefined) return new PreparedPublish(m.topic, m.payload, 5, outgoingProperties(m, subIds, this.now));
+    return (this.v5 ??= new PreparedPublish(m.topic, m.payload, 5, outgoingProperties(m, undefined, this.now)));
+  }
+}

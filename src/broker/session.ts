@@ -1,0 +1,203 @@
+// One client's MQTT session while it is connected: subscriptions, the will, outgoing QoS 1/2
+// (packet ids, the in-flight window, the queue behind it) and incoming QoS 2 ids.
+//
+// Persistence: a persistent session (clean session 0 / v5 expiry > 0) mirrors its state into
+// the SessionStore with pipelined writes (putInflight on send, deleteInflight on ack, the
+// incoming QoS 2 ids), so a resume on any node can resend unacknowledged messages with DUP.
+// Clean sessions write nothing but their will.
+import { encode, type ProtocolVersion, type QoS } from '../protocol/index.js';
+import type { InflightRecord, Message, SessionStore, SubscriptionOptions } from '../store/types.js';
+import type { Logger } from '../log.js';
+import { FanOut, isExpired } from './outgoing.js';
+import type { BrokerCounters } from './stats.js';
+
+/** What a session needs from its connection. */
+export interface SessionSink {
+  readonly version: ProtocolVersion;
+  write(frame: Buffer): void;
+  /** True while the socket holds more unsent bytes than the high-water mark. */
+  readonly congested: boolean;
+  /** v5 Maximum Packet Size of the client; larger messages are not sent to it [MQTT-3.1.2-24 v5: 3.1.2.25]. */
+  readonly maxPacketSize: number;
+}
+
+export interface SessionDeps {
+  store: SessionStore;
+  counters: BrokerCounters;
+  log: Logger;
+  maxQueued: number;
+}
+
+export class Session {
+  readonly subscriptions = new Map<string, SubscriptionOptions>();
+  will: Message | null = null;
+  /** Outgoing QoS 1/2 messages sent and not yet acknowledged, by packet id. */
+  readonly inflight = new Map<number, InflightRecord>();
+  /** QoS 1/2 messages waiting for a free slot in the window (delivery QoS/RETAIN already applied). */
+  private pending: Message[] = [];
+  /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9]. */
+  readonly incomingQos2 = new Set<number>();
+  private nextId = 1;
+  /** Set while messages are being dropped at the queue cap, so a burst is logged once. */
+  private dropping = false;
+
+  constructor(
+    readonly clientId: string,
+    /** Seconds the session outlives the connection; 0 = ends with it. */
+    public expiryInterval: number,
+    private readonly window: number,
+    private readonly sink: SessionSink,
+    private readonly deps: SessionDeps,
+  ) {}
+
+  get persistent(): boolean {
+    return this.expiryInterval > 0;
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Hands over the messages still waiting behind the window (the connection is going away). */
+  takePending(): Message[] {
+    const taken = this.pending;
+    this.pending = [];
+    return taken;
+  }
+
+  /** Sends one fanned-out message at the delivery QoS and RETAIN flag chosen by the broker. */
+  deliver(fan: FanOut, qos: QoS, retain: boolean, subIds: number[] | undefined): void {
+    const sink = this.sink;
+    if (qos === 0) {
+      // QoS 0 to a consumer that is not reading is dropped, so its socket buffer stays bounded.
+      if (sink.congested) {
+        this.deps.counters.messagesDropped++;
+        return;
+      }
+      this.writePublish(fan.prepared(sink.version, subIds).frame(0, retain, false));
+      return;
+    }
+    const m = fan.message;
+    const message: Message = { topic: m.topic, payload: m.payload, qos, retain, properties: m.properties, expiresAt: m.expiresAt };
+    if (subIds !== undefined) message.properties = { ...m.properties, subscriptionIdentifiers: subIds };
+    if (this.inflight.size >= this.window || this.pending.length > 0) {
+      this.queue(message);
+      return;
+    }
+    this.sendNew(message, fan.prepared(sink.version, subIds));
+  }
+
+  /** Delivers a stored message (offline queue, retained on subscribe) through the window. */
+  deliverMessage(message: Message): void {
+    if (message.qos === 0) {
+      if (this.sink.congested) {
+        this.deps.counters.messagesDropped++;
+        return;
+      }
+      const fan = new FanOut(message, Date.now());
+      this.writePublish(fan.prepared(this.sink.version).frame(0, message.retain, false));
+      return;
+    }
+    if (this.inflight.size >= this.window || this.pending.length > 0) this.queue(message);
+    else this.sendNew(message, new FanOut(message, Date.now()).prepared(this.sink.version));
+  }
+
+  /** Resends what was in flight when the session was last connected, DUP set [MQTT-4.4.0-1]. */
+  resume(inflight: readonly InflightRecord[]): void {
+    for (const record of inflight) {
+      this.inflight.set(record.messageId, record);
+      if (record.state === 'pubrel') {
+        this.sink.write(encode({ cmd: 'pubrel', messageId: record.messageId }, this.sink.version));
+      } else {
+        const fan = new FanOut(record.message, Date.now());
+        this.writePublish(fan.prepared(this.sink.version).frame(record.message.qos, record.message.retain, true, record.messageId));
+      }
+    }
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) ends a delivery; v5 PUBREC with an error code too. */
+  acknowledge(messageId: number): boolean {
+    if (!this.inflight.delete(messageId)) return false;
+    if (this.persistent) this.deps.store.deleteInflight(this.clientId, messageId);
+    this.pump();
+    return true;
+  }
+
+  /** PUBREC: the message is delivered; keep the id until PUBCOMP. Returns false for an unknown id. */
+  received(messageId: number): boolean {
+    const record = this.inflight.get(messageId);
+    if (record === undefined) return false;
+    if (record.state !== 'pubrel') {
+      const next: InflightRecord = { messageId, state: 'pubrel', message: record.message };
+      this.inflight.set(messageId, next);
+      if (this.persistent) this.deps.store.putInflight(this.clientId, next);
+    }
+    return true;
+  }
+
+  addIncomingQos2(messageId: number): void {
+    this.incomingQos2.add(messageId);
+    if (this.persistent) this.deps.store.addIncomingQos2(this.clientId, messageId);
+  }
+
+  releaseIncomingQos2(messageId: number): boolean {
+    if (!this.incomingQos2.delete(messageId)) return false;
+    if (this.persistent) this.deps.store.removeIncomingQos2(this.clientId, messageId);
+    return true;
+  }
+
+  private queue(message: Message): void {
+    if (this.pending.length >= this.deps.maxQueued) {
+      this.deps.counters.messagesDropped++;
+      if (!this.dropping) {
+        this.dropping = true;
+        this.deps.log.warn({ clientId: this.clientId, maxQueued: this.deps.maxQueued }, 'queue full: dropping new messages for this client');
+      }
+      return;
+    }
+    this.dropping = false;
+    this.pending.push(message);
+  }
+
+  /** Moves queued messages into free window slots. */
+  private pump(): void {
+    const now = Date.now();
+    while (this.inflight.size < this.window && this.pending.length > 0) {
+      const message = this.pending.shift() as Message;
+      if (isExpired(message, now)) continue;
+      this.sendNew(message, new FanOut(message, now).prepared(this.sink.version));
+    }
+  }
+
+  private sendNew(message: Message, prepared: { frame(qos: QoS, retain: boolean, dup: boolean, id?: number): Buffer }): void {
+    const messageId = this.allocateId();
+    const frame = prepared.frame(message.qos, message.retain, false, messageId);
+    if (frame.length > this.sink.maxPacketSize) {
+      this.deps.counters.messagesDropped++; // the client could not accept it [MQTT-3.1.2-25 v5]
+      return;
+    }
+    const record: InflightRecord = { messageId, state: 'publish', message };
+    this.inflight.set(messageId, record);
+    if (this.persistent) this.deps.store.putInflight(this.clientId, record);
+    this.writePublish(frame);
+  }
+
+  private writePublish(frame: Buffer): void {
+    if (frame.length > this.sink.maxPacketSize) {
+      this.deps.counters.messagesDropped++;
+      return;
+    }
+    this.deps.counters.messagesSent++;
+    this.sink.write(frame);
+  }
+
+  /** Next packet id in 1..65535 not in use by an unacknowledged message [MQTT-2.2.1-3]. */
+  private allocateId(): number {
+    for (let tries = 0; tries < 65_535; tries++) {
+      const id = this.nextId;
+      this.nextId = id === 65_535 ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+    throw new Error('no free packet identifier'); // unreachable: the window is far below 65535
+  }
+}

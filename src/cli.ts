@@ -1,0 +1,53 @@
+// `starling [options]` runs the broker; `starling bench ...` runs the load-test tool.
+import { ConfigError, HelpRequested, parseConfig, usage } from './config.js';
+import { createLogger } from './log.js';
+import { startBroker } from './index.js';
+
+/** Bound on shutdown: clients are told and wills published, but we never hang on a stuck peer. */
+const SHUTDOWN_TIMEOUT_MS = 5000;
+
+export async function runCli(argv: readonly string[]): Promise<number | 'running'> {
+  if (argv[0] === 'bench') {
+    // A variable specifier: the bench module is built separately and only loaded on demand.
+    const benchPath = './bench/cli.js';
+    const bench = (await import(benchPath)) as { runBenchCli(argv: string[]): Promise<number> };
+    return bench.runBenchCli(argv.slice(1));
+  }
+  let config;
+  try {
+    config = parseConfig(argv);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`${usage()}\n`);
+      return 0;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`starling: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  // cluster: when config.redis is set (and/or config.workers > 1), the lead wires the Redis
+  // backend and the node:cluster primary here instead of the standalone broker below.
+  let running;
+  try {
+    running = await startBroker(config, undefined, { logger: log });
+  } catch (err) {
+    process.stderr.write(`starling: could not listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  log.info({ host: config.host, port: running.port }, 'listening');
+  const shutdown = (signal: string): void => {
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => process.exit(0), SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(0),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return 'running';
+}

@@ -1,0 +1,193 @@
+// Typed broker configuration: defaults, then STARLING_* environment variables, then CLI flags
+// (flags win). Every bad value becomes one ConfigError naming the flag or variable; the CLI
+// prints it as one line and exits 2.
+import { isIP } from 'node:net';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface BrokerConfig {
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  /** New sockets beyond this many open connections are closed at once. */
+  maxConnections: number;
+  /**
+   * Largest packet accepted, in bytes (whole frame). 1 MiB by default: the parser may buffer up
+   * to this much per connection before a packet is complete, so the limit bounds what a slow or
+   * hostile client can make the broker hold. Raise it for large payloads.
+   */
+  maxPacketSize: number;
+  /** Outgoing QoS 1/2 messages awaiting acknowledgement per client (v5: at most the client's Receive Maximum). */
+  maxInflight: number;
+  /** QoS 1/2 messages held per client behind the in-flight window or while it is offline. */
+  maxQueued: number;
+  maxTopicLength: number;
+  maxTopicLevels: number;
+  /** Milliseconds a socket may stay open without sending CONNECT. */
+  connectTimeoutMs: number;
+  /** Seconds between $SYS updates; 0 turns them off. */
+  sysInterval: number;
+  /** undefined: decided by the host (loopback allows anonymous clients). */
+  allowAnonymous: boolean | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  /** Bytes queued on a subscriber's socket past which QoS 0 messages to it are dropped. */
+  maxWriteBuffer: number;
+  redis: string | undefined;
+  workers: number;
+}
+
+export const defaultConfig: BrokerConfig = {
+  host: '127.0.0.1',
+  port: 1883,
+  logLevel: 'info',
+  maxConnections: 100_000,
+  maxPacketSize: 1024 * 1024,
+  maxInflight: 20,
+  maxQueued: 1000,
+  maxTopicLength: 65_535,
+  maxTopicLevels: 200,
+  connectTimeoutMs: 10_000,
+  sysInterval: 10,
+  allowAnonymous: undefined,
+  username: undefined,
+  password: undefined,
+  maxWriteBuffer: 1024 * 1024,
+  redis: undefined,
+  workers: 1,
+};
+
+export class ConfigError extends Error {}
+
+type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms';
+
+interface Option {
+  flag: string;
+  key: keyof BrokerConfig;
+  kind: Kind;
+  min?: number;
+  max?: number;
+  help: string;
+}
+
+const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const OPTIONS: readonly Option[] = [
+  { flag: 'host', key: 'host', kind: 'string', help: 'address to listen on (default 127.0.0.1)' },
+  { flag: 'port', key: 'port', kind: 'int', min: 0, max: 65_535, help: 'TCP port (default 1883)' },
+  { flag: 'log-level', key: 'logLevel', kind: 'level', help: `${LEVELS.join('|')} (default info)` },
+  { flag: 'max-connections', key: 'maxConnections', kind: 'int', min: 1, help: 'open connections (default 100000)' },
+  { flag: 'max-packet-size', key: 'maxPacketSize', kind: 'int', min: 64, max: 268_435_460, help: 'bytes per packet (default 1048576)' },
+  { flag: 'max-inflight', key: 'maxInflight', kind: 'int', min: 1, max: 65_535, help: 'unacknowledged QoS 1/2 messages per client (default 20)' },
+  { flag: 'max-queued', key: 'maxQueued', kind: 'int', min: 0, help: 'queued QoS 1/2 messages per client (default 1000)' },
+  { flag: 'max-topic-length', key: 'maxTopicLength', kind: 'int', min: 1, max: 65_535, help: 'characters per topic (default 65535)' },
+  { flag: 'max-topic-levels', key: 'maxTopicLevels', kind: 'int', min: 1, help: 'levels per topic (default 200)' },
+  { flag: 'connect-timeout', key: 'connectTimeoutMs', kind: 'seconds-ms', help: 'seconds to wait for CONNECT (default 10)' },
+  { flag: 'sys-interval', key: 'sysInterval', kind: 'int', min: 0, help: 'seconds between $SYS updates, 0 = off (default 10)' },
+  { flag: 'allow-anonymous', key: 'allowAnonymous', kind: 'bool', help: 'accept clients without a username' },
+  { flag: 'username', key: 'username', kind: 'string', help: 'the one accepted username' },
+  { flag: 'password', key: 'password', kind: 'string', help: 'its password' },
+  { flag: 'max-write-buffer', key: 'maxWriteBuffer', kind: 'int', min: 1024, help: 'bytes queued per socket before QoS 0 is dropped (default 1048576)' },
+  { flag: 'redis', key: 'redis', kind: 'string', help: 'redis:// URL of the shared store (cluster mode)' },
+  { flag: 'workers', key: 'workers', kind: 'int', min: 1, max: 1024, help: 'worker processes (needs --redis when > 1)' },
+];
+
+export function usage(): string {
+  const lines = OPTIONS.map((o) => `  --${o.flag}${o.kind === 'bool' ? '' : ' <value>'}`.padEnd(30) + o.help);
+  return [
+    'usage: starling [options]',
+    '       starling bench [bench options]',
+    '',
+    'options (each also read from STARLING_<NAME>, e.g. STARLING_MAX_INFLIGHT; flags win):',
+    ...lines,
+    '  --help                      print this text',
+  ].join('\n');
+}
+
+function envName(flag: string): string {
+  return `STARLING_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function convert(option: Option, raw: string, source: string): unknown {
+  switch (option.kind) {
+    case 'string':
+      if (raw === '') throw new ConfigError(`${source}: needs a value`);
+      return raw;
+    case 'level':
+      if (!(LEVELS as readonly string[]).includes(raw)) throw new ConfigError(`${source}: '${raw}' is not one of ${LEVELS.join(', ')}`);
+      return raw;
+    case 'bool':
+      if (['1', 'true', 'yes', ''].includes(raw)) return true;
+      if (['0', 'false', 'no'].includes(raw)) return false;
+      throw new ConfigError(`${source}: '${raw}' is not a boolean (true/false)`);
+    case 'int':
+    case 'seconds-ms': {
+      const seconds = option.kind === 'seconds-ms';
+      const n = Number(raw);
+      const ok = raw.trim() !== '' && Number.isFinite(n) && (seconds || Number.isInteger(n));
+      if (!ok || n < (option.min ?? (seconds ? 0.001 : 0)) || n > (option.max ?? Number.MAX_SAFE_INTEGER)) {
+        const range = `${option.min ?? (seconds ? '>0' : 0)}${option.max !== undefined ? `..${option.max}` : ' or more'}`;
+        throw new ConfigError(`${source}: '${raw}' is not ${seconds ? 'a number of seconds' : 'an integer'} in ${range}`);
+      }
+      return seconds ? Math.round(n * 1000) : n;
+    }
+  }
+}
+
+/** Thrown for --help: the caller prints usage() and exits 0. */
+export class HelpRequested extends Error {}
+
+/** Builds the config from argv (without node and script) and env. Throws ConfigError or HelpRequested. */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  const config: Record<string, unknown> = { ...defaultConfig };
+  for (const option of OPTIONS) {
+    const name = envName(option.flag);
+    const raw = env[name];
+    if (raw !== undefined) config[option.key] = convert(option, raw, name);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') throw new HelpRequested();
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}' (see --help)`);
+    const eq = arg.indexOf('=');
+    const flag = arg.slice(2, eq === -1 ? undefined : eq);
+    const option = OPTIONS.find((o) => o.flag === flag);
+    if (option === undefined) throw new ConfigError(`unknown option --${flag} (see --help)`);
+    let raw: string;
+    if (eq !== -1) raw = arg.slice(eq + 1);
+    else if (option.kind === 'bool') raw = 'true';
+    else {
+      if (i + 1 >= argv.length) throw new ConfigError(`--${flag}: needs a value`);
+      raw = argv[++i];
+    }
+    config[option.key] = convert(option, raw, `--${flag}`);
+  }
+  const result = config as unknown as BrokerConfig;
+  checkConfig(result);
+  return result;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+/** Rules spanning several fields. */
+export function checkConfig(config: BrokerConfig): void {
+  if ((config.username === undefined) !== (config.password === undefined)) {
+    throw new ConfigError('--username and --password must be given together');
+  }
+  if (config.workers > 1 && config.redis === undefined) {
+    throw new ConfigError(`--workers ${config.workers} needs --redis: without Redis the workers could not share sessions and subscriptions`);
+  }
+  // Secure by default, like Mosquitto 2: off loopback we refuse to start open to anyone unless asked.
+  if (!isLoopback(config.host) && config.username === undefined && config.allowAnonymous !== true) {
+    throw new ConfigError(`listening on ${config.host} needs --username/--password or --allow-anonymous`);
+  }
+}
+
+/** Whether clients without a username may connect. */
+export function anonymousAllowed(config: BrokerConfig): boolean {
+  if (config.allowAnonymous !== undefined) return config.allowAnonymous;
+  return config.username === undefined;
+}

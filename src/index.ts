@@ -1,0 +1,63 @@
+// The library API: start a broker in this process (tests use it with port 0).
+import { checkConfig, defaultConfig, type BrokerConfig } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { Broker } from './broker/broker.js';
+import { SysPublisher } from './broker/sys-topics.js';
+import type { StatsSource } from './broker/stats.js';
+import { createMemoryBackend } from './store/memory/index.js';
+import type { Backend } from './store/types.js';
+import { listenTcp } from './transport/tcp.js';
+
+export { Broker } from './broker/broker.js';
+export type { BrokerConfig } from './config.js';
+export type { Backend } from './store/types.js';
+export type { BrokerStats, StatsSource } from './broker/stats.js';
+export { sumStats } from './broker/stats.js';
+
+export interface RunningBroker {
+  port: number;
+  broker: Broker;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Where $SYS numbers come from (a cluster passes a cluster-wide sum); default: this broker. */
+  stats?: StatsSource;
+}
+
+/**
+ * Starts a broker listening on config.host:config.port. Without a backend it uses the in-memory
+ * one and closes it on close(); a given backend is left open for its owner.
+ */
+export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend?: Backend, options: StartOptions = {}): Promise<RunningBroker> {
+  const config: BrokerConfig = { ...defaultConfig, ...overrides };
+  checkConfig(config);
+  const log = options.logger ?? createLogger(config.logLevel);
+  const ownBackend = backend === undefined;
+  const store = backend ?? createMemoryBackend();
+  const broker = new Broker(config, store, log);
+  const sys = new SysPublisher(options.stats ?? broker, (m) => void broker.publish(m).catch(() => undefined), config.sysInterval);
+  let listener;
+  try {
+    listener = await listenTcp({ host: config.host, port: config.port, maxConnections: config.maxConnections }, (s) => broker.accept(s), log);
+  } catch (err) {
+    await broker.close();
+    if (ownBackend) await store.close();
+    throw err;
+  }
+  sys.start();
+  let closing: Promise<void> | null = null;
+  return {
+    port: listener.port,
+    broker,
+    close: () =>
+      (closing ??= (async () => {
+        sys.stop();
+        const stopped = listener.close();
+        await broker.close();
+        await stopped;
+        if (ownBackend) await store.close();
+      })()),
+  };
+}

@@ -1,0 +1,12 @@
+// Process entry (bin/starling.js imports the compiled form of this file).
+import { runCli } from './cli.js';
+
+runCli(process.argv.slice(2)).then(
+  (result) => {
+    if (result !== 'running') process.exit(result);
+  },
+  (err: unknown) => {
+    process.stderr.write(`starling: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
