@@ -1,0 +1,45 @@
+// Topic name and filter rules (spec 4.7).
+import { describe, expect, it } from 'vitest';
+import { isValidTopicFilter, isValidTopicName, ProtocolError, validateTopicFilter, validateTopicName } from '../../../src/protocol/index.js';
+
+function specOf(fn: () => void): [string, number] | undefined {
+  try { fn(); } catch (e) { expect(e).toBeInstanceOf(ProtocolError); return [(e as ProtocolError).specId, (e as ProtocolError).reasonCode]; }
+  return undefined;
+}
+
+describe('topic names', () => {
+  it.each(['a', 'a/b', '/', 'a//b', '$SYS/x', '日本/é', ' '])('%j is valid', (t) => {
+    expect(isValidTopicName(t)).toBe(true);
+    expect(specOf(() => validateTopicName(t))).toBeUndefined();
+  });
+  it.each(['a/+', '+', '#', 'a/#', 'a+b'])('%j has a wildcard [MQTT-3.3.2-2]', (t) => {
+    expect(isValidTopicName(t)).toBe(false);
+    expect(specOf(() => validateTopicName(t))).toEqual(['MQTT-3.3.2-2', 0x90]);
+  });
+  it('empty is invalid [MQTT-4.7.3-1]', () => {
+    expect(specOf(() => validateTopicName(''))).toEqual(['MQTT-4.7.3-1', 0x90]);
+  });
+  it('U+0000 is invalid [MQTT-4.7.3-2]', () => {
+    expect(specOf(() => validateTopicName('a\u0000b'))).toEqual(['MQTT-4.7.3-2', 0x90]);
+  });
+  it('more than 65535 UTF-8 bytes is invalid [MQTT-4.7.3-3]', () => {
+    expect(specOf(() => validateTopicName('é'.repeat(32_768)))).toEqual(['MQTT-4.7.3-3', 0x90]);
+    expect(isValidTopicName('a'.repeat(65_535))).toBe(true);
+  });
+});
+
+describe('topic filters', () => {
+  it.each(['#', '+', 'a/#', 'a/+/b', '+/+', '/+', '+/', 'a//#', '$share/g/a/#', 'a/b'])('%j is valid', (f) => {
+    expect(isValidTopicFilter(f)).toBe(true);
+  });
+  it.each(['a#', 'a/#/b', '#/', 'a/b#', '##'])("%j misplaces '#' [MQTT-4.7.1-2]", (f) => {
+    expect(specOf(() => validateTopicFilter(f))).toEqual(['MQTT-4.7.1-2', 0x8f]);
+  });
+  it.each(['a+', '+a', 'a/b+/c', '++'])("%j misplaces '+' [MQTT-4.7.1-3]", (f) => {
+    expect(specOf(() => validateTopicFilter(f))).toEqual(['MQTT-4.7.1-3', 0x8f]);
+  });
+  it('empty is invalid [MQTT-4.7.3-1]', () => {
+    expect(specOf(() => validateTopicFilter(''))).toEqual(['MQTT-4.7.3-1', 0x8f]);
+    expect(isValidTopicFilter('')).toBe(false);
+  });
+});
