@@ -1,7 +1,7 @@
 // A private redis-server for one test file: free port, temp dir, no persistence, killed when
 // the test process exits. restart() stops it and starts it again on the SAME port (outage tests).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ export interface RedisServerHandle {
   stop(): Promise<void>;
   /** SIGKILL, no waiting. */
   kill(): void;
-  /** stop() then start again on the same port; resolves when it answers PING. */
+  /** Start again on the same port (after stop() or kill(), or stopping it first); resolves when it answers PING. */
   restart(): Promise<void>;
 }
 
@@ -75,6 +75,8 @@ function freePort(): Promise<number> {
 
 /** Spawns redis-server on port and resolves once it answers PING; rejects if it exits first (e.g. EADDRINUSE). */
 async function launch(port: number, dir: string): Promise<ChildProcess> {
+  // stop() removed it; a restart needs it back.
+  mkdirSync(dir, { recursive: true });
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -83,7 +85,11 @@ async function launch(port: number, dir: string): Promise<ChildProcess> {
   let exited = false;
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), live.delete(child), resolve())));
+  const exit = new Promise<void>((resolve) => {
+    const gone = () => ((exited = true), live.delete(child), resolve());
+    child.once('exit', gone);
+    child.once('error', (err) => ((stderr += String(err)), gone()));
+  });
   const deadline = Date.now() + 10_000;
   while (!exited) {
     if (await ping(port)) return child;
