@@ -1,0 +1,126 @@
+// CONNECT rules, over raw sockets where mqtt.js would not misbehave.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectClient, Inbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import type { ConnackPacket, Packet } from '../../../src/protocol/index.js';
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await startTestBroker();
+});
+afterAll(async () => {
+  await broker.close();
+});
+
+function connect(clientId: string, extra: Record<string, unknown> = {}): Packet {
+  return { cmd: 'connect', protocolName: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId, ...extra } as Packet;
+}
+
+describe('CONNECT', () => {
+  it('answers an unsupported protocol level with CONNACK 0x01 and closes [MQTT-3.1.2-2]', async () => {
+    const raw = await RawClient.open(broker.port);
+    // CONNECT, protocol name MQTT, level 6, clean session, keepalive 0, client id "x"
+    raw.sendBytes([0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x06, 0x02, 0x00, 0x00, 0x00, 0x01, 0x78]);
+    const connack = (await raw.next('connack')) as ConnackPacket;
+    expect(connack.reasonCode).toBe(0x01);
+    await raw.waitClosed();
+  });
+
+  it('assigns an id to an empty client id with clean session [MQTT-3.1.3-6]', async () => {
+    const raw = await RawClient.open(broker.port);
+    raw.send(connect(''));
+    expect(((await raw.next('connack')) as ConnackPacket).reasonCode).toBe(0);
+    raw.send({ cmd: 'pingreq' });
+    await raw.next('pingresp');
+    raw.destroy();
+  });
+
+  it('rejects an empty client id without clean session with CONNACK 0x02 [MQTT-3.1.3-8]', async () => {
+    const raw = await RawClient.open(broker.port);
+    raw.send(connect('', { clean: false }));
+    expect(((await raw.next('connack')) as ConnackPacket).reasonCode).toBe(0x02);
+    await raw.waitClosed();
+  });
+
+  it('rejects a v3.1 client id longer than 23 characters with CONNACK 0x02', async () => {
+    const raw = await RawClient.open(broker.port, 3);
+    raw.send(connect('a'.repeat(24), { protocolName: 'MQIsdp', protocolVersion: 3 }));
+    expect(((await raw.next('connack')) as ConnackPacket).reasonCode).toBe(0x02);
+    await raw.waitClosed();
+  });
+
+  it('closes a connection whose first packet is not CONNECT [MQTT-3.1.0-1]', async () => {
+    const raw = await RawClient.open(broker.port);
+    raw.send({ cmd: 'pingreq' });
+    await raw.waitClosed();
+    expect(raw.packets).toEqual([]);
+  });
+
+  it('closes a connection that sends a second CONNECT [MQTT-3.1.0-2]', async () => {
+    const raw = await RawClient.connected(broker.port, 'twice');
+    raw.send(connect('twice'));
+    await raw.waitClosed();
+  });
+
+  it('closes a socket that never sends CONNECT after the connect timeout', async () => {
+    const raw = await RawClient.open(broker.port);
+    const started = Date.now();
+    await raw.waitClosed(3000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('closes a client silent for 1.5 times its keep-alive [MQTT-3.1.2-24]', async () => {
+    const raw = await RawClient.open(broker.port);
+    raw.send(connect('sleepy', { keepalive: 1 }));
+    await raw.next('connack');
+    const started = Date.now();
+    await raw.waitClosed(4000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+  });
+
+  it('keeps a client that pings within its keep-alive [MQTT-3.1.2-24]', async () => {
+    const raw = await RawClient.open(broker.port);
+    raw.send(connect('pinger', { keepalive: 1 }));
+    await raw.next('connack');
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 500)); // the client's own ping schedule
+      raw.send({ cmd: 'pingreq' });
+      await raw.next('pingresp');
+    }
+    expect(raw.closed).toBe(false);
+    raw.destroy();
+  });
+
+  it('a second connection with the same client id closes the first and publishes its will [MQTT-3.1.4-2]', async () => {
+    const watcher = await connectClient(broker.url, { clientId: 'takeover-watcher' });
+    const inbox = new Inbox(watcher);
+    await watcher.subscribeAsync('takeover/will');
+    const first = await RawClient.open(broker.port);
+    first.send(connect('dup-id', { will: { topic: 'takeover/will', payload: Buffer.from('gone'), qos: 0, retain: false } }));
+    await first.next('connack');
+    const second = await RawClient.connected(broker.port, 'dup-id');
+    await first.waitClosed();
+    expect((await inbox.next()).payload).toBe('gone');
+    second.send({ cmd: 'pingreq' });
+    await second.next('pingresp');
+    second.destroy();
+    await watcher.endAsync();
+  });
+
+  it('refuses bad credentials with CONNACK 0x04 and anonymous clients with 0x05 when a user is configured', async () => {
+    const secured = await startTestBroker({ username: 'alice', password: 'secret' });
+    try {
+      const bad = await RawClient.open(secured.port);
+      bad.send(connect('u1', { username: 'alice', password: Buffer.from('wrong') }));
+      expect(((await bad.next('connack')) as ConnackPacket).reasonCode).toBe(0x04);
+      await bad.waitClosed();
+      const anon = await RawClient.open(secured.port);
+      anon.send(connect('u2'));
+      expect(((await anon.next('connack')) as ConnackPacket).reasonCode).toBe(0x05);
+      const good = await RawClient.connected(secured.port, 'u3', 4, { username: 'alice', password: Buffer.from('secret') } as Partial<Packet>);
+      good.destroy();
+    } finally {
+      await secured.close();
+    }
+  });
+});
