@@ -375,6 +375,14 @@ export class Broker implements ConnectionHost, StatsSource {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweepTimer);
+    // Wills first, while every subscriber is still connected to receive them.
+    for (const conn of this.connections.values()) {
+      const session = conn.session;
+      if (session === null || session.will === null) continue;
+      this.publishWill(session.will);
+      session.will = null;
+      if (session.persistent) this.backend.sessions.setWill(session.clientId, null);
+    }
     for (const conn of [...this.connections.values()]) conn.close('server shutting down', { will: true, disconnectCode: 0x8b });
     for (const entry of this.offline.values()) if (entry.expiryTimer !== null) clearTimeout(entry.expiryTimer);
     await Promise.all(this.pendingWills);

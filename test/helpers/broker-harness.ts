@@ -49,6 +49,18 @@ export async function connectClient(url: string, options: IClientOptions = {}): 
   return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 3000, protocolVersion: 4, ...v3, ...options });
 }
 
+/** Connects with an Inbox attached before CONNACK, so messages sent right after it (a resumed session's queue) are caught. */
+export async function connectWithInbox(url: string, options: IClientOptions = {}): Promise<{ client: MqttClient; inbox: Inbox }> {
+  const v3 = options.protocolVersion === 3 ? { protocolId: 'MQIsdp' as const } : {};
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 3000, protocolVersion: 4, ...v3, ...options });
+  const inbox = new Inbox(client);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return { client, inbox };
+}
+
 export interface Received {
   topic: string;
   payload: string;
