@@ -9,10 +9,10 @@
 //
 // match(filter) walks the filter level by level over a frontier of trie paths:
 //   exact level  -> extend each path, no Redis command (a path that does not exist just finds nothing)
-//   '+'          -> one pipelined round of SMEMBERS over the frontier, every child level
-//   '#'          -> the whole subtree: rounds of SMEMBERS, depth by depth, collecting markers
+//   '+'          -> the members of every frontier node (one script call per 2000 nodes), every child level
+//   '#'          -> the whole subtree: such rounds depth by depth, collecting markers
 //                   ('a/#' also matches 'a' itself: the marker of the node where '#' starts)
-// then one HMGET (chunked) of the topics found. Cost grows with the levels of the filter and the
+// then HMGET (1000 fields a call) of the topics found. Cost grows with the levels of the filter and the
 // number of trie nodes that match it, never with the number of retained topics.
 // [MQTT-4.7.2-1] '+' or '#' as the first level never descends into a '$' child of the root.
 import type { Redis } from 'ioredis';
@@ -24,6 +24,8 @@ import { WriteTracker } from './write-tracker.js';
 
 const MARKER = '\0';
 const HMGET_CHUNK = 1000;
+/** Trie nodes read per script call: bounds how long one call holds Redis. */
+const MEMBERS_CHUNK = 2000;
 
 export class RedisRetainedStore implements RetainedStore {
   /** Redis commands issued by match() so far (tests prove the index is used; diagnostics). */
@@ -105,10 +107,14 @@ export class RedisRetainedStore implements RetainedStore {
     return topics;
   }
 
-  /** SMEMBERS of every path, in one pipelined round. */
-  private members(paths: string[]): Promise<string[][]> {
-    this.matchCommands += paths.length;
-    return Promise.all(paths.map((path) => this.redis.smembers(this.keys.retainedTrie(path))));
+  /** The members of every path's trie node, in one pipelined round of script calls. */
+  private async members(paths: string[]): Promise<string[][]> {
+    const rounds: Array<Promise<string[][]>> = [];
+    for (let i = 0; i < paths.length; i += MEMBERS_CHUNK) {
+      this.matchCommands++;
+      rounds.push(this.scripts.trieMembers(this.triePrefix, paths.slice(i, i + MEMBERS_CHUNK)));
+    }
+    return (await Promise.all(rounds)).flat();
   }
 
   private async fetch(topics: string[]): Promise<Message[]> {

@@ -93,6 +93,13 @@ if prev[1] and prev[1] ~= ARGV[1] then redis.call('SREM', ARGV[4] .. prev[1], AR
 redis.call('SADD', KEYS[3], ARGV[3])
 return { tostring(epoch), prev[1] or '', prev[2] or '', prev[3] or '' }`;
 
+// ARGV: trie key prefix, then paths. The members of each path's set, as one array per path:
+// a whole frontier of the retained trie in one command instead of one SMEMBERS per node.
+const TRIE_MEMBERS = `
+local out = {}
+for i = 2, #ARGV do out[i - 1] = redis.call('SMEMBERS', ARGV[1] .. ARGV[i]) end
+return out`;
+
 // KEYS: owner hash, then the session's keys to expire. ARGV: epoch, clientId, node-set key
 // prefix. Frees the id only if the holder's epoch is still ours (a newer claim is never undone
 // by a stale release). Then, as a safety net should the core never get to delete it (its node
@@ -118,6 +125,7 @@ export interface StoreScripts {
   putInflight(inflight: string, order: string, messageId: number, record: Buffer): Promise<number>;
   loadInflight(inflight: string, order: string): Promise<Buffer[]>;
   retainSet(retained: string, triePrefix: string, topic: string, message: Buffer | null): Promise<number>;
+  trieMembers(triePrefix: string, paths: readonly string[]): Promise<string[][]>;
   ownerClaim(owner: string, epochCounter: string, nodeClients: string, node: string, conn: string, clientId: string, nodeClientsPrefix: string): Promise<string[]>;
   /** sessionKeys: the session hash first (it holds the expiry), then the keys that expire with it. */
   ownerRelease(owner: string, sessionKeys: readonly string[], epoch: number, clientId: string, nodeClientsPrefix: string): Promise<number>;
@@ -129,6 +137,7 @@ const definitions = {
   stPutInflight: [2, PUT_INFLIGHT],
   stLoadInflight: [2, LOAD_INFLIGHT],
   stRetainSet: [1, RETAIN_SET],
+  stTrieMembers: [0, TRIE_MEMBERS],
   stOwnerClaim: [3, OWNER_CLAIM],
 } as const;
 
@@ -149,6 +158,7 @@ export function storeScripts(redis: Redis): StoreScripts {
     loadInflight: (inflight, order) => call.stLoadInflightBuffer!(inflight, order) as Promise<Buffer[]>,
     retainSet: (retained, triePrefix, topic, message) =>
       (message === null ? call.stRetainSet!(retained, triePrefix, topic) : call.stRetainSet!(retained, triePrefix, topic, message)) as Promise<number>,
+    trieMembers: (triePrefix, paths) => call.stTrieMembers!(triePrefix, ...paths) as Promise<string[][]>,
     ownerClaim: (owner, epochCounter, nodeClients, node, conn, clientId, prefix) => call.stOwnerClaim!(owner, epochCounter, nodeClients, node, conn, clientId, prefix) as Promise<string[]>,
     ownerRelease: (owner, sessionKeys, epoch, clientId, prefix) =>
       call.stOwnerRelease!(1 + sessionKeys.length, owner, ...sessionKeys, epoch, clientId, prefix) as Promise<number>,
