@@ -126,14 +126,23 @@ export class RedisBus implements MessageBus {
   }
 
   addRoute(filter: string): Promise<void> {
-    this.sync.ownRoutes.add(filter);
+    const holders = this.sync.ownRoutes.get(filter) ?? 0;
+    this.sync.ownRoutes.set(filter, holders + 1);
+    // Announced again even when held already: the caller needs the "every node has it" guarantee,
+    // which an earlier announcement still in flight does not give yet. Repeats are idempotent.
     const seq = ++this.seq;
     const announcement = encodeRouteAnnouncement({ kind: 'add', nodeId: this.nodeId, seq, filter });
     return this.announceAndWait(seq, (multi) => multi.hset(this.keys.routesHash(this.nodeId), filter, '1').publish(this.keys.routesChannel, announcement), `route ${filter}`);
   }
 
   removeRoute(filter: string): void {
-    if (!this.sync.ownRoutes.delete(filter)) return;
+    const holders = this.sync.ownRoutes.get(filter);
+    if (holders === undefined) return;
+    if (holders > 1) {
+      this.sync.ownRoutes.set(filter, holders - 1);
+      return;
+    }
+    this.sync.ownRoutes.delete(filter);
     const announcement = encodeRouteAnnouncement({ kind: 'remove', nodeId: this.nodeId, filter });
     // Not awaited: a stale route only costs the other nodes a message we drop; a resync rewrites the hash.
     this.redis.multi().hdel(this.keys.routesHash(this.nodeId), filter).publish(this.keys.routesChannel, announcement).exec().catch(() => {});
@@ -209,15 +218,11 @@ export class RedisBus implements MessageBus {
     clearInterval(this.heartbeatTimer);
     for (const wait of this.ackWaits.values()) wait.done();
     try {
-      // Leave cleanly: nobody should route here or think we died.
-      await this.redis
-        .multi()
-        .del(this.keys.routesHash(this.nodeId))
-        .zrem(this.keys.nodes, this.nodeId)
-        .publish(this.keys.routesChannel, encodeRouteAnnouncement({ kind: 'gone', nodeId: this.nodeId, seq: 0, origin: this.nodeId }))
-        .exec();
+      // Leave as a dead node does, only sooner: our heartbeat is marked expired and our routes stay,
+      // so a live node recovers us (adopts our offline sessions, drains our limbo, drops our routes).
+      await this.redis.zadd(this.keys.nodes, 0, this.nodeId);
     } catch {
-      // Redis is away: our heartbeat expires and recovery treats us as dead, which is also correct.
+      // Redis is away: our heartbeat expires by itself, with the same outcome.
     }
     this.subscriber.disconnect();
     this.redis.disconnect();

@@ -24,6 +24,7 @@
 //   {p}limbo:{nodeId}     list     frames that could not reach a dead node       bus.ts
 //   {p}stats:{nodeId}     hash     $SYS counters
 //   {p}nodeclients:{nodeId} set    client ids owned by the node (dead-node recovery)  ownership.ts
+//   {p}recovery:{nodeId}  string   who recovers the dead node (SET NX: exactly one)  node-recovery.ts
 export const DEFAULT_PREFIX = 'starling:';
 
 export interface RedisKeys {
@@ -49,6 +50,7 @@ export interface RedisKeys {
   limbo(nodeId: string): string;
   stats(nodeId: string): string;
   nodeClients(nodeId: string): string;
+  recovery(nodeId: string): string;
 }
 
 export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
@@ -74,6 +76,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     limbo: (nodeId) => `${p}limbo:${nodeId}`,
     stats: (nodeId) => `${p}stats:${nodeId}`,
     nodeClients: (nodeId) => `${p}nodeclients:${nodeId}`,
+    recovery: (nodeId) => `${p}recovery:${nodeId}`,
   };
   return keys;
 }

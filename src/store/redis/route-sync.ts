@@ -37,8 +37,12 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')`;
 
 export class RouteSync {
   readonly table = new RouteTable();
-  /** This node's own filters: the source of truth to rewrite its hash after Redis comes back. */
-  readonly ownRoutes = new Set<string>();
+  /**
+   * This node's own filters with a count of holders (the broker core, and recovery's adopted
+   * sessions, may both want one filter): the source of truth to rewrite its hash after Redis
+   * comes back.
+   */
+  readonly ownRoutes = new Map<string, number>();
   private loadsInFlight = 0;
   private loadLog: RouteAnnouncement[] = [];
 
@@ -63,7 +67,7 @@ export class RouteSync {
   async publishOwnRoutes(): Promise<void> {
     const hash = this.keys.routesHash(this.nodeId);
     const multi = this.redis.multi().del(hash);
-    if (this.ownRoutes.size > 0) multi.hset(hash, Object.fromEntries([...this.ownRoutes].map((f) => [f, '1'])));
+    if (this.ownRoutes.size > 0) multi.hset(hash, Object.fromEntries([...this.ownRoutes.keys()].map((f) => [f, '1'])));
     multi.publish(this.keys.routesChannel, encodeRouteAnnouncement({ kind: 'rejoin', nodeId: this.nodeId }));
     await multi.exec();
   }

@@ -1,0 +1,66 @@
+// A worker: one broker on the shared port, with the Redis backend, dead-node recovery and
+// cluster-wide $SYS. Tells the primary when it accepts connections; obeys its recover and
+// shutdown messages. Also runs alone (no primary): `--workers 1 --redis URL` on each host.
+import cluster from 'node:cluster';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { BrokerConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { startBroker } from '../index.js';
+import { createRedisBackend } from '../store/redis/index.js';
+import { ClusterStats } from './cluster-stats.js';
+import { isStarlingMessage, type PrimaryToWorker, type ReadyMessage } from './messages.js';
+import { DeadNodeRecovery } from './recovery.js';
+
+/** Bound on a worker's shutdown: clients told, wills published, writes flushed. */
+const SHUTDOWN_TIMEOUT_MS = 5000;
+
+export interface WorkerOptions {
+  /** Key/channel prefix shared by every node of one cluster (default "starling:"). */
+  prefix?: string;
+}
+
+/** A node id that never repeats: a restarted process is a new node (its old self gets recovered). */
+export function newNodeId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function runWorker(config: BrokerConfig, log: Logger, options: WorkerOptions = {}): Promise<void> {
+  if (config.redis === undefined) throw new Error('a cluster worker needs --redis');
+  const nodeId = newNodeId();
+  const nodeLog = log.child({ nodeId });
+  const backend = await createRedisBackend({ url: config.redis, prefix: options.prefix, nodeId, logger: nodeLog });
+  // $SYS sums over the cluster; ClusterStats needs the broker, which needs the stats source first.
+  const statsRef: { current?: ClusterStats } = {};
+  const running = await startBroker(config, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() } });
+  const reporter = (statsRef.current = new ClusterStats(backend, running.broker));
+  const reportTimer = setInterval(() => void reporter.report().catch(() => {}), 1000);
+  reportTimer.unref();
+  void reporter.report().catch(() => {});
+  const recovery = new DeadNodeRecovery({ backend, publish: (m) => running.broker.publish(m), maxQueued: config.maxQueued, logger: nodeLog });
+
+  let stopping: Promise<void> | null = null;
+  const stop = (reason: string): Promise<void> =>
+    (stopping ??= (async () => {
+      nodeLog.info({ reason }, 'worker: stopping');
+      clearInterval(reportTimer);
+      const timer = setTimeout(() => process.exit(0), SHUTDOWN_TIMEOUT_MS);
+      timer.unref();
+      await running.close().catch((err: unknown) => nodeLog.error({ err }, 'worker: broker close failed'));
+      await backend.close().catch((err: unknown) => nodeLog.error({ err }, 'worker: backend close failed'));
+      process.exit(0);
+    })());
+
+  process.on('message', (message: unknown) => {
+    if (!isStarlingMessage<PrimaryToWorker>(message)) return;
+    if (message.starling === 'recover') void recovery.recover(message.nodeId);
+    else if (message.starling === 'shutdown') void stop('primary asked');
+  });
+  // A terminal's Ctrl-C reaches the whole process group: stop the same way as when asked.
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  const ready: ReadyMessage = { starling: 'ready', nodeId, port: running.port };
+  if (cluster.isWorker) process.send?.(ready);
+  else nodeLog.info({ host: config.host, port: running.port }, 'listening');
+}

@@ -1,0 +1,76 @@
+// The Redis side of dead-node recovery: atomic steps, so that two recoverers (the primary's
+// pick and a heartbeat watcher on another host) can never both act on the same thing.
+//
+// - claimNode: SET {p}recovery:{node} NX; exactly one node recovers a dead node.
+// - takeWill:  reads and deletes a client's will only if it still belongs to the dead node
+//              (a newer connection elsewhere writes its own will, with its own node).
+// - adoptClient: moves ownership of a client id from the dead node to us only if the dead node
+//              still holds it, with a fresh fencing epoch (a client that already reconnected
+//              elsewhere is left alone).
+import type { Redis } from 'ioredis';
+import type { Message } from '../types.js';
+import { decodeMessage } from './codec.js';
+import type { RedisKeys } from './keys.js';
+
+// KEYS: will hash. ARGV: dead node. Returns {msg, delay} and deletes the will, or nil.
+const TAKE_WILL = `
+local w = redis.call('HMGET', KEYS[1], 'msg', 'delay', 'node')
+if not w[1] or w[3] ~= ARGV[1] then return nil end
+redis.call('DEL', KEYS[1])
+return { w[1], w[2] or '0' }`;
+
+// KEYS: owner hash, epoch counter, dead node's client set, our client set.
+// ARGV: dead node, our node, connection id, client id.
+const ADOPT_CLIENT = `
+if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return nil end
+local epoch = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'node', ARGV[2], 'conn', ARGV[3], 'epoch', epoch)
+redis.call('SREM', KEYS[3], ARGV[4])
+redis.call('SADD', KEYS[4], ARGV[4])
+return epoch`;
+
+export interface TakenWill {
+  message: Message;
+  delaySeconds: number;
+}
+
+export class NodeRecoveryStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly nodeId: string,
+  ) {}
+
+  /** True for exactly one caller per dead node (the claim lasts a day: node ids never return). */
+  async claimNode(deadNode: string): Promise<boolean> {
+    return (await this.redis.set(this.keys.recovery(deadNode), this.nodeId, 'EX', 86_400, 'NX')) === 'OK';
+  }
+
+  clientsOf(deadNode: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.nodeClients(deadNode));
+  }
+
+  async takeWill(clientId: string, deadNode: string): Promise<TakenWill | null> {
+    const reply = (await this.redis.callBuffer('EVAL', TAKE_WILL, 1, this.keys.will(clientId), deadNode)) as [Buffer, Buffer] | null;
+    if (reply === null) return null;
+    return { message: decodeMessage(reply[0]), delaySeconds: Number(reply[1].toString()) };
+  }
+
+  /** The new epoch, or null when deadNode no longer holds clientId. */
+  async adoptClient(clientId: string, deadNode: string, connectionId: string): Promise<number | null> {
+    const k = this.keys;
+    const epoch = await this.redis.eval(ADOPT_CLIENT, 4, k.owner(clientId), k.epoch, k.nodeClients(deadNode), k.nodeClients(this.nodeId), deadNode, this.nodeId, connectionId, clientId);
+    return epoch === null ? null : Number(epoch);
+  }
+
+  /** False once the client reconnected (someone else holds its id): a delayed will is then cancelled. */
+  async notReclaimed(clientId: string, connectionId: string): Promise<boolean> {
+    const holder = await this.redis.hget(this.keys.owner(clientId), 'conn');
+    return holder === null || holder === connectionId;
+  }
+
+  /** Drops what is left of the dead node once recovered. */
+  async forget(deadNode: string): Promise<void> {
+    await this.redis.del(this.keys.nodeClients(deadNode), this.keys.stats(deadNode), this.keys.limbo(deadNode));
+  }
+}

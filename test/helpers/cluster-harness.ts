@@ -1,0 +1,185 @@
+// Starts Starling as a real cluster for a test: a primary process forking N workers on one
+// shared port, all on a redis-server (a private one unless redisUrl is given) under a key
+// prefix of its own. Logs (pino JSON lines) are kept so tests can wait on them.
+//
+// Also usable as STARLING_TEST_HARNESS for the broker's integration tests: it exports
+// startTestBroker(overrides) with the same contract as broker-harness.ts, backed by a
+// 2-worker cluster (clients spread over workers by node:cluster's round robin).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import type { BrokerConfig, BrokerStats } from '../../src/index.js';
+import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+import type { TestBroker } from './broker-harness.js';
+
+const ENTRY = fileURLToPath(new URL('./cluster-main.ts', import.meta.url));
+
+export interface ClusterOptions {
+  workers?: number;
+  redisUrl?: string;
+  prefix?: string;
+  /** Broker config (the harness turns it into flags). */
+  config?: Partial<BrokerConfig>;
+  /** Port to listen on; 0 (default) lets the cluster pick one. */
+  port?: number;
+}
+
+export interface LogLine {
+  msg?: string;
+  pid?: number;
+  nodeId?: string;
+  [key: string]: unknown;
+}
+
+export interface TestCluster {
+  url: string;
+  port: number;
+  redisUrl: string;
+  prefix: string;
+  primaryPid: number;
+  /** pid -> node id of the workers that reported ready and have not died. */
+  workers: Map<number, string>;
+  logs: LogLine[];
+  /** Worker pids in the order they became ready. */
+  pids(): number[];
+  waitForLog(match: (line: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
+  /** SIGKILL worker i (index into pids()); resolves with its node id. */
+  killWorker(i: number): string;
+  /** SIGTERM the primary and wait for it to exit; resolves with its exit code. */
+  close(): Promise<number | null>;
+  stats(): Promise<BrokerStats>;
+}
+
+let clusterCounter = 0;
+
+function flags(config: Partial<BrokerConfig>): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined || key === 'logLevel' || key === 'redis' || key === 'workers' || key === 'port') continue;
+    if (key === 'connectTimeoutMs') out.push(`--connect-timeout=${Number(value) / 1000}`);
+    else out.push(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`);
+  }
+  return out;
+}
+
+export async function startTestCluster(options: ClusterOptions = {}): Promise<TestCluster> {
+  let ownRedis: RedisServerHandle | undefined;
+  const redisUrl = options.redisUrl ?? (ownRedis = await startRedisServer()).url;
+  const prefix = options.prefix ?? `tc${process.pid}-${++clusterCounter}:`;
+  const workers = options.workers ?? 2;
+  const args = ['--import', 'tsx', ENTRY, '--workers', String(workers), '--redis', redisUrl, '--port', String(options.port ?? 0), '--log-level', 'info', ...flags(options.config ?? {})];
+  const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, STARLING_REDIS_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: LogLine[] = [];
+  const live = new Map<number, string>();
+  const order: number[] = [];
+  const waiters = new Set<() => void>();
+  let stderr = '';
+  let buffered = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let nl;
+    while ((nl = buffered.indexOf('\n')) !== -1) {
+      const text = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        continue;
+      }
+      logs.push(line);
+      if (line.msg === 'primary: worker ready' && typeof line.pid === 'number' && typeof line.nodeId === 'string') {
+        live.set(line.pid, line.nodeId);
+        order.push(line.pid);
+      }
+      if (line.msg === 'primary: worker died; forking a replacement' && typeof line.pid === 'number') {
+        live.delete(line.pid);
+      }
+      for (const wake of waiters) wake();
+    }
+  });
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const waitForLog = (match: (line: LogLine) => boolean, what: string, timeoutMs = 15_000): Promise<LogLine> =>
+    new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const found = logs.find(match);
+        if (found === undefined) return false;
+        cleanup();
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => (cleanup(), reject(new Error(`cluster: no log line for ${what} within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`))), timeoutMs);
+      const onExit = () => (cleanup(), reject(new Error(`cluster exited while waiting for ${what}; stderr: ${stderr.slice(-2000)}`)));
+      const cleanup = () => (clearTimeout(timer), waiters.delete(wake), child.off('exit', onExit));
+      const wake = () => void check();
+      if (check()) return;
+      waiters.add(wake);
+      child.once('exit', onExit);
+    });
+
+  const listening = await waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('listening on port'), 'listening', 30_000).catch(async (err) => {
+    child.kill('SIGKILL');
+    await ownRedis?.stop();
+    throw err;
+  });
+  const port = Number(listening.port);
+  const pids = () => order.filter((pid) => live.has(pid));
+  let statsClient: Redis | undefined;
+
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    redisUrl,
+    prefix,
+    primaryPid: child.pid ?? 0,
+    workers: live,
+    logs,
+    pids,
+    waitForLog,
+    killWorker(i) {
+      const pid = pids()[i];
+      if (pid === undefined) throw new Error(`no worker ${i}`);
+      const nodeId = live.get(pid) ?? '';
+      process.kill(pid, 'SIGKILL');
+      return nodeId;
+    },
+    async close() {
+      statsClient?.disconnect();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const code = await exited;
+      // Workers are the primary's children; make sure none outlives a failed shutdown.
+      for (const pid of live.keys()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await ownRedis?.stop();
+      return code;
+    },
+    async stats() {
+      statsClient ??= new Redis(redisUrl);
+      const nodes = await statsClient.zrangebyscore(`${prefix}nodes`, Date.now(), '+inf');
+      const total: Record<string, number> = {};
+      for (const id of nodes) {
+        for (const [k, v] of Object.entries(await statsClient.hgetall(`${prefix}stats:${id}`))) total[k] = (total[k] ?? 0) + Number(v);
+      }
+      return total as unknown as BrokerStats;
+    },
+  };
+}
+
+/** STARLING_TEST_HARNESS entry: the broker's integration tests against a 2-worker cluster. */
+export async function startTestBroker(overrides: Partial<BrokerConfig> = {}): Promise<TestBroker> {
+  const cluster = await startTestCluster({ workers: 2, config: overrides });
+  return {
+    url: cluster.url,
+    port: cluster.port,
+    broker: undefined,
+    stats: () => cluster.stats(),
+    close: async () => void (await cluster.close()),
+  };
+}
