@@ -9,11 +9,11 @@ import type { RedisBus } from '../../../src/store/redis/bus.js';
 import { busKeys, connectBus } from '../../../src/store/redis/bus-connect.js';
 import { encodeTakeover } from '../../../src/store/redis/node-frames.js';
 import type { Message } from '../../../src/store/types.js';
-import { testCodec } from './test-codec.js';
-import { startLocalRedis, type LocalRedis } from './local-redis.js';
+import { messageCodec } from '../../../src/store/redis/codec.js';
+import { startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
 
 const prefix = `bus${process.pid}:`;
-let redis: LocalRedis;
+let redis: RedisServerHandle;
 let admin: Redis;
 const buses: RedisBus[] = [];
 const logLines: string[] = [];
@@ -30,7 +30,7 @@ function logger() {
 
 let nodeCounter = 0;
 async function node(options: { ackTimeoutMs?: number } = {}): Promise<{ bus: RedisBus; got: Message[] }> {
-  const bus = await connectBus({ url: redis.url, prefix, nodeId: `n${++nodeCounter}`, logger: logger(), codec: testCodec, heartbeatMs: 200, nodeTtlMs: 2000, ...options });
+  const bus = await connectBus({ url: redis.url, prefix, nodeId: `n${++nodeCounter}`, logger: logger(), codec: messageCodec, heartbeatMs: 200, nodeTtlMs: 2000, ...options });
   buses.push(bus);
   const got: Message[] = [];
   bus.onMessage((m) => got.push(m));
@@ -48,7 +48,7 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
 const msg = (topic: string, body = topic): Message => ({ topic, payload: Buffer.from(body), qos: 1, retain: false });
 
 beforeAll(async () => {
-  redis = await startLocalRedis();
+  redis = await startRedisServer();
   admin = new Redis(redis.url);
   admin.on('error', () => {});
 });
