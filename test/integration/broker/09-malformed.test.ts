@@ -1,0 +1,82 @@
+// Bad input closes only the offending connection (v5: DISCONNECT with the codec's reason code
+// first); the broker stays up and another client keeps receiving throughout.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { connectClient, Inbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { fuzzCorpus } from '../../helpers/fuzz-corpus.js';
+import type { DisconnectPacket } from '../../../src/protocol/index.js';
+
+let broker: TestBroker;
+let pub: MqttClient;
+let sub: MqttClient;
+let inbox: Inbox;
+let sent = 0;
+
+async function stillServing(): Promise<void> {
+  const payload = `alive-${++sent}`;
+  await pub.publishAsync('alive', payload, { qos: 1 });
+  await inbox.waitCount(sent);
+  expect(inbox.messages[sent - 1].payload).toBe(payload);
+}
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+  sub = await connectClient(broker.url, { clientId: 'mal-sub' });
+  inbox = new Inbox(sub);
+  await sub.subscribeAsync('alive', { qos: 1 });
+  pub = await connectClient(broker.url, { clientId: 'mal-pub' });
+});
+afterAll(async () => {
+  await Promise.all([pub.endAsync(true), sub.endAsync(true)]);
+  await broker.close();
+});
+
+const HAND_MADE: Array<[name: string, bytes: number[]]> = [
+  ['reserved packet type 0 [MQTT-2.2.1]', [0x00, 0x00]],
+  ['Remaining Length of 5 bytes [MQTT-1.5.5]', [0x30, 0xff, 0xff, 0xff, 0xff, 0x01]],
+  ['PUBLISH QoS 3 [MQTT-3.3.1-4]', [0x36, 0x05, 0x00, 0x01, 0x74, 0x00, 0x01]],
+  ['SUBSCRIBE with wrong fixed-header flags [MQTT-3.8.1-1]', [0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 0x74, 0x00]],
+  ['topic with a wildcard [MQTT-3.3.2-2]', [0x30, 0x04, 0x00, 0x02, 0x61, 0x2b]],
+  ['topic of invalid UTF-8 [MQTT-1.5.3-1]', [0x30, 0x04, 0x00, 0x02, 0xc3, 0x28]],
+  ['SUBSCRIBE with no topic filter [MQTT-3.8.3-3]', [0x82, 0x02, 0x00, 0x01]],
+];
+
+describe('malformed packets after CONNECT', () => {
+  it.each(HAND_MADE)('%s closes only that connection (v3.1.1)', async (_name, bytes) => {
+    const raw = await RawClient.connected(broker.port, `mal-${sent}`);
+    raw.sendBytes(bytes);
+    await raw.waitClosed();
+    await stillServing();
+  });
+
+  it('v5: DISCONNECT carries the reason code before the close', async () => {
+    const raw = await RawClient.connected(broker.port, 'mal-v5', 5);
+    raw.sendBytes([0x36, 0x06, 0x00, 0x01, 0x74, 0x00, 0x01, 0x00]); // QoS 3
+    const d = (await raw.next('disconnect')) as DisconnectPacket;
+    expect(d.reasonCode).toBe(0x81);
+    await raw.waitClosed();
+    await stillServing();
+  });
+
+  it('garbage instead of CONNECT closes the socket [MQTT-3.1.0-1]', async () => {
+    const raw = await RawClient.open(broker.port);
+    raw.sendBytes(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await raw.waitClosed();
+    await stillServing();
+  });
+});
+
+describe('fuzz corpus sample', () => {
+  it('200 corpus inputs, each on its own connection after CONNECT: the broker survives and serves', async () => {
+    let i = 0;
+    for (const input of fuzzCorpus(20261125, 200)) {
+      const raw = await RawClient.connected(broker.port, `fz-${i++}`, input.version);
+      raw.sendBytes(input.bytes);
+      // Valid inputs keep the connection; either way we end it ourselves.
+      raw.destroy();
+      if (i % 50 === 0) await stillServing();
+    }
+    await stillServing();
+  });
+});
