@@ -32,6 +32,11 @@ if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
 end
 return 1`;
 
+// KEYS: inflight hash, order zset. ARGV: messageId. One command for both.
+const DELETE_INFLIGHT = `
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('HDEL', KEYS[1], ARGV[1])`;
+
 // KEYS: inflight hash, order zset. The records in first-put order.
 const LOAD_INFLIGHT = `
 local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
@@ -123,6 +128,7 @@ export interface StoreScripts {
   enqueueCapped(queue: string, cap: number, message: Buffer): Promise<number>;
   drainQueue(queue: string): Promise<Buffer[]>;
   putInflight(inflight: string, order: string, messageId: number, record: Buffer): Promise<number>;
+  deleteInflight(inflight: string, order: string, messageId: number): Promise<number>;
   loadInflight(inflight: string, order: string): Promise<Buffer[]>;
   retainSet(retained: string, triePrefix: string, topic: string, message: Buffer | null): Promise<number>;
   trieMembers(triePrefix: string, paths: readonly string[]): Promise<string[][]>;
@@ -135,6 +141,7 @@ const definitions = {
   stEnqueueCapped: [1, ENQUEUE_CAPPED],
   stDrainQueue: [1, DRAIN_QUEUE],
   stPutInflight: [2, PUT_INFLIGHT],
+  stDeleteInflight: [2, DELETE_INFLIGHT],
   stLoadInflight: [2, LOAD_INFLIGHT],
   stRetainSet: [1, RETAIN_SET],
   stTrieMembers: [0, TRIE_MEMBERS],
@@ -155,6 +162,7 @@ export function storeScripts(redis: Redis): StoreScripts {
     enqueueCapped: (queue, cap, message) => call.stEnqueueCapped!(queue, cap, message) as Promise<number>,
     drainQueue: (queue) => call.stDrainQueueBuffer!(queue) as Promise<Buffer[]>,
     putInflight: (inflight, order, messageId, record) => call.stPutInflight!(inflight, order, messageId, record) as Promise<number>,
+    deleteInflight: (inflight, order, messageId) => call.stDeleteInflight!(inflight, order, messageId) as Promise<number>,
     loadInflight: (inflight, order) => call.stLoadInflightBuffer!(inflight, order) as Promise<Buffer[]>,
     retainSet: (retained, triePrefix, topic, message) =>
       (message === null ? call.stRetainSet!(retained, triePrefix, topic) : call.stRetainSet!(retained, triePrefix, topic, message)) as Promise<number>,

@@ -86,8 +86,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   deleteInflight(clientId: string, messageId: number): void {
-    this.writes.track(this.redis.hdel(this.keys.inflight(clientId), String(messageId)));
-    this.writes.track(this.redis.zrem(this.keys.inflightOrder(clientId), String(messageId)));
+    this.writes.track(this.scripts.deleteInflight(this.keys.inflight(clientId), this.keys.inflightOrder(clientId), messageId));
   }
 
   async loadInflight(clientId: string): Promise<InflightRecord[]> {
