@@ -119,6 +119,16 @@ export class RedisSessionStore implements SessionStore {
     return { message: decodeMessage(msg), delaySeconds: Number(delay?.toString() ?? 0), nodeId: node?.toString() ?? '' };
   }
 
+  /**
+   * Removes and returns the will of clientId if nodeId set it (dead-node recovery): of several
+   * recoverers only one gets it, and a will set since by a live connection elsewhere is left alone.
+   */
+  async takeWill(clientId: string, nodeId: string): Promise<{ message: Message; delaySeconds: number } | null> {
+    const taken = await this.scripts.takeWill(this.keys.will(clientId), nodeId);
+    if (taken === null || taken[0] === undefined) return null;
+    return { message: decodeMessage(taken[0]), delaySeconds: Number(taken[1]?.toString() ?? 0) };
+  }
+
   flush(): Promise<void> {
     return this.writes.flush();
   }
