@@ -6,6 +6,13 @@
 // previous owner's node set): fine on a single Redis or a replica set, not on Redis Cluster.
 import type { Redis } from 'ioredis';
 
+// KEYS: session hash, then the session's other keys. ARGV: expiry, savedAt. Writes the metadata
+// and removes any TTL a release left (the session is in use again).
+const SAVE_SESSION = `
+redis.call('HSET', KEYS[1], 'expiry', ARGV[1], 'savedAt', ARGV[2])
+for i = 1, #KEYS do redis.call('PERSIST', KEYS[i]) end
+return 1`;
+
 // KEYS: queue. ARGV: cap, encoded message. RPUSH only below the cap; 1 when kept.
 const ENQUEUE_CAPPED = `
 if redis.call('LLEN', KEYS[1]) < tonumber(ARGV[1]) then
@@ -133,6 +140,8 @@ type Arg = string | Buffer | number;
 
 /** Typed calls of the scripts on one connection. */
 export interface StoreScripts {
+  /** sessionKeys: the session hash first. */
+  saveSession(sessionKeys: readonly string[], expiryInterval: number, savedAt: number): Promise<number>;
   enqueueCapped(queue: string, cap: number, message: Buffer): Promise<number>;
   drainQueue(queue: string): Promise<Buffer[]>;
   putInflight(inflight: string, order: string, messageId: number, record: Buffer): Promise<number>;
@@ -165,10 +174,12 @@ export function storeScripts(redis: Redis): StoreScripts {
   const known = registered.get(redis);
   if (known !== undefined) return known;
   for (const [name, [numberOfKeys, lua]] of Object.entries(definitions)) redis.defineCommand(name, { numberOfKeys, lua });
-  // Its key count varies: given with each call.
+  // Their key counts vary: given with each call.
   redis.defineCommand('stOwnerRelease', { lua: OWNER_RELEASE });
+  redis.defineCommand('stSaveSession', { lua: SAVE_SESSION });
   const call = redis as unknown as Record<string, (...args: Arg[]) => Promise<unknown>>;
   const scripts: StoreScripts = {
+    saveSession: (sessionKeys, expiry, savedAt) => call.stSaveSession!(sessionKeys.length, ...sessionKeys, expiry, savedAt) as Promise<number>,
     enqueueCapped: (queue, cap, message) => call.stEnqueueCapped!(queue, cap, message) as Promise<number>,
     drainQueue: (queue) => call.stDrainQueueBuffer!(queue) as Promise<Buffer[]>,
     putInflight: (inflight, order, messageId, record) => call.stPutInflight!(inflight, order, messageId, record) as Promise<number>,

@@ -44,10 +44,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   save(clientId: string, expiryInterval: number): void {
-    const k = this.keys;
-    this.writes.track(this.redis.hset(k.session(clientId), 'expiry', expiryInterval, 'savedAt', Date.now()));
-    // A session taken up again must not expire under its new connection.
-    for (const key of k.sessionKeys(clientId)) this.writes.track(this.redis.persist(key));
+    // One script: the metadata, and PERSIST so a session taken up again does not expire under its new connection.
+    this.writes.track(this.scripts.saveSession(this.keys.sessionKeys(clientId), expiryInterval, Date.now()));
   }
 
   delete(clientId: string): void {
