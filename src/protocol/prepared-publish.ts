@@ -3,7 +3,7 @@
 import { propertiesBodyLength, writeProperties } from './properties.js';
 import { publishFlags } from './packets/publish.js';
 import type { Properties, ProtocolVersion, QoS } from './types.js';
-import { allocFrame, utf8Length, varintLength, writeU16, writeUtf8, writeVarint } from './writer.js';
+import { allocFrame, writeBytes, utf8Length, varintLength, writeU16, writeUtf8, writeVarint } from './writer.js';
 
 export class PreparedPublish {
   /** Frame with QoS 1 layout (packet id 0); QoS>0 frames copy it and patch byte 0 and the id. */
@@ -41,7 +41,7 @@ export class PreparedPublish {
     pos = writeUtf8(buf, pos, this.topic, this.topicLength);
     if (idBytes > 0) pos = writeU16(buf, pos, 0);
     if (this.version === 5) pos = writeProperties(buf, pos, this.properties, propertiesBodyLength(this.properties));
-    this.payload.copy(buf, pos);
+    writeBytes(buf, pos, this.payload);
     return buf;
   }
 
@@ -54,7 +54,7 @@ export class PreparedPublish {
     }
     if (messageId === undefined || messageId === 0) throw new RangeError('QoS > 0 needs a non-zero messageId [MQTT-2.3.1-1]');
     const out = allocFrame(this.template.length);
-    this.template.copy(out, 0);
+    out.set(this.template, 0);
     out[0] = publishFlags(qos, retain, dup);
     writeU16(out, this.packetIdOffset, messageId);
     return out;

@@ -43,6 +43,15 @@ export function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
+/** Node's unchecked string writer; @types/node does not declare it. */
+interface FastWrite { utf8Write(s: string, offset: number, length: number): number }
+
+/** Copies bytes into buf at pos; TypedArray.set avoids Buffer.copy's argument handling. */
+export function writeBytes(buf: Buffer, pos: number, data: Buffer): number {
+  buf.set(data, pos);
+  return pos + data.length;
+}
+
 /** Writes a UTF-8 Encoded String (2-byte length + bytes) whose byte length is already known. */
 export function writeUtf8(buf: Buffer, pos: number, s: string, byteLength: number): number {
   if (byteLength > 0xffff) throw new RangeError(`string of ${byteLength} bytes exceeds 65535`);
@@ -50,16 +59,14 @@ export function writeUtf8(buf: Buffer, pos: number, s: string, byteLength: numbe
   if (byteLength === s.length && byteLength < 16) {
     for (let i = 0; i < byteLength; i++) buf[pos + i] = s.charCodeAt(i);
   } else {
-    buf.write(s, pos, byteLength, 'utf8');
+    (buf as unknown as FastWrite).utf8Write(s, pos, byteLength);
   }
   return pos + byteLength;
 }
 
 export function writeBinary(buf: Buffer, pos: number, data: Buffer): number {
   if (data.length > 0xffff) throw new RangeError(`binary data of ${data.length} bytes exceeds 65535`);
-  pos = writeU16(buf, pos, data.length);
-  data.copy(buf, pos);
-  return pos + data.length;
+  return writeBytes(buf, writeU16(buf, pos, data.length), data);
 }
 
 /** Allocates a whole packet and writes its fixed header; the body starts at headerLength(remainingLength). */

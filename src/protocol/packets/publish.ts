@@ -6,7 +6,7 @@ import { Ctx, decodeProperties, propertiesBodyLength, writeProperties } from '..
 import type { PacketReader } from '../reader.js';
 import { validateTopicName } from '../topic.js';
 import type { ProtocolVersion, PublishPacket, QoS } from '../types.js';
-import { allocFrame, headerLength, utf8Length, varintLength, writeU16, writeUtf8, writeVarint } from '../writer.js';
+import { allocFrame, writeBytes, headerLength, utf8Length, varintLength, writeU16, writeUtf8, writeVarint } from '../writer.js';
 
 export function decodePublish(r: PacketReader, flags: number, version: ProtocolVersion): PublishPacket {
   const qos = (flags >> 1) & 0x03;
@@ -41,6 +41,6 @@ export function encodePublish(p: PublishPacket, version: ProtocolVersion): Buffe
     pos = writeU16(buf, pos, p.messageId);
   }
   if (propsLen >= 0) pos = writeProperties(buf, pos, p.properties, propsLen);
-  p.payload.copy(buf, pos);
+  writeBytes(buf, pos, p.payload);
   return buf;
 }
