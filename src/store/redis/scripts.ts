@@ -54,14 +54,6 @@ for i = 1, #ids do
 end
 return out`;
 
-// KEYS: will hash. ARGV: node. Returns {msg, delay} and deletes the will, only if node set
-// it: recovery of a dead node takes each will exactly once, and never one a live node set since.
-const TAKE_WILL = `
-local will = redis.call('HMGET', KEYS[1], 'node', 'msg', 'delay')
-if will[1] ~= ARGV[1] or not will[2] then return nil end
-redis.call('DEL', KEYS[1])
-return { will[2], will[3] }`;
-
 // Splits a topic into its levels ('' levels included).
 const SPLIT_LEVELS = `
 local function levels(topic)
@@ -147,7 +139,6 @@ export interface StoreScripts {
   putInflight(inflight: string, order: string, messageId: number, record: Buffer): Promise<number>;
   deleteInflight(inflight: string, order: string, messageId: number): Promise<number>;
   loadInflight(inflight: string, order: string): Promise<Buffer[]>;
-  takeWill(will: string, node: string): Promise<Buffer[] | null>;
   retainSet(retained: string, triePrefix: string, topic: string, message: Buffer | null): Promise<number>;
   trieMembers(triePrefix: string, paths: readonly string[]): Promise<string[][]>;
   ownerClaim(owner: string, epochCounter: string, nodeClients: string, node: string, conn: string, clientId: string, nodeClientsPrefix: string): Promise<string[]>;
@@ -161,7 +152,6 @@ const definitions = {
   stPutInflight: [2, PUT_INFLIGHT],
   stDeleteInflight: [2, DELETE_INFLIGHT],
   stLoadInflight: [2, LOAD_INFLIGHT],
-  stTakeWill: [1, TAKE_WILL],
   stRetainSet: [1, RETAIN_SET],
   stTrieMembers: [0, TRIE_MEMBERS],
   stOwnerClaim: [3, OWNER_CLAIM],
@@ -185,7 +175,6 @@ export function storeScripts(redis: Redis): StoreScripts {
     putInflight: (inflight, order, messageId, record) => call.stPutInflight!(inflight, order, messageId, record) as Promise<number>,
     deleteInflight: (inflight, order, messageId) => call.stDeleteInflight!(inflight, order, messageId) as Promise<number>,
     loadInflight: (inflight, order) => call.stLoadInflightBuffer!(inflight, order) as Promise<Buffer[]>,
-    takeWill: (will, node) => call.stTakeWillBuffer!(will, node) as Promise<Buffer[] | null>,
     retainSet: (retained, triePrefix, topic, message) =>
       (message === null ? call.stRetainSet!(retained, triePrefix, topic) : call.stRetainSet!(retained, triePrefix, topic, message)) as Promise<number>,
     trieMembers: (triePrefix, paths) => call.stTrieMembers!(triePrefix, ...paths) as Promise<string[][]>,

@@ -14,7 +14,7 @@ import type { RedisKeys } from './keys.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 import { WriteTracker } from './write-tracker.js';
 
-/** A will as stored for dead-node recovery (cluster/ reads it through loadWill). */
+/** A will as stored for dead-node recovery (node-recovery.ts takes it atomically; loadWill reads it). */
 export interface StoredWill {
   message: Message;
   delaySeconds: number;
@@ -115,16 +115,6 @@ export class RedisSessionStore implements SessionStore {
     const [msg, delay, node] = await this.redis.hmgetBuffer(this.keys.will(clientId), 'msg', 'delay', 'node');
     if (msg === null || msg === undefined) return null;
     return { message: decodeMessage(msg), delaySeconds: Number(delay?.toString() ?? 0), nodeId: node?.toString() ?? '' };
-  }
-
-  /**
-   * Removes and returns the will of clientId if nodeId set it (dead-node recovery): of several
-   * recoverers only one gets it, and a will set since by a live connection elsewhere is left alone.
-   */
-  async takeWill(clientId: string, nodeId: string): Promise<{ message: Message; delaySeconds: number } | null> {
-    const taken = await this.scripts.takeWill(this.keys.will(clientId), nodeId);
-    if (taken === null || taken[0] === undefined) return null;
-    return { message: decodeMessage(taken[0]), delaySeconds: Number(taken[1]?.toString() ?? 0) };
   }
 
   flush(): Promise<void> {

@@ -1,5 +1,5 @@
 // What the contract does not cover for the Redis session store: writes of one turn keep their
-// order across commands and scripts, wills are taken exactly once by recovery, and the key
+// order across commands and scripts, wills carry their node for recovery, and the key
 // layout stays within the client's documented keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisBackend } from '../../../src/store/redis/index.js';
@@ -46,14 +46,16 @@ describe('RedisSessionStore beyond the contract', () => {
     expect((await s.loadInflight('ord-2')).map((r) => [r.messageId, r.state])).toEqual([[6, 'pubrel'], [7, 'publish'], [5, 'publish']]);
   });
 
-  it('a will set on node A is taken once by recovery naming A, never by a claim naming another node', async () => {
+  it('a will is stored with its delay and the node that set it, readable from another node, and cleared by null', async () => {
     a.sessions.setWill('will-1', will, 15);
     await a.sessions.flush();
     expect(await b.sessions.loadWill('will-1')).toEqual({ message: will, delaySeconds: 15, nodeId: a.bus.nodeId });
-    expect(await b.sessions.takeWill('will-1', b.bus.nodeId)).toBeNull();
-    const takes = await Promise.all([b.sessions.takeWill('will-1', a.bus.nodeId), a.sessions.takeWill('will-1', a.bus.nodeId)]);
-    expect(takes.filter((t) => t !== null)).toEqual([{ message: will, delaySeconds: 15 }]);
-    expect(await a.sessions.loadWill('will-1')).toBeNull();
+    b.sessions.setWill('will-1', { ...will, topic: 'will/b' });
+    await b.sessions.flush();
+    expect(await a.sessions.loadWill('will-1')).toMatchObject({ delaySeconds: 0, nodeId: b.bus.nodeId, message: { topic: 'will/b' } });
+    a.sessions.setWill('will-1', null);
+    await a.sessions.flush();
+    expect(await b.sessions.loadWill('will-1')).toBeNull();
   });
 
   it("a client's state lives only under its documented keys, and delete() leaves none of them", async () => {
