@@ -9,7 +9,7 @@ export class ClusterStats implements StatsSource {
   private readonly nodeStats: NodeStats;
 
   constructor(
-    backend: RedisBackend,
+    private readonly backend: RedisBackend,
     private readonly local: StatsSource,
   ) {
     this.nodeStats = new NodeStats(backend.redis, backend.keys, backend.bus.nodeId, backend.bus.sync);
@@ -18,7 +18,8 @@ export class ClusterStats implements StatsSource {
   /** Writes this node's figures (the worker calls it every second, $SYS or not). */
   async report(): Promise<void> {
     const { retainedMessages: _cluster, ...additive } = await this.local.stats();
-    await this.nodeStats.write(additive);
+    // busReceived: messages other nodes sent here (tests use it to prove routing by interest).
+    await this.nodeStats.write({ ...additive, busReceived: this.backend.bus.received });
   }
 
   async stats(): Promise<BrokerStats> {

@@ -14,6 +14,8 @@ import { DeadNodeRecovery } from './recovery.js';
 
 /** Bound on a worker's shutdown: clients told, wills published, writes flushed. */
 const SHUTDOWN_TIMEOUT_MS = 5000;
+/** How often a node writes its counters to {p}stats:{nodeId} (STARLING_STATS_INTERVAL_MS). */
+const STATS_INTERVAL_MS = Number(process.env.STARLING_STATS_INTERVAL_MS ?? 1000) || 1000;
 
 export interface WorkerOptions {
   /** Key/channel prefix shared by every node of one cluster (default "starling:"). */
@@ -34,7 +36,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   const statsRef: { current?: ClusterStats } = {};
   const running = await startBroker(config, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() } });
   const reporter = (statsRef.current = new ClusterStats(backend, running.broker));
-  const reportTimer = setInterval(() => void reporter.report().catch(() => {}), 1000);
+  const reportTimer = setInterval(() => void reporter.report().catch(() => {}), STATS_INTERVAL_MS);
   reportTimer.unref();
   void reporter.report().catch(() => {});
   const recovery = new DeadNodeRecovery({ backend, publish: (m) => running.broker.publish(m), maxQueued: config.maxQueued, logger: nodeLog });

@@ -48,6 +48,14 @@ export interface TestCluster {
   /** SIGTERM the primary and wait for it to exit; resolves with its exit code. */
   close(): Promise<number | null>;
   stats(): Promise<BrokerStats>;
+  /** The node holding clientId (its owner record in Redis), or null. */
+  nodeOf(clientId: string): Promise<string | null>;
+  /** The counters nodeId last wrote (every 50 ms in tests), busReceived included. */
+  nodeStats(nodeId: string): Promise<Record<string, number>>;
+  /** Live node ids registered in Redis (heartbeat not expired). */
+  liveNodes(): Promise<string[]>;
+  /** Shared Redis connection for assertions (closed by close()). */
+  redis(): Redis;
 }
 
 let clusterCounter = 0;
@@ -68,7 +76,7 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const prefix = options.prefix ?? `tc${process.pid}-${++clusterCounter}:`;
   const workers = options.workers ?? 2;
   const args = ['--import', 'tsx', ENTRY, '--workers', String(workers), '--redis', redisUrl, '--port', String(options.port ?? 0), '--log-level', 'info', ...flags(options.config ?? {})];
-  const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, STARLING_REDIS_PREFIX: prefix }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, STARLING_REDIS_PREFIX: prefix, STARLING_STATS_INTERVAL_MS: '50' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const live = new Map<number, string>();
   const order: number[] = [];
@@ -127,6 +135,12 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const port = Number(listening.port);
   const pids = () => order.filter((pid) => live.has(pid));
   let statsClient: Redis | undefined;
+  const redis = (): Redis => (statsClient ??= new Redis(redisUrl));
+  const liveNodes = (): Promise<string[]> => redis().zrangebyscore(`${prefix}nodes`, Date.now(), '+inf');
+  const nodeStats = async (nodeId: string): Promise<Record<string, number>> => {
+    const hash = await redis().hgetall(`${prefix}stats:${nodeId}`);
+    return Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, Number(v)]));
+  };
 
   return {
     url: `mqtt://127.0.0.1:${port}`,
@@ -161,14 +175,16 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
       return code;
     },
     async stats() {
-      statsClient ??= new Redis(redisUrl);
-      const nodes = await statsClient.zrangebyscore(`${prefix}nodes`, Date.now(), '+inf');
       const total: Record<string, number> = {};
-      for (const id of nodes) {
-        for (const [k, v] of Object.entries(await statsClient.hgetall(`${prefix}stats:${id}`))) total[k] = (total[k] ?? 0) + Number(v);
+      for (const id of await liveNodes()) {
+        for (const [k, v] of Object.entries(await nodeStats(id))) total[k] = (total[k] ?? 0) + v;
       }
       return total as unknown as BrokerStats;
     },
+    nodeOf: (clientId) => redis().hget(`${prefix}owner:${clientId}`, 'node'),
+    nodeStats,
+    liveNodes,
+    redis,
   };
 }
 
