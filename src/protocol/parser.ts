@@ -108,7 +108,13 @@ export class PacketParser {
       if (pos >= end) return false;
       const b = buf[pos++];
       value += (b & 0x7f) * multiplier;
-      if ((b & 0x80) === 0) break;
+      if ((b & 0x80) === 0) {
+        // 5.0 requires the shortest encoding [MQTT-1.5.5-1]; 3.1.1 does not say so, and we accept it there.
+        if (b === 0 && i > 0 && this.protocolVersion === 5) {
+          throw new ProtocolError('Remaining Length is not minimally encoded', 'MQTT-1.5.5-1', MALFORMED);
+        }
+        break;
+      }
       if (i === 3) throw new ProtocolError('Remaining Length longer than 4 bytes', SPEC_VARIABLE_BYTE_INTEGER, MALFORMED);
       multiplier *= 128;
     }

@@ -49,4 +49,12 @@ describe('parser fuzzing', () => {
     expect(rejected).toBeLessThan(INPUTS);
     expect([...kinds.keys()].sort()).toEqual(['bitflip', 'byte', 'insert-delete', 'length', 'noise', 'splice', 'truncate', 'varint']);
   }, 60_000);
+
+  it('the corpus is reproducible from its seed', () => {
+    const a = [...fuzzCorpus(5, 200)].map((x) => x.bytes.toString('hex'));
+    const b = [...fuzzCorpus(5, 200)].map((x) => x.bytes.toString('hex'));
+    const c = [...fuzzCorpus(6, 200)].map((x) => x.bytes.toString('hex'));
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+  });
 });

@@ -218,6 +218,11 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
 });
 
 describe('Variable Byte Integers and lengths', () => {
+  it('a non-minimal Remaining Length is malformed in v5 [MQTT-1.5.5-1] and accepted in 3.1.1', () => {
+    const bytes = Buffer.from([0xc0, 0x80, 0x00]);
+    expectViolation(bytes, 5, 'MQTT-1.5.5-1', 0x81);
+    expect(accepts(bytes, 4)).toEqual([{ cmd: 'pingreq' }]);
+  });
   it('a non-minimal property length varint is malformed [MQTT-1.5.5-1]', () => {
     expectViolation(pkt(0x30, 'a', 0x80, 0x00), 5, 'MQTT-1.5.5-1', 0x81);
   });
