@@ -89,6 +89,7 @@ export class Session {
 
   /** Delivers a stored message (offline queue, retained on subscribe) through the window. */
   deliverMessage(message: Message): void {
+    if (isExpired(message, Date.now())) return; // [MQTT-3.3.2-5]
     if (message.qos === 0) {
       if (this.sink.congested) {
         this.deps.counters.messagesDropped++;

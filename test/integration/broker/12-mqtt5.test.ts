@@ -1,0 +1,192 @@
+// MQTT 5 features that are cheap to support: CONNACK properties, reason codes, session expiry,
+// message expiry, No Local, Retain As Published, Retain Handling, subscription identifiers,
+// forwarded properties, server DISCONNECT reason codes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { connectClient, connectWithInbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import type { ConnackPacket, DisconnectPacket, Packet, PublishPacket, SubackPacket, UnsubackPacket } from '../../../src/protocol/index.js';
+
+let broker: TestBroker;
+const clients: MqttClient[] = [];
+beforeAll(async () => {
+  broker = await startTestBroker();
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await broker.close();
+});
+
+async function v5(clientId: string, extra: Record<string, unknown> = {}) {
+  const r = await connectWithInbox(broker.url, { protocolVersion: 5, clientId, ...extra });
+  clients.push(r.client);
+  return r;
+}
+
+function connect5(clientId: string, extra: Record<string, unknown> = {}): Packet {
+  return { cmd: 'connect', protocolName: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, clientId, ...extra } as Packet;
+}
+
+describe('MQTT 5', () => {
+  it('CONNACK states what the server supports', async () => {
+    const raw = await RawClient.open(broker.port, 5);
+    raw.send(connect5(''));
+    const connack = (await raw.next('connack')) as ConnackPacket;
+    expect(connack.reasonCode).toBe(0);
+    expect(connack.properties).toMatchObject({
+      retainAvailable: 1, wildcardSubscriptionAvailable: 1, subscriptionIdentifiersAvailable: 1, sharedSubscriptionAvailable: 0,
+    });
+    expect(connack.properties?.topicAliasMaximum ?? 0).toBe(0);
+    expect(connack.properties?.assignedClientIdentifier).toMatch(/^starling-/); // [MQTT-3.2.2-16]
+    raw.destroy();
+  });
+
+  it('SUBACK and UNSUBACK carry reason codes; UNSUBACK 0x11 for no subscription [MQTT-3.10.4-5]', async () => {
+    const raw = await RawClient.connected(broker.port, 'rc5', 5);
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 1 }, { topic: '$share/g/a', qos: 0 }] });
+    expect(((await raw.next('suback')) as SubackPacket).granted).toEqual([1, 0x9e]);
+    raw.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['a', 'never'] });
+    expect(((await raw.next('unsuback')) as UnsubackPacket).reasonCodes).toEqual([0x00, 0x11]);
+    raw.destroy();
+  });
+
+  it('No Local: a client does not receive its own messages [MQTT-3.8.3-3]', async () => {
+    const { client, inbox } = await v5('nl');
+    await client.subscribeAsync('nl/t', { qos: 1, nl: true });
+    await client.subscribeAsync('nl/other', { qos: 1 });
+    await client.publishAsync('nl/t', 'mine', { qos: 1 });
+    await client.publishAsync('nl/other', 'marker', { qos: 1 });
+    expect((await inbox.next()).payload).toBe('marker');
+  });
+
+  it('Retain As Published keeps the RETAIN flag on forwarded messages [MQTT-3.3.1-12]', async () => {
+    const { client, inbox } = await v5('rap');
+    await client.subscribeAsync('rap/t', { qos: 1, rap: true });
+    const pub = await connectClient(broker.url, { protocolVersion: 5, clientId: 'rap-pub' });
+    clients.push(pub);
+    await pub.publishAsync('rap/t', 'r', { qos: 1, retain: true });
+    expect(await inbox.next()).toMatchObject({ payload: 'r', retain: true });
+  });
+
+  it('Retain Handling 1 sends retained only for a new subscription, 2 never [MQTT-3.3.1-10]', async () => {
+    const pub = await connectClient(broker.url, { protocolVersion: 5, clientId: 'rh-pub' });
+    clients.push(pub);
+    await pub.publishAsync('rh/t', 'kept', { qos: 1, retain: true });
+    const { client, inbox } = await v5('rh');
+    await client.subscribeAsync('rh/t', { qos: 1, rh: 1 });
+    expect((await inbox.next()).payload).toBe('kept');
+    await client.subscribeAsync('rh/t', { qos: 1, rh: 1 }); // existing: nothing
+    await client.subscribeAsync('rh/never', { qos: 1, rh: 2 });
+    await pub.publishAsync('rh/never', 'x', { qos: 1, retain: true });
+    await client.unsubscribeAsync('rh/never');
+    await client.subscribeAsync('rh/never', { qos: 1, rh: 2 });
+    await pub.publishAsync('rh/t', 'live', { qos: 1 });
+    const m = await inbox.next();
+    expect(m.payload).toBe('x'); // the live forward of 'x' while subscribed (RETAIN cleared)
+    expect(m.retain).toBe(false);
+    expect((await inbox.next()).payload).toBe('live');
+    expect(inbox.messages).toHaveLength(3);
+  });
+
+  it('subscription identifiers are sent with matching messages, all of them for overlaps [MQTT-3.3.4-3]', async () => {
+    const { client, inbox } = await v5('subid');
+    await client.subscribeAsync('sid/+', { qos: 1, properties: { subscriptionIdentifier: 7 } });
+    await client.subscribeAsync('sid/#', { qos: 1, properties: { subscriptionIdentifier: 9 } });
+    const pub = await connectClient(broker.url, { protocolVersion: 5, clientId: 'subid-pub' });
+    clients.push(pub);
+    await pub.publishAsync('sid/a', 'x', { qos: 1 });
+    const m = await inbox.next();
+    const ids = m.properties?.subscriptionIdentifier;
+    expect((Array.isArray(ids) ? ids : [ids]).sort()).toEqual([7, 9]);
+  });
+
+  it('forwards user properties, content type, response topic and correlation data [MQTT-3.3.2-17]', async () => {
+    const { client, inbox } = await v5('props');
+    await client.subscribeAsync('props/t', { qos: 1 });
+    const pub = await connectClient(broker.url, { protocolVersion: 5, clientId: 'props-pub' });
+    clients.push(pub);
+    await pub.publishAsync('props/t', 'req', {
+      qos: 1,
+      properties: { userProperties: { a: '1' }, contentType: 'text/plain', responseTopic: 'props/reply', correlationData: Buffer.from('c1') },
+    });
+    const m = await inbox.next();
+    expect(m.properties).toMatchObject({ userProperties: { a: '1' }, contentType: 'text/plain', responseTopic: 'props/reply' });
+    expect(Buffer.from(m.properties?.correlationData as Buffer).toString()).toBe('c1');
+  });
+
+  it('a message past its expiry interval is not delivered from the offline queue [MQTT-3.3.2-5]', async () => {
+    const first = await v5('exp-sub', { clean: false, properties: { sessionExpiryInterval: 60 } });
+    await first.client.subscribeAsync('exp/t', { qos: 1 });
+    await first.client.endAsync();
+    const pub = await connectClient(broker.url, { protocolVersion: 5, clientId: 'exp-pub' });
+    clients.push(pub);
+    await pub.publishAsync('exp/t', 'short', { qos: 1, properties: { messageExpiryInterval: 1 } });
+    await pub.publishAsync('exp/t', 'long', { qos: 1, properties: { messageExpiryInterval: 100 } });
+    await new Promise((r) => setTimeout(r, 1100)); // let the first message's one-second lifetime run out
+    const again = await v5('exp-sub', { clean: false, properties: { sessionExpiryInterval: 60 } });
+    const m = await again.inbox.next();
+    expect(m.payload).toBe('long');
+    expect(m.properties?.messageExpiryInterval).toBeLessThanOrEqual(100); // remaining lifetime [MQTT-3.3.2-6]
+  });
+
+  it('session expiry 0 ends the session at disconnect; a positive one keeps it [MQTT-3.1.2-23]', async () => {
+    const a = await RawClient.open(broker.port, 5);
+    a.send(connect5('sx0', { clean: false }));
+    await a.next('connack');
+    a.send({ cmd: 'disconnect' });
+    await a.waitClosed();
+    const b = await RawClient.open(broker.port, 5);
+    b.send(connect5('sx0', { clean: false, properties: { sessionExpiryInterval: 30 } }));
+    expect(((await b.next('connack')) as ConnackPacket).sessionPresent).toBe(false);
+    b.send({ cmd: 'disconnect' });
+    await b.waitClosed();
+    const c = await RawClient.open(broker.port, 5);
+    c.send(connect5('sx0', { clean: false, properties: { sessionExpiryInterval: 30 } }));
+    expect(((await c.next('connack')) as ConnackPacket).sessionPresent).toBe(true);
+    c.destroy();
+  });
+
+  it('takeover: the old v5 connection gets DISCONNECT 0x8E', async () => {
+    const old = await RawClient.connected(broker.port, 'to5', 5);
+    const fresh = await RawClient.connected(broker.port, 'to5', 5);
+    expect(((await old.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x8e);
+    await old.waitClosed();
+    fresh.destroy();
+  });
+
+  it('bad credentials: CONNACK 0x86', async () => {
+    const secured = await startTestBroker({ username: 'u', password: 'p' });
+    try {
+      const raw = await RawClient.open(secured.port, 5);
+      raw.send(connect5('cred', { username: 'u', password: Buffer.from('nope') }));
+      expect(((await raw.next('connack')) as ConnackPacket).reasonCode).toBe(0x86);
+      await raw.waitClosed();
+    } finally {
+      await secured.close();
+    }
+  });
+
+  it('server shutdown: DISCONNECT 0x8B', async () => {
+    const own = await startTestBroker();
+    const raw = await RawClient.connected(own.port, 'sd5', 5);
+    const closing = own.close();
+    expect(((await raw.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x8b);
+    await closing;
+  });
+
+  it('DISCONNECT with reason 0x04 publishes the will', async () => {
+    const { client, inbox } = await v5('will5-watch');
+    await client.subscribeAsync('will5');
+    const raw = await RawClient.open(broker.port, 5);
+    raw.send(connect5('will5', { will: { topic: 'will5', payload: Buffer.from('w'), qos: 0, retain: false } }));
+    await raw.next('connack');
+    raw.send({ cmd: 'disconnect', reasonCode: 0x04 });
+    expect((await inbox.next()).payload).toBe('w');
+  });
+
+  it('a PUBLISH with a topic alias is a protocol error (Topic Alias Maximum 0): DISCONNECT 0x94', async () => {
+    const raw = await RawClient.connected(broker.port, 'alias', 5);
+    raw.send({ cmd: 'publish', topic: 'x', payload: Buffer.from('a'), qos: 0, retain: false, dup: false, properties: { topicAlias: 1 } } as PublishPacket);
+    expect(((await raw.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x94);
+  });
+});
