@@ -7,6 +7,11 @@
 // (as with the memory store); on another node, a TAKEOVER frame is PUBLISHed on that node's
 // channel before claim() resolves, and the bus there calls handleRemoteTakeover. A release
 // only frees the id if the owner record still carries the releaser's epoch.
+//
+// A TAKEOVER frame published while the old node's subscriber is disconnected is lost. So the
+// node remembers the ids it holds, and whenever its command connection comes back after an
+// outage it re-reads their owner records (one pipelined HMGET each) and runs the takeover
+// handlers for every id that a newer claim took in the meantime.
 import type { Redis } from 'ioredis';
 import type { SessionOwnership } from '../types.js';
 import type { RedisKeys } from './keys.js';
@@ -27,6 +32,8 @@ export class RedisOwnership implements SessionOwnership {
   private readonly scripts: StoreScripts;
   private readonly writes: WriteTracker;
   private readonly nodeClientsPrefix: string;
+  /** Ids held by connections of this node: clientId -> {connection, epoch}. */
+  private readonly held = new Map<string, { connectionId: string; epoch: number }>();
 
   constructor(
     private readonly redis: Redis,
@@ -36,6 +43,7 @@ export class RedisOwnership implements SessionOwnership {
     this.scripts = storeScripts(redis);
     this.writes = new WriteTracker(redis);
     this.nodeClientsPrefix = keys.nodeClients('');
+    redis.on('ready', () => void this.recheck().catch(() => {}));
   }
 
   async claim(clientId: string, connectionId: string): Promise<number> {
@@ -50,6 +58,7 @@ export class RedisOwnership implements SessionOwnership {
       this.nodeClientsPrefix,
     );
     const epoch = Number(epochText);
+    this.held.set(clientId, { connectionId, epoch });
     if (prevNode === '' || prevNode === undefined || prevConn === undefined) return epoch;
     const prevEpoch = Number(prevEpochText);
     if (prevNode === this.nodeId) {
@@ -62,6 +71,7 @@ export class RedisOwnership implements SessionOwnership {
   }
 
   release(clientId: string, epoch: number): void {
+    if (this.held.get(clientId)?.epoch === epoch) this.held.delete(clientId);
     this.writes.track(this.scripts.ownerRelease(this.keys.owner(clientId), this.expiringKeys(clientId), epoch, clientId, this.nodeClientsPrefix));
   }
 
@@ -71,6 +81,8 @@ export class RedisOwnership implements SessionOwnership {
 
   /** A newer claim took clientId from connectionId on this node: the bus calls this for TAKEOVER frames. */
   handleRemoteTakeover(clientId: string, connectionId: string, epoch: number): void {
+    const held = this.held.get(clientId);
+    if (held !== undefined && held.epoch <= epoch) this.held.delete(clientId);
     for (const handler of this.handlers) handler(clientId, connectionId, epoch);
   }
 
@@ -79,6 +91,26 @@ export class RedisOwnership implements SessionOwnership {
     const [node, conn, epoch] = await this.redis.hmget(this.keys.owner(clientId), 'node', 'conn', 'epoch');
     if (node === null || node === undefined || conn === null || conn === undefined) return null;
     return { nodeId: node, connectionId: conn, epoch: Number(epoch) };
+  }
+
+  /**
+   * Runs the takeover handlers for every id this node holds that a newer claim has taken (the
+   * notice may have been lost during an outage). Called on each reconnect; safe to call any time.
+   */
+  async recheck(): Promise<number> {
+    const mine = [...this.held];
+    if (mine.length === 0) return 0;
+    const owners = await Promise.all(mine.map(([clientId]) => this.redis.hget(this.keys.owner(clientId), 'epoch')));
+    let taken = 0;
+    mine.forEach(([clientId, { connectionId, epoch }], i) => {
+      const current = owners[i];
+      // Absent: freed (our release, or expiry); only a newer epoch means someone took it.
+      if (current === null || current === undefined || Number(current) <= epoch) return;
+      if (this.held.get(clientId)?.epoch !== epoch) return;
+      taken++;
+      this.handleRemoteTakeover(clientId, connectionId, epoch);
+    });
+    return taken;
   }
 
   /** Client ids held by nodeId (dead-node recovery). */

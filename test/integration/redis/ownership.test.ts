@@ -2,8 +2,9 @@
 // handler, a stale release never frees a newer claim, node client sets follow the holder, and
 // a release leaves the session to expire in Redis after its expiry interval.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisBackend } from '../../../src/store/redis/index.js';
-import { RedisFixture } from './fixture.js';
+import { createRedisClient, waitReady } from '../../../src/store/redis/connection.js';
+import { redisKeys, RedisOwnership, type RedisBackend } from '../../../src/store/redis/index.js';
+import { eventually, RedisFixture } from './fixture.js';
 
 const fx = new RedisFixture();
 let a: RedisBackend;
@@ -100,5 +101,31 @@ describe('RedisOwnership across nodes', () => {
     ownership.release('own-6', epoch);
     await ownership.flush();
     expect(await redis.ttl(keys.session('own-6'))).toBe(-1);
+  });
+
+  it('a takeover notice lost while the holder was cut off is caught up when its connection comes back', async () => {
+    // A node with no subscriber: every TAKEOVER frame to it is lost, as during an outage.
+    const redis = createRedisClient(fx.server.url, 'lonely');
+    await waitReady(redis);
+    const lonely = new RedisOwnership(redis, redisKeys(fx.prefix), 'lonely-node');
+    const seen: Array<[string, string, number]> = [];
+    lonely.onTakeover((...event) => seen.push(event));
+    try {
+      const mine = await lonely.claim('lost-1', 'conn-l');
+      const kept = await lonely.claim('lost-2', 'conn-k');
+      await b.ownership.claim('lost-1', 'conn-b');
+      expect(seen).toEqual([]);
+      // Its connection drops and comes back: the owner records are re-read, the lost notice replayed.
+      const id = (await a.redis.client('LIST')).toString().split('\n').find((line) => line.includes('name=starling:lonely '))?.match(/id=(\d+)/)?.[1];
+      expect(id).toBeDefined();
+      await a.redis.client('KILL', 'ID', id!);
+      await eventually(() => seen.length > 0, 'the takeover to be replayed after the reconnect');
+      expect(seen).toEqual([['lost-1', 'conn-l', mine]]);
+      // Ids still held (lost-2) and ids already reported are not reported (again).
+      expect(await lonely.recheck()).toBe(0);
+      expect((await lonely.ownerOf('lost-2'))?.epoch).toBe(kept);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
