@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { anonymousAllowed, ConfigError, defaultConfig, HelpRequested, parseConfig } from '../../src/config.js';
+
+describe('parseConfig', () => {
+  it('returns the defaults with no flags and no env', () => {
+    expect(parseConfig([], {})).toEqual(defaultConfig);
+  });
+
+  it('reads STARLING_* env vars and lets flags win', () => {
+    const config = parseConfig(['--port', '1999', '--max-inflight=7'], { STARLING_PORT: '1888', STARLING_MAX_QUEUED: '50', STARLING_LOG_LEVEL: 'warn' });
+    expect(config).toMatchObject({ port: 1999, maxInflight: 7, maxQueued: 50, logLevel: 'warn' });
+  });
+
+  it('converts --connect-timeout seconds to milliseconds', () => {
+    expect(parseConfig(['--connect-timeout', '0.5'], {}).connectTimeoutMs).toBe(500);
+  });
+
+  it.each([
+    [['--port', 'x'], {}, /--port: 'x' is not an integer/],
+    [['--port', '70000'], {}, /--port/],
+    [['--max-inflight', '0'], {}, /--max-inflight/],
+    [[], { STARLING_MAX_PACKET_SIZE: '-1' }, /STARLING_MAX_PACKET_SIZE/],
+    [['--log-level', 'loud'], {}, /--log-level: 'loud' is not one of/],
+    [['--nope'], {}, /unknown option --nope/],
+    [['--port'], {}, /--port: needs a value/],
+    [['stray'], {}, /unexpected argument 'stray'/],
+    [['--username', 'u'], {}, /--username and --password must be given together/],
+  ])('%j %j → one error naming the flag or variable', (argv, env, message) => {
+    expect(() => parseConfig(argv, env)).toThrow(ConfigError);
+    expect(() => parseConfig(argv, env)).toThrow(message);
+  });
+
+  it('refuses --workers > 1 without --redis', () => {
+    expect(() => parseConfig(['--workers', '2'], {})).toThrow(
+      '--workers 2 needs --redis: without Redis the workers could not share sessions and subscriptions',
+    );
+    expect(parseConfig(['--workers', '2', '--redis', 'redis://127.0.0.1:6379'], {}).workers).toBe(2);
+  });
+
+  it('refuses to listen off loopback without credentials or --allow-anonymous', () => {
+    expect(() => parseConfig(['--host', '0.0.0.0'], {})).toThrow(/--allow-anonymous/);
+    expect(parseConfig(['--host', '0.0.0.0', '--allow-anonymous'], {}).allowAnonymous).toBe(true);
+    expect(parseConfig(['--host', '0.0.0.0', '--username', 'u', '--password', 'p'], {}).username).toBe('u');
+  });
+
+  it('allows anonymous clients on loopback, and not once a user is configured', () => {
+    expect(anonymousAllowed(parseConfig([], {}))).toBe(true);
+    expect(anonymousAllowed(parseConfig(['--username', 'u', '--password', 'p'], {}))).toBe(false);
+    expect(anonymousAllowed(parseConfig(['--username', 'u', '--password', 'p', '--allow-anonymous'], {}))).toBe(true);
+  });
+
+  it('--help asks for the usage text', () => {
+    expect(() => parseConfig(['--help'], {})).toThrow(HelpRequested);
+  });
+});
