@@ -60,6 +60,10 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       ...(options.nodeTtlMs !== undefined ? { nodeTtlMs: options.nodeTtlMs } : {}),
     });
     bus.onTakeover((clientId, connectionId, epoch) => ownership.handleRemoteTakeover(clientId, connectionId, epoch));
+    // TAKEOVER frames sent while our subscriber was away are lost. When it is back: once the PING
+    // behind its re-SUBSCRIBE answers, every later claim's frame reaches us, so re-reading the
+    // owner records then misses nothing.
+    subscriber.on('ready', () => setImmediate(() => void subscriber.ping().then(() => ownership.recheck()).catch(() => {})));
     await bus.start();
     return {
       sessions,

@@ -116,7 +116,7 @@ describe('RedisOwnership across nodes', () => {
       await b.ownership.claim('lost-1', 'conn-b');
       expect(seen).toEqual([]);
       // Its connection drops and comes back: the owner records are re-read, the lost notice replayed.
-      const id = (await a.redis.client('LIST')).toString().split('\n').find((line) => line.includes('name=starling:lonely '))?.match(/id=(\d+)/)?.[1];
+      const id = String(await a.redis.client('LIST')).split('\n').find((line: string) => line.includes('name=starling:lonely '))?.match(/id=(\d+)/)?.[1];
       expect(id).toBeDefined();
       await a.redis.client('KILL', 'ID', id!);
       await eventually(() => seen.length > 0, 'the takeover to be replayed after the reconnect');
