@@ -30,7 +30,7 @@ async function mosquittoSub(args: string[]): Promise<{ lines: string[]; done: Pr
       else if (line.startsWith('MSG ')) lines.push(line.slice(4));
     }
   });
-  const done = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  const done = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)) /* 'close': after stdout is drained */);
   await waitFor(() => subscribed, 'mosquitto_sub SUBACK');
   return { lines, done };
 }
