@@ -95,6 +95,17 @@ export class Broker implements ConnectionHost, StatsSource {
     dispatchPacket(this, conn, packet);
   }
 
+  private corked: Connection[] = [];
+  private readonly uncorkAll = (): void => {
+    const corked = this.corked;
+    this.corked = [];
+    for (const conn of corked) conn.uncork();
+  };
+
+  scheduleUncork(conn: Connection): void {
+    if (this.corked.push(conn) === 1) process.nextTick(this.uncorkAll);
+  }
+
   // ---- routing ----------------------------------------------------------------------------
 
   /**

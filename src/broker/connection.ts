@@ -17,6 +17,8 @@ export interface ConnectionHost {
   readonly log: Logger;
   readonly maxWriteBuffer: number;
   dispatch(conn: Connection, packet: Packet): void;
+  /** Uncorks the connection's socket at the end of this tick (one shared nextTick for all). */
+  scheduleUncork(conn: Connection): void;
   /** The connection is gone; publishWill says whether its will must be published [MQTT-3.1.2-8]. */
   detached(conn: Connection, publishWill: boolean): void;
 }
@@ -52,6 +54,8 @@ export class Connection implements SessionSink {
   /** Packets received while CONNECT is being processed, handled in order once it is. */
   backlog: Packet[] | null = null;
   closeReason = '';
+  /** True while writes of this tick are being batched (socket corked). */
+  corked = false;
   private readonly parser: PacketParser;
 
   constructor(readonly id: string, readonly socket: Socket, private readonly host: ConnectionHost, maxPacketSize: number) {
@@ -74,7 +78,19 @@ export class Connection implements SessionSink {
   write(frame: Buffer): void {
     if (this.state === 'closed') return;
     this.host.counters.bytesSent += frame.length;
+    // Frames written in one tick (a fan-out, the answers to one chunk) leave in one writev.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      this.host.scheduleUncork(this);
+    }
     this.socket.write(frame);
+  }
+
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
   }
 
   send(packet: Packet): void {
