@@ -8,8 +8,9 @@
 //      here with a fresh epoch, and its subscriptions go into AdoptedSessions, which queues
 //      matching bus messages into the session's offline queue; clean sessions are released.
 //   2. Add routes for the adopted filters (acked by every node), THEN announce the dead node
-//      gone (acked: nobody pushes to its limbo any more), THEN drain its limbo here. Messages
-//      that arrived between the two go both ways: at least once, never zero times.
+//      gone — each node first pushes the frames it sent the dead node in the last seconds into
+//      its limbo (they may have died in its socket), then acks, and drops its routes — THEN drain
+//      the limbo into the adopted sessions. Messages in between go both ways: at least once.
 // A client that reconnects anywhere claims its id from us: the takeover notice arrives on our
 // node channel and AdoptedSessions lets the session go (it was never connected here).
 import type { Logger } from 'pino';
@@ -33,7 +34,9 @@ class AdoptedSessions {
   private readonly sessions = new Map<string, Map<string, SubscriptionOptions>>();
 
   constructor(private readonly options: RecoveryOptions) {
+    // Messages from other nodes, and those published here (the bus sees every one).
     options.backend.bus.onMessage((message) => this.deliver(message));
+    options.backend.bus.onLocalPublish((message) => this.deliver(message));
     options.backend.bus.onTakeover((clientId, connectionId) => {
       if (connectionId.startsWith(ADOPTED_PREFIX)) this.release(clientId);
     });
@@ -56,7 +59,7 @@ class AdoptedSessions {
   }
 
   /** Few sessions, adopted only after a crash: a linear scan is fine here. */
-  private deliver(message: Message): void {
+  readonly deliver = (message: Message): void => {
     if (message.qos === 0 || this.sessions.size === 0) return;
     for (const [clientId, subscriptions] of this.sessions) {
       let qos = -1;
@@ -65,7 +68,7 @@ class AdoptedSessions {
       const queued: Message = { ...message, qos: (qos < message.qos ? qos : message.qos) as 1 | 2, retain: false };
       this.options.backend.sessions.enqueue(clientId, queued, this.options.maxQueued).catch((err: unknown) => this.options.logger.error({ err, clientId }, 'recovery: could not queue for an adopted session'));
     }
-  }
+  };
 }
 
 export class DeadNodeRecovery {
@@ -101,7 +104,7 @@ export class DeadNodeRecovery {
         }),
       );
       await bus.announceGone(deadNode);
-      const drained = await bus.drainLimbo(deadNode);
+      const drained = await bus.drainLimbo(deadNode, this.adopted.deliver);
       await this.store.forget(deadNode);
       this.log.warn({ deadNode, clients: clients.length, wills, adopted, drained, ms: Date.now() - started }, 'recovery: recovered a dead node');
     } catch (err) {

@@ -34,6 +34,7 @@ import {
   TAG_ROUTE_ACK,
   TAG_TAKEOVER,
 } from './node-frames.js';
+import { ReplayBuffer } from './replay-buffer.js';
 import { RouteSync, type BusKeys } from './route-sync.js';
 
 export interface RedisBusOptions {
@@ -50,6 +51,8 @@ export interface RedisBusOptions {
   heartbeatMs?: number;
   /** A node whose heartbeat is older than this is dead. */
   nodeTtlMs?: number;
+  /** How long frames sent to a node are kept to be replayed into its limbo if it dies. */
+  replayMs?: number;
 }
 
 export class BusUnavailableError extends Error {
@@ -87,6 +90,8 @@ export class RedisBus implements MessageBus {
   private readonly ackTimeoutMs: number;
   private readonly heartbeatMs: number;
   private messageHandlers: Array<(message: Message) => void> = [];
+  private localPublishHandlers: Array<(message: Message) => void> = [];
+  private readonly replay: ReplayBuffer;
   private takeoverHandlers: TakeoverHandler[] = [];
   private deadNodeHandlers: Array<(nodeId: string) => void> = [];
   private pending = new Map<string, Batch>();
@@ -107,6 +112,7 @@ export class RedisBus implements MessageBus {
     this.codec = options.codec;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 1000;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.replay = new ReplayBuffer(options.replayMs ?? 2000);
     this.sync = new RouteSync(this.redis, this.keys, this.nodeId, options.nodeTtlMs ?? 5000);
     this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel, data));
   }
@@ -156,14 +162,19 @@ export class RedisBus implements MessageBus {
     const seq = ++this.seq;
     const announcement = encodeRouteAnnouncement({ kind: 'gone', nodeId: deadNode, seq, origin: this.nodeId });
     this.sync.table.dropNode(deadNode);
+    const replay = this.replay.take(deadNode);
     return this.announceAndWait(
       seq,
-      (multi) => multi.zrem(this.keys.nodes, deadNode).del(this.keys.routesHash(deadNode)).publish(this.keys.routesChannel, announcement),
+      (multi) => {
+        if (replay.length > 0) multi.rpush(this.keys.limbo(deadNode), ...replay);
+        return multi.zrem(this.keys.nodes, deadNode).del(this.keys.routesHash(deadNode)).publish(this.keys.routesChannel, announcement);
+      },
       `node ${deadNode} gone`,
     );
   }
 
   publish(message: Message): Promise<void> {
+    for (const tap of this.localPublishHandlers) tap(message);
     const nodes = this.sync.table.nodesFor(message.topic);
     if (nodes.size === 0) return resolved;
     if (!this.up || this.redis.status !== 'ready') return Promise.reject(new BusUnavailableError());
@@ -178,6 +189,11 @@ export class RedisBus implements MessageBus {
     this.messageHandlers.push(handler);
   }
 
+  /** Every message published on this node (recovery's adopted sessions need local publishes too). */
+  onLocalPublish(handler: (message: Message) => void): void {
+    this.localPublishHandlers.push(handler);
+  }
+
   /** Takeover notices for clients held on this node (ownership.ts sends them with encodeTakeover). */
   onTakeover(handler: TakeoverHandler): void {
     this.takeoverHandlers.push(handler);
@@ -188,26 +204,30 @@ export class RedisBus implements MessageBus {
     this.deadNodeHandlers.push(handler);
   }
 
-  /** Delivers messages as if they had arrived on this node's channel (limbo drains). */
-  deliverFrame(frame: Buffer): number {
+  /** Delivers a MESSAGES frame to `deliver` (default: every onMessage handler, as if it had arrived on our channel). */
+  deliverFrame(frame: Buffer, deliver?: (message: Message) => void): number {
     let count = 0;
     if (frame[0] !== TAG_MESSAGES) return 0;
     decodeMessagesFrame(frame, (bytes) => this.codec.decode(bytes), (message) => {
       count++;
       this.received++;
-      for (const handler of this.messageHandlers) handler(message);
+      if (deliver !== undefined) deliver(message);
+      else for (const handler of this.messageHandlers) handler(message);
     });
     return count;
   }
 
-  /** Moves every frame of nodeId's limbo list to this node's local subscribers, then deletes the list. */
-  async drainLimbo(nodeId: string): Promise<number> {
+  /**
+   * Empties nodeId's limbo list into `deliver` (our own limbo: into our local subscribers; a dead
+   * node's: into the sessions adopted from it only, since our own subscribers had their copy).
+   */
+  async drainLimbo(nodeId: string, deliver?: (message: Message) => void): Promise<number> {
     const key = this.keys.limbo(nodeId);
     let delivered = 0;
     while (true) {
       const frames = await this.redis.lpopBuffer(key, 100);
       if (frames === null || frames.length === 0) return delivered;
-      for (const frame of frames) delivered += this.deliverFrame(frame);
+      for (const frame of frames) delivered += this.deliverFrame(frame, deliver);
     }
   }
 
@@ -249,11 +269,16 @@ export class RedisBus implements MessageBus {
     this.flushScheduled = false;
     const pending = this.pending;
     this.pending = new Map();
+    const now = Date.now();
     for (const [node, batch] of pending) {
       const frame = encodeMessagesFrame(batch.parts);
       this.redis
         .publish(this.keys.nodeChannel(node), frame)
-        .then((receivers) => (receivers > 0 ? undefined : this.redis.rpush(this.keys.limbo(node), frame)))
+        .then((receivers) => {
+          // Heard: kept a while in case the node dies with it unread. Unheard: into its limbo.
+          if (receivers > 0) this.replay.record(node, frame, now);
+          else return this.redis.rpush(this.keys.limbo(node), frame);
+        })
         .then(() => batch.resolve(), batch.reject);
     }
   };
@@ -333,9 +358,12 @@ export class RedisBus implements MessageBus {
       else this.sync.apply(a);
     }
     const target = ackTarget(a);
-    if (target !== null && target.to !== this.nodeId) {
-      this.redis.publish(this.keys.nodeChannel(target.to), encodeRouteAck(target.seq, this.nodeId)).catch(() => {});
-    }
+    if (target === null || target.to === this.nodeId) return;
+    const ack = () => this.redis.publish(this.keys.nodeChannel(target.to), encodeRouteAck(target.seq, this.nodeId));
+    // A gone node: what we sent it lately may have died with it; into its limbo before we ack.
+    const replay = a.kind === 'gone' ? this.replay.take(a.nodeId) : [];
+    if (replay.length === 0) ack().catch(() => {});
+    else this.redis.rpush(this.keys.limbo(a.nodeId), ...replay).then(ack).catch(() => {});
   }
 
   private async beat(): Promise<void> {

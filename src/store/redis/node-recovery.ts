@@ -34,12 +34,19 @@ export interface TakenWill {
   delaySeconds: number;
 }
 
+interface RecoveryCommands {
+  starlingTakeWillBuffer(willKey: string, deadNode: string): Promise<[Buffer, Buffer] | null>;
+}
+
 export class NodeRecoveryStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly nodeId: string,
-  ) {}
+  ) {
+    // defineCommand: EVALSHA with a Buffer-returning variant (the will is binary).
+    if (!('starlingTakeWill' in redis)) redis.defineCommand('starlingTakeWill', { numberOfKeys: 1, lua: TAKE_WILL });
+  }
 
   /** True for exactly one caller per dead node (the claim lasts a day: node ids never return). */
   async claimNode(deadNode: string): Promise<boolean> {
@@ -51,7 +58,7 @@ export class NodeRecoveryStore {
   }
 
   async takeWill(clientId: string, deadNode: string): Promise<TakenWill | null> {
-    const reply = (await this.redis.callBuffer('EVAL', TAKE_WILL, 1, this.keys.will(clientId), deadNode)) as [Buffer, Buffer] | null;
+    const reply = await (this.redis as unknown as RecoveryCommands).starlingTakeWillBuffer(this.keys.will(clientId), deadNode);
     if (reply === null) return null;
     return { message: decodeMessage(reply[0]), delaySeconds: Number(reply[1].toString()) };
   }
