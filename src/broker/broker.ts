@@ -115,7 +115,7 @@ export class Broker implements ConnectionHost, StatsSource {
   publish(message: Message, originClientId?: string): Promise<void> {
     if (message.retain) {
       // An empty payload clears the retained message [MQTT-3.3.1-10]; otherwise it replaces it [MQTT-3.3.1-5].
-      this.backend.retained.set(message.topic, message.payload.length === 0 ? null : message);
+      this.backend.retained.set(message.topic, message.payload.length === 0 ? null : ownPayload(message));
     }
     this.deliverLocal(message, originClientId);
     const handedOver = this.backend.bus.publish(message);
@@ -157,7 +157,7 @@ export class Broker implements ConnectionHost, StatsSource {
 
   /** Stores a message for an offline persistent session, up to --max-queued. */
   private enqueueOffline(clientId: string, message: Message): void {
-    this.backend.sessions.enqueue(clientId, message, this.config.maxQueued).then((kept) => {
+    this.backend.sessions.enqueue(clientId, ownPayload(message), this.config.maxQueued).then((kept) => {
       if (kept) {
         this.droppingOffline.delete(clientId);
         return;
@@ -399,4 +399,14 @@ export class Broker implements ConnectionHost, StatsSource {
     await Promise.all(this.pendingWills);
     await Promise.allSettled([this.backend.sessions.flush(), this.backend.retained.flush()]);
   }
+}
+
+/**
+ * A message kept for long (retained, offline queue) gets its own payload when it is a small view
+ * of a larger read buffer, so a 10-byte message does not pin a 64 KiB socket chunk.
+ */
+function ownPayload(message: Message): Message {
+  const p = message.payload;
+  if (p.byteLength * 2 >= p.buffer.byteLength) return message;
+  return { ...message, payload: Buffer.from(p) };
 }

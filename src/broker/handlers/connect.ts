@@ -1,5 +1,5 @@
 // CONNECT: version and client id rules, credentials, then the session (claim, resume, CONNACK).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { anonymousAllowed, type BrokerConfig } from '../../config.js';
 import { encode, ProtocolError, type ConnectPacket, type Properties, type Will } from '../../protocol/index.js';
 import type { Message } from '../../store/types.js';
@@ -63,8 +63,9 @@ type AuthResult = 'ok' | 'bad-credentials' | 'anonymous';
 function authenticate(config: BrokerConfig, username: string | undefined, password: Buffer | undefined): AuthResult {
   if (username === undefined) return anonymousAllowed(config) ? 'ok' : 'anonymous';
   if (config.username === undefined) return 'ok'; // no users configured: a username is just a label
-  if (username !== config.username || password === undefined || password.toString('utf8') !== config.password) return 'bad-credentials';
-  return 'ok';
+  const userOk = sameSecret(Buffer.from(username), Buffer.from(config.username));
+  const passwordOk = password !== undefined && sameSecret(password, Buffer.from(config.password ?? ''));
+  return userOk && passwordOk ? 'ok' : 'bad-credentials';
 }
 
 /** What this server supports, stated in CONNACK (v5 3.2.2.3). */
@@ -90,4 +91,9 @@ function willMessage(will: Will): Message {
     if (messageExpiryInterval !== undefined) message.expiresAt = Date.now() + messageExpiryInterval * 1000;
   }
   return message;
+}
+
+/** Constant-time comparison (of digests, so lengths do not leak either). */
+function sameSecret(a: Buffer, b: Buffer): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }

@@ -12,6 +12,9 @@ import { handlePublish } from './publish.js';
 import { handleSubscribe } from './subscribe.js';
 import { handleUnsubscribe } from './unsubscribe.js';
 
+/** Packets held while CONNECT is in progress. */
+const MAX_BACKLOG = 1000;
+
 export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet): void {
   if (conn.state === 'new') {
     // The first packet from the client MUST be CONNECT [MQTT-3.1.0-1].
@@ -20,7 +23,10 @@ export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet)
     return;
   }
   if (conn.state === 'connecting') {
-    (conn.backlog ??= []).push(packet);
+    const backlog = (conn.backlog ??= []);
+    // A client may pipeline behind CONNECT, but not without bound while the session loads.
+    if (backlog.length >= MAX_BACKLOG) throw new ProtocolError('too many packets before CONNACK', 'MQTT-3.1.4', 0x97);
+    backlog.push(packet);
     return;
   }
   if (conn.state !== 'connected') return;
