@@ -30,7 +30,7 @@ export async function runBenchCli(argv: string[]): Promise<number> {
     process.on('SIGINT', onSigint);
   });
   try {
-    const summary = await runBench(opts, { interrupt, progress: !opts.json && process.stderr.isTTY === true });
+    const summary = await runBench(opts, { interrupt, progress: !opts.json && process.stderr.isTTY === true, status: (line) => process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}starling bench: ${line}\n`) });
     process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatText(summary)}\n`);
     if (summary.interrupted) return 130;
     return summary.connections.succeeded === 0 ? 1 : 0;

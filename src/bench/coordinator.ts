@@ -35,6 +35,8 @@ export interface RunHooks {
   /** Resolves when the run should stop early (SIGINT). */
   interrupt: Promise<void>;
   progress: boolean;
+  /** Phase changes, one short line each (the CLI writes them to stderr). */
+  status?: (line: string) => void;
 }
 
 export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<BenchSummary> {
@@ -83,7 +85,9 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
     let rssAfter: number | undefined;
     let publishSeconds = 0;
 
+    const connectedNow = total().connectOk;
     if (!interrupted && opts.publishers > 0) {
+      hooks.status?.(`connected ${connectedNow}/${specs.length}; publishing for ${opts.durationSec} s`);
       send({ type: 'start' });
       myCpuStart = process.cpuUsage();
       windowStart = performance.now();
@@ -92,6 +96,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
       windowEnd = performance.now();
       myCpu = process.cpuUsage(myCpuStart);
       publishSeconds = (windowEnd - windowStart) / 1000;
+      hooks.status?.(`publishing stopped; draining for up to ${opts.drainSec} s`);
       // Drain: wait for late messages until everything expected has arrived or the grace period ends.
       const drained = (): boolean => {
         if (!workers.every((w) => w.stopped || w.exited)) return false;
@@ -100,6 +105,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
       };
       await until(drained, opts.drainSec * 1000);
     } else if (!interrupted) {
+      hooks.status?.(`connected ${connectedNow}/${specs.length}; holding for ${opts.durationSec} s`);
       if (opts.brokerPid !== undefined) rssAfter = brokerRssBytes(opts.brokerPid);
       await until(() => false, opts.durationSec * 1000, isInterrupted);
     }
