@@ -5,6 +5,8 @@ import { SwarmClients } from './swarm-clients.js';
 import { encodeHistogram } from './histogram.js';
 
 const PROGRESS_MS = 500;
+/** After publishing stops the coordinator is waiting on the drain, so report more often. */
+const DRAIN_PROGRESS_MS = 50;
 
 function send(msg: FromWorker): void {
   process.send?.(msg);
@@ -42,7 +44,11 @@ process.on('message', (msg: ToWorker) => {
       swarm?.stopPublishing();
       cpuEnd = process.cpuUsage(cpuStart);
       windowEndMs = performance.now();
-      if (swarm) send({ type: 'stopped', counters: swarm.counters });
+      if (swarm) {
+        send({ type: 'stopped', counters: swarm.counters });
+        if (progressTimer) clearInterval(progressTimer);
+        progressTimer = setInterval(() => send({ type: 'progress', counters: swarm!.counters }), DRAIN_PROGRESS_MS);
+      }
       break;
     case 'report': {
       if (progressTimer) clearInterval(progressTimer);

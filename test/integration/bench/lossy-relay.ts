@@ -6,7 +6,7 @@ export interface LossyRelay { port: number; url: string; dropped(): number; clos
 
 /** Splits a byte stream into whole MQTT packets (fixed header + remaining length). */
 class FrameSplitter {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   push(chunk: Buffer): Buffer[] {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     const frames: Buffer[] = [];
