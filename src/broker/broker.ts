@@ -17,7 +17,7 @@ import type { Backend, Message, SubscriptionOptions } from '../store/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { FanOut, isExpired } from './outgoing.js';
-import { Session } from './session.js';
+import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { TopicTree } from './topic-tree.js';
 
@@ -65,9 +65,12 @@ export class Broker implements ConnectionHost, StatsSource {
   private closing = false;
   /** Will publications still being handed to the bus/store (awaited on close). */
   private readonly pendingWills = new Set<Promise<void>>();
+  /** Shared by every session (not one object per session). */
+  private readonly sessionDeps: SessionDeps;
 
   constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger) {
     this.maxWriteBuffer = config.maxWriteBuffer;
+    this.sessionDeps = { store: backend.sessions, counters: this.counters, log, maxQueued: config.maxQueued };
     backend.bus.onMessage((message) => this.deliverLocal(message));
     backend.ownership.onTakeover((clientId, connectionId, epoch) => this.onTakeover(clientId, connectionId, epoch));
     // One timer for every connection's keep-alive and connect timeout (no timer per connection).
@@ -235,9 +238,7 @@ export class Broker implements ConnectionHost, StatsSource {
     let record = null;
     if (request.clean) store.delete(clientId); // [MQTT-3.1.2-6]
     else record = await store.load(clientId);
-    const session = new Session(clientId, request.expiryInterval, request.window, conn, {
-      store, counters: this.counters, log: this.log, maxQueued: this.config.maxQueued,
-    });
+    const session = new Session(clientId, request.expiryInterval, request.window, conn, this.sessionDeps);
     session.will = request.will;
     conn.session = session;
     if (conn.closed) {
@@ -261,7 +262,7 @@ export class Broker implements ConnectionHost, StatsSource {
       store.flush(),
       ...routes,
     ]);
-    for (const id of incoming) session.incomingQos2.add(id);
+    session.restoreIncomingQos2(incoming);
     // Drained last: until the session goes online, new messages for it land in the queue.
     const queued = record !== null ? await store.drainQueue(clientId) : [];
     if (conn.closed) {

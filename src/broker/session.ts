@@ -31,12 +31,12 @@ export interface SessionDeps {
 export class Session {
   readonly subscriptions = new Map<string, SubscriptionOptions>();
   will: Message | null = null;
-  /** Outgoing QoS 1/2 messages sent and not yet acknowledged, by packet id. */
-  readonly inflight = new Map<number, InflightRecord>();
+  /** Outgoing QoS 1/2 messages sent and not yet acknowledged, by packet id (created on first use: idle sessions stay small). */
+  private inflight: Map<number, InflightRecord> | null = null;
   /** QoS 1/2 messages waiting for a free slot in the window (delivery QoS/RETAIN already applied). */
   private pending: Message[] = [];
-  /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9]. */
-  readonly incomingQos2 = new Set<number>();
+  /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9] (created on first use). */
+  private incoming: Set<number> | null = null;
   private nextId = 1;
   /** Set while messages are being dropped at the queue cap, so a burst is logged once. */
   private dropping = false;
@@ -52,6 +52,20 @@ export class Session {
 
   get persistent(): boolean {
     return this.expiryInterval > 0;
+  }
+
+  get inflightCount(): number {
+    return this.inflight === null ? 0 : this.inflight.size;
+  }
+
+  /** True while an incoming QoS 2 id awaits PUBREL. */
+  hasIncomingQos2(messageId: number): boolean {
+    return this.incoming !== null && this.incoming.has(messageId);
+  }
+
+  /** Restores incoming QoS 2 ids of a resumed session (already in the store). */
+  restoreIncomingQos2(ids: readonly number[]): void {
+    if (ids.length > 0) this.incoming = new Set(ids);
   }
 
   get pendingCount(): number {
@@ -80,7 +94,7 @@ export class Session {
     const m = fan.message;
     const message: Message = { topic: m.topic, payload: m.payload, qos, retain, properties: m.properties, expiresAt: m.expiresAt };
     if (subIds !== undefined) message.properties = { ...m.properties, subscriptionIdentifiers: subIds };
-    if (this.inflight.size >= this.window || this.pending.length > 0) {
+    if (this.inflightCount >= this.window || this.pending.length > 0) {
       this.queue(message);
       return;
     }
@@ -99,14 +113,16 @@ export class Session {
       this.writePublish(fan.prepared(this.sink.version).frame(0, message.retain, false));
       return;
     }
-    if (this.inflight.size >= this.window || this.pending.length > 0) this.queue(message);
+    if (this.inflightCount >= this.window || this.pending.length > 0) this.queue(message);
     else this.sendNew(message, new FanOut(message, Date.now()).prepared(this.sink.version));
   }
 
   /** Resends what was in flight when the session was last connected, DUP set [MQTT-4.4.0-1]. */
   resume(inflight: readonly InflightRecord[]): void {
+    if (inflight.length === 0) return;
+    const map = (this.inflight ??= new Map());
     for (const record of inflight) {
-      this.inflight.set(record.messageId, record);
+      map.set(record.messageId, record);
       if (record.state === 'pubrel') {
         this.sink.write(encode({ cmd: 'pubrel', messageId: record.messageId }, this.sink.version));
       } else {
@@ -118,7 +134,8 @@ export class Session {
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) ends a delivery; v5 PUBREC with an error code too. */
   acknowledge(messageId: number): boolean {
-    if (!this.inflight.delete(messageId)) return false;
+    if (this.inflight === null || !this.inflight.delete(messageId)) return false;
+    if (this.inflight.size === 0) this.inflight = null;
     if (this.persistent) this.deps.store.deleteInflight(this.clientId, messageId);
     this.pump();
     return true;
@@ -126,8 +143,8 @@ export class Session {
 
   /** PUBREC: the message is delivered; keep the id until PUBCOMP. Returns false for an unknown id. */
   received(messageId: number): boolean {
-    const record = this.inflight.get(messageId);
-    if (record === undefined) return false;
+    const record = this.inflight?.get(messageId);
+    if (record === undefined || this.inflight === null) return false;
     if (record.state !== 'pubrel') {
       const next: InflightRecord = { messageId, state: 'pubrel', message: record.message };
       this.inflight.set(messageId, next);
@@ -137,12 +154,13 @@ export class Session {
   }
 
   addIncomingQos2(messageId: number): void {
-    this.incomingQos2.add(messageId);
+    (this.incoming ??= new Set()).add(messageId);
     if (this.persistent) this.deps.store.addIncomingQos2(this.clientId, messageId);
   }
 
   releaseIncomingQos2(messageId: number): boolean {
-    if (!this.incomingQos2.delete(messageId)) return false;
+    if (this.incoming === null || !this.incoming.delete(messageId)) return false;
+    if (this.incoming.size === 0) this.incoming = null;
     if (this.persistent) this.deps.store.removeIncomingQos2(this.clientId, messageId);
     return true;
   }
@@ -163,7 +181,7 @@ export class Session {
   /** Moves queued messages into free window slots. */
   private pump(): void {
     const now = Date.now();
-    while (this.inflight.size < this.window && this.pending.length > 0) {
+    while (this.inflightCount < this.window && this.pending.length > 0) {
       const message = this.pending.shift() as Message;
       if (isExpired(message, now)) continue;
       this.sendNew(message, new FanOut(message, now).prepared(this.sink.version));
@@ -178,7 +196,7 @@ export class Session {
       return;
     }
     const record: InflightRecord = { messageId, state: 'publish', message };
-    this.inflight.set(messageId, record);
+    (this.inflight ??= new Map()).set(messageId, record);
     if (this.persistent) this.deps.store.putInflight(this.clientId, record);
     this.writePublish(frame);
   }
@@ -197,7 +215,7 @@ export class Session {
     for (let tries = 0; tries < 65_535; tries++) {
       const id = this.nextId;
       this.nextId = id === 65_535 ? 1 : id + 1;
-      if (!this.inflight.has(id)) return id;
+      if (this.inflight === null || !this.inflight.has(id)) return id;
     }
     throw new Error('no free packet identifier'); // unreachable: the window is far below 65535
   }

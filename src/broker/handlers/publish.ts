@@ -32,7 +32,7 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
     );
     return;
   }
-  if (session.incomingQos2.has(messageId)) {
+  if (session.hasIncomingQos2(messageId)) {
     conn.write(encode({ cmd: 'pubrec', messageId }, conn.version)); // resent before PUBREL: not routed again
     return;
   }
