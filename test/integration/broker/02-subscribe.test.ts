@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { connectClient, Inbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
+import { RawClient } from '../../helpers/raw-client.js';
 
 let broker: TestBroker;
 const clients: MqttClient[] = [];
@@ -42,5 +43,21 @@ describe.each([3, 4, 5] as const)('SUBSCRIBE at protocol version %i', (version) 
     await pub.publishAsync(`h${version}/end`, '4');
     await inbox.waitCount(4);
     expect(got.map((m) => m.payload)).toEqual(['1', '2', '3', '4']);
+  });
+});
+
+describe.each([3, 4] as const)('UNSUBSCRIBE at protocol version %i', (version) => {
+  it('stops delivery and is always answered with UNSUBACK, even for an unknown filter [MQTT-3.10.4-4] [MQTT-3.10.4-5]', async () => {
+    const raw = await RawClient.connected(broker.port, `unsub-${version}`, version);
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `un/${version}`, qos: 0 }, { topic: `un/${version}/marker`, qos: 0 }] });
+    await raw.next('suback');
+    raw.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: [`un/${version}`, 'never/subscribed'] });
+    expect((await raw.next('unsuback')) as unknown).toMatchObject({ messageId: 2 });
+    const pub = await client(version);
+    await pub.publishAsync(`un/${version}`, 'gone');
+    await pub.publishAsync(`un/${version}/marker`, 'marker');
+    const p = await raw.next('publish');
+    expect((p as { topic: string }).topic).toBe(`un/${version}/marker`);
+    raw.destroy();
   });
 });

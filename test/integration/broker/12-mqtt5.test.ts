@@ -146,6 +146,19 @@ describe('MQTT 5', () => {
     c.destroy();
   });
 
+  it('an offline session ends when its expiry interval has passed [MQTT-3.1.2-23]', async () => {
+    const a = await RawClient.open(broker.port, 5);
+    a.send(connect5('sx1', { clean: false, properties: { sessionExpiryInterval: 1 } }));
+    await a.next('connack');
+    a.send({ cmd: 'disconnect' });
+    await a.waitClosed();
+    await new Promise((r) => setTimeout(r, 1200)); // the one-second expiry is what is under test
+    const b = await RawClient.open(broker.port, 5);
+    b.send(connect5('sx1', { clean: false, properties: { sessionExpiryInterval: 1 } }));
+    expect(((await b.next('connack')) as ConnackPacket).sessionPresent).toBe(false);
+    b.destroy();
+  });
+
   it('takeover: the old v5 connection gets DISCONNECT 0x8E', async () => {
     const old = await RawClient.connected(broker.port, 'to5', 5);
     const fresh = await RawClient.connected(broker.port, 'to5', 5);
