@@ -41,6 +41,8 @@ export interface SessionRequest {
   clean: boolean;
   expiryInterval: number;
   will: Message | null;
+  /** v5 Will Delay Interval, seconds. */
+  willDelay: number;
   window: number;
   /** The CONNACK to send once the session is ready, given the session-present flag. */
   connack(sessionPresent: boolean): Buffer;
@@ -65,6 +67,8 @@ export class Broker implements ConnectionHost, StatsSource {
   private closing = false;
   /** Will publications still being handed to the bus/store (awaited on close). */
   private readonly pendingWills = new Set<Promise<void>>();
+  /** v5 wills waiting out their Will Delay Interval, by client id. */
+  private readonly delayedWills = new Map<string, { will: Message; timer: NodeJS.Timeout }>();
   /** Shared by every session (not one object per session). */
   private readonly sessionDeps: SessionDeps;
 
@@ -240,6 +244,7 @@ export class Broker implements ConnectionHost, StatsSource {
     else record = await store.load(clientId);
     const session = new Session(clientId, request.expiryInterval, request.window, conn, this.sessionDeps);
     session.will = request.will;
+    session.willDelay = request.willDelay;
     conn.session = session;
     if (conn.closed) {
       // detached() ran before the session existed: the claim is still ours to give back.
@@ -255,7 +260,7 @@ export class Broker implements ConnectionHost, StatsSource {
       }
     }
     if (session.persistent) store.save(clientId, request.expiryInterval);
-    store.setWill(clientId, request.will);
+    store.setWill(clientId, request.will, request.willDelay);
     const [inflight, incoming] = await Promise.all([
       record !== null ? store.loadInflight(clientId) : Promise.resolve([]),
       record !== null ? store.loadIncomingQos2(clientId) : Promise.resolve([]),
@@ -299,8 +304,17 @@ export class Broker implements ConnectionHost, StatsSource {
     const will = session.will;
     session.will = null;
     if (will !== null) {
-      if (publishWill) this.publishWill(will);
-      if (session.persistent && !conn.takenOver) store.setWill(clientId, null);
+      if (!publishWill) {
+        if (session.persistent && !conn.takenOver) store.setWill(clientId, null);
+      } else if (session.willDelay === 0 || !session.persistent) {
+        // No delay, or the session ends now, which ends the delay too [MQTT-3.1.3-9].
+        this.publishWill(will);
+        if (session.persistent && !conn.takenOver) store.setWill(clientId, null);
+      } else if (!conn.takenOver) {
+        // A reconnect within the delay (on any node: onTakeover) cancels the will [MQTT-3.1.3-9].
+        const delay = Math.min(session.willDelay, session.expiryInterval);
+        this.delayWill(clientId, will, delay);
+      }
     }
     const pending = session.takePending();
     if (session.persistent) for (const m of pending) this.enqueueOffline(clientId, m);
@@ -323,6 +337,23 @@ export class Broker implements ConnectionHost, StatsSource {
     this.backend.ownership.release(clientId, conn.epoch);
   }
 
+  private delayWill(clientId: string, will: Message, seconds: number): void {
+    const timer = setTimeout(() => {
+      this.delayedWills.delete(clientId);
+      this.publishWill(will);
+      this.backend.sessions.setWill(clientId, null);
+    }, seconds * 1000);
+    timer.unref();
+    this.delayedWills.set(clientId, { will, timer });
+  }
+
+  private cancelDelayedWill(clientId: string): void {
+    const delayed = this.delayedWills.get(clientId);
+    if (delayed === undefined) return;
+    clearTimeout(delayed.timer);
+    this.delayedWills.delete(clientId);
+  }
+
   private publishWill(will: Message): void {
     const done = this.publish(will).catch((err: unknown) => this.log.error({ err, topic: will.topic }, 'could not publish a will'));
     this.pendingWills.add(done);
@@ -339,6 +370,7 @@ export class Broker implements ConnectionHost, StatsSource {
   }
 
   private onTakeover(clientId: string, connectionId: string, _epoch: number): void {
+    this.cancelDelayedWill(clientId);
     const conn = this.connections.get(connectionId);
     if (conn !== undefined && conn.clientId === clientId) {
       conn.takenOver = true;
@@ -388,6 +420,10 @@ export class Broker implements ConnectionHost, StatsSource {
     this.closing = true;
     clearInterval(this.sweepTimer);
     // Wills first, while every subscriber is still connected to receive them.
+    for (const [clientId, delayed] of this.delayedWills) {
+      this.cancelDelayedWill(clientId);
+      this.publishWill(delayed.will);
+    }
     for (const conn of this.connections.values()) {
       const session = conn.session;
       if (session === null || session.will === null) continue;

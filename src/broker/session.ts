@@ -31,6 +31,8 @@ export interface SessionDeps {
 export class Session {
   readonly subscriptions = new Map<string, SubscriptionOptions>();
   will: Message | null = null;
+  /** v5 Will Delay Interval in seconds (0: publish at once). */
+  willDelay = 0;
   /** Outgoing QoS 1/2 messages sent and not yet acknowledged, by packet id (created on first use: idle sessions stay small). */
   private inflight: Map<number, InflightRecord> | null = null;
   /** QoS 1/2 messages waiting for a free slot in the window (delivery QoS/RETAIN already applied). */

@@ -52,6 +52,7 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
     clean: packet.clean,
     expiryInterval,
     will: packet.will !== undefined ? willMessage(packet.will) : null,
+    willDelay: v5 ? (packet.will?.properties?.willDelayInterval ?? 0) : 0,
     window: Math.min(broker.config.maxInflight, receiveMaximum),
     connack: (sessionPresent) =>
       encode({ cmd: 'connack', sessionPresent, reasonCode: 0, properties: v5 ? connackProperties(broker.config, assigned) : undefined }, version),

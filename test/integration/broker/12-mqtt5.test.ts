@@ -197,6 +197,28 @@ describe('MQTT 5', () => {
     expect((await inbox.next()).payload).toBe('w');
   });
 
+  it('Will Delay Interval: a reconnect within the delay cancels the will; otherwise it is published after it [MQTT-3.1.3-9]', async () => {
+    const { client, inbox } = await v5('wd-watch');
+    await client.subscribeAsync('wd/#');
+    const will = (topic: string) => ({ topic, payload: Buffer.from(topic), qos: 0, retain: false, properties: { willDelayInterval: 1 } });
+    const session = { clean: false, properties: { sessionExpiryInterval: 60 } };
+    const cancelled = await RawClient.open(broker.port, 5);
+    cancelled.send(connect5('wd-1', { ...session, will: will('wd/cancelled') }));
+    await cancelled.next('connack');
+    cancelled.destroy();
+    const back = await RawClient.connected(broker.port, 'wd-1', 5, { ...session } as Partial<Packet>);
+    const delayed = await RawClient.open(broker.port, 5);
+    delayed.send(connect5('wd-2', { ...session, will: will('wd/delayed') }));
+    await delayed.next('connack');
+    const lost = Date.now();
+    delayed.destroy();
+    const m = await inbox.next(4000);
+    expect(m.topic).toBe('wd/delayed');
+    expect(Date.now() - lost).toBeGreaterThanOrEqual(900);
+    expect(inbox.messages).toHaveLength(1);
+    back.destroy();
+  });
+
   it('a PUBLISH with a topic alias is a protocol error (Topic Alias Maximum 0): DISCONNECT 0x94', async () => {
     const raw = await RawClient.connected(broker.port, 'alias', 5);
     raw.send({ cmd: 'publish', topic: 'x', payload: Buffer.from('a'), qos: 0, retain: false, dup: false, properties: { topicAlias: 1 } } as PublishPacket);
