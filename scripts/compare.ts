@@ -1,0 +1,117 @@
+// Runs the same `starling bench` recipes against Starling, Aedes and Mosquitto and writes a Markdown
+// table of medians and ratios (docs/benchmarks-compare.md).
+//   node --import tsx scripts/compare.ts [--reps 3] [--duration 10] [--recipes fan-in,fan-out,...]
+//        [--brokers starling,aedes,mosquitto,starling-cluster,aedes-cluster] [--out FILE]
+// Each run gets a fresh broker pinned to CPU 0 (with its workers and redis); the swarm is pinned to
+// CPU 1. Runs are interleaved (A B C A B C ...) so slow drift on the host hits every broker alike.
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { BenchSummary } from '../src/bench/summary.js';
+import { BROKER_CPU, BROKER_NAMES, startBroker, type BrokerName } from './compare/brokers.js';
+import { recipeTable, type Results } from './compare/report.js';
+import { isRecipe, RECIPES } from '../src/bench/recipes.js';
+
+const SWARM_CPU = '1';
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+interface CompareOptions { reps: number; durationSec: number; recipes: string[]; brokers: BrokerName[]; out: string; idleClients: number; stormClients: number }
+
+function parseArgs(argv: string[]): CompareOptions {
+  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], out: 'docs/benchmarks-compare.md', idleClients: 5000, stormClients: 1000 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i]!, argv[i + 1]];
+    const n = Number(value);
+    if (value === undefined) throw new Error(`${flag}: missing value`);
+    if (flag === '--reps' && Number.isInteger(n) && n >= 1) o.reps = n;
+    else if (flag === '--duration' && n > 0) o.durationSec = n;
+    else if (flag === '--idle-clients' && Number.isInteger(n) && n > 0) o.idleClients = n;
+    else if (flag === '--storm-clients' && Number.isInteger(n) && n > 0) o.stormClients = n;
+    else if (flag === '--out') o.out = value;
+    else if (flag === '--recipes') {
+      o.recipes = value.split(',');
+      for (const r of o.recipes) if (!isRecipe(r)) throw new Error(`--recipes: unknown recipe ${r}; expected ${Object.keys(RECIPES).join(',')}`);
+    } else if (flag === '--brokers') {
+      o.brokers = value.split(',') as BrokerName[];
+      for (const b of o.brokers) if (!BROKER_NAMES.includes(b)) throw new Error(`--brokers: unknown broker ${b}; expected ${BROKER_NAMES.join(',')}`);
+    } else throw new Error(`${flag}: unknown flag or bad value ${JSON.stringify(value)}`);
+  }
+  return o;
+}
+
+function swarmArgs(o: CompareOptions, recipe: string, port: number, brokerPid: number): string[] {
+  const args = [recipe, '--url', `mqtt://127.0.0.1:${port}`, '--json'];
+  if (recipe === 'idle') args.push('--clients', String(o.idleClients), '--duration', '1', '--broker-pid', String(brokerPid));
+  else if (recipe === 'connection-storm') args.push('--clients', String(o.stormClients));
+  else args.push('--duration', String(o.durationSec));
+  return args;
+}
+
+/** The swarm runs as its own process pinned to CPU 1 (its worker processes inherit the pinning). */
+function runSwarm(args: string[]): Promise<BenchSummary> {
+  const child = spawn('taskset', ['-c', SWARM_CPU, process.execPath, '--import', 'tsx', 'src/bench/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => {
+      try {
+        resolve(JSON.parse(stdout) as BenchSummary);
+      } catch {
+        reject(new Error(`swarm exited ${code} without a JSON summary: ${stderr.slice(-1000)}`));
+      }
+    });
+  });
+}
+
+function hostLine(): string {
+  const mosq = (() => { try { return execFileSync('/usr/sbin/mosquitto', ['-h'], { encoding: 'utf8' }).split('\n')[0]; } catch (err) { return String((err as { stdout?: string }).stdout ?? '').split('\n')[0]; } })();
+  const aedes = (() => { try { return (JSON.parse(readFileSync(`${ROOT}node_modules/aedes/package.json`, 'utf8')) as { version: string }).version; } catch { return '?'; } })();
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${mosq}, Aedes ${aedes}`;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const results: Results = new Map();
+  const started = new Date();
+  for (const recipe of o.recipes) {
+    const byBroker = new Map<BrokerName, BenchSummary[]>(o.brokers.map((b) => [b, []]));
+    results.set(recipe, byBroker);
+    for (let rep = 1; rep <= o.reps; rep++) {
+      for (const name of o.brokers) {
+        const broker = await startBroker(name);
+        try {
+          const s = await runSwarm(swarmArgs(o, recipe, broker.port, broker.pid));
+          byBroker.get(name)!.push(s);
+          process.stderr.write(`${recipe} rep ${rep} ${name}: ${s.throughput.receivedPerSec.toFixed(0)} msg/s in, p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms, conn ${s.connections.succeeded}/${s.connections.attempted} at ${s.connections.ratePerSec.toFixed(0)}/s, lost ${s.messages.lost}, swarm CPU ${s.swarm.cpuPercentOfCores.toFixed(0)}%${s.swarm.limited ? ' (LIMIT)' : ''}\n`);
+        } finally {
+          await broker.stop();
+        }
+      }
+    }
+  }
+  const command = `node --import tsx scripts/compare.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const anyLimited = [...results.values()].some((m) => [...m.values()].some((runs) => runs.some((r) => r.swarm.limited)));
+  const md = [
+    '# Starling vs Aedes vs Mosquitto (scripts/compare)',
+    '',
+    `Measured ${started.toISOString()} on ${hostLine()}.`,
+    '',
+    `Command: \`${command}\``,
+    '',
+    `Method: every run starts a fresh broker pinned with \`taskset -c ${BROKER_CPU}\` (its cluster workers and redis-server too) while the swarm (\`starling bench\`, mqtt.js clients) runs with \`taskset -c ${SWARM_CPU}\`; runs are interleaved broker by broker over ${o.reps} repetitions and each cell is the median. Publishing recipes ran ${o.durationSec} s each (payload 64 B, MQTT 3.1.1, clean sessions); connection-storm used ${o.stormClients} clients, idle ${o.idleClients} clients held 1 s (RSS per connection = broker VmRSS, summed over its processes, after minus before, divided by connections). Node's default socket options are kept on both sides (Nagle on, no TCP_NODELAY), as are Mosquitto's defaults; this inflates small-message latency for every broker alike.`,
+    '',
+    `"swarm the limit?" is **yes** when the swarm used >= 90% of its one core during the measured window: such a figure is what the load generator could push, not what the broker could take.${anyLimited ? ' **Some runs below were swarm-limited; read their throughput as a lower bound for every broker and their ratios with care.**' : ' No run was swarm-limited.'}`,
+    '',
+    ...[...results].flatMap(([recipe, byBroker]) => [`## ${recipe}`, '', `${RECIPES[recipe as keyof typeof RECIPES]?.describe ?? ''}`, '', recipeTable(recipe, byBroker), '']),
+  ].join('\n');
+  writeFileSync(new URL(o.out, `file://${ROOT}`), md);
+  process.stderr.write(`wrote ${o.out}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`compare: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

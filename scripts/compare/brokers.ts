@@ -1,0 +1,115 @@
+// Starting each broker under comparison fresh, pinned to CPU 0 (broker, its workers and its redis).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export type BrokerName = 'starling' | 'starling-cluster' | 'aedes' | 'aedes-cluster' | 'mosquitto';
+export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'aedes', 'aedes-cluster', 'mosquitto'];
+
+export interface RunningBroker { name: BrokerName; port: number; pid: number; stop(): Promise<void> }
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+export const BROKER_CPU = '0';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Spawns `taskset -c 0 cmd...` (taskset execs, so the pid is the program's) and waits until it is ready. */
+async function startPinned(cmd: string, args: string[], port: number, readyText: string | undefined): Promise<ChildProcess> {
+  const child = spawn('taskset', ['-c', BROKER_CPU, cmd, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let exited = false;
+  child.stdout!.on('data', (d) => { output += d; });
+  child.stderr!.on('data', (d) => { output += d; });
+  child.once('exit', () => { exited = true; });
+  const deadline = Date.now() + 20_000;
+  while (!((readyText === undefined || output.includes(readyText)) && (await canConnect(port)))) {
+    if (exited || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${cmd} ${args.join(' ')} did not become ready on port ${port}:\n${output.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await gone;
+  clearTimeout(timer);
+}
+
+async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = await startPinned('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port, undefined);
+  return { url: `redis://127.0.0.1:${port}`, child };
+}
+
+export async function startBroker(name: BrokerName): Promise<RunningBroker> {
+  const port = await freePort();
+  const extra: ChildProcess[] = [];
+  let child: ChildProcess;
+  let cleanup = (): void => {};
+  switch (name) {
+    case 'starling':
+    case 'starling-cluster': {
+      if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npx tsc -p tsconfig.build.json` first');
+      const args = ['bin/starling.js', '--host', '127.0.0.1', '--port', String(port)];
+      if (name === 'starling-cluster') {
+        const redis = await startRedis();
+        extra.push(redis.child);
+        args.push('--workers', '2', '--redis', redis.url);
+      }
+      child = await startPinned(process.execPath, args, port, 'listening');
+      break;
+    }
+    case 'aedes':
+    case 'aedes-cluster': {
+      const args = ['--import', 'tsx', 'scripts/aedes-server.ts', '--port', String(port)];
+      if (name === 'aedes-cluster') {
+        const redis = await startRedis();
+        extra.push(redis.child);
+        args.push('--workers', '2', '--redis', redis.url);
+      }
+      child = await startPinned(process.execPath, args, port, 'listening');
+      break;
+    }
+    case 'mosquitto': {
+      const dir = mkdtempSync(join(tmpdir(), 'compare-mosq-'));
+      const conf = join(dir, 'mosquitto.conf');
+      writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\n`);
+      child = await startPinned('/usr/sbin/mosquitto', ['-c', conf], port, undefined);
+      cleanup = () => rmSync(dir, { recursive: true, force: true });
+      break;
+    }
+  }
+  return {
+    name, port, pid: child.pid!,
+    stop: async () => {
+      await stopChild(child);
+      for (const e of extra) await stopChild(e);
+      cleanup();
+    },
+  };
+}
