@@ -1,6 +1,6 @@
 // Cluster mode entry: `runCluster(config, log)` is called by the CLI when config.redis is set.
-// In the primary process it forks config.workers workers; in a worker it runs one broker node.
-// With --workers 1 there is no primary: the process is the node (one per host, same Redis).
+// In the primary process it forks config.workers workers (1 included: the primary then still
+// re-forks it when it dies and has it recovered); in a worker it runs one broker node.
 import cluster from 'node:cluster';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
@@ -15,7 +15,7 @@ export const PREFIX_ENV = 'STARLING_REDIS_PREFIX';
 
 export async function runCluster(config: BrokerConfig, log: Logger): Promise<void> {
   const prefix = process.env[PREFIX_ENV];
-  if (cluster.isPrimary && config.workers > 1) {
+  if (cluster.isPrimary) {
     new Primary({ workers: config.workers, logger: log }).start();
     return;
   }

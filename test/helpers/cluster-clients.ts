@@ -26,7 +26,9 @@ export function connectCollecting(url: string, options: IClientOptions): Promise
   const messages: PlacedClient['messages'] = [];
   client.on('message', (topic, payload) => messages.push({ topic, payload: payload.toString() }));
   return new Promise((resolve, reject) => {
-    client.once('connect', () => resolve({ client, messages }));
+    const onClose = () => reject(new Error('connection closed before CONNACK'));
+    client.once('connect', () => (client.off('close', onClose), resolve({ client, messages })));
+    client.once('close', onClose);
     client.once('error', reject);
   });
 }

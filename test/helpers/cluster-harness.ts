@@ -135,7 +135,7 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const port = Number(listening.port);
   const pids = () => order.filter((pid) => live.has(pid));
   let statsClient: Redis | undefined;
-  const redis = (): Redis => (statsClient ??= new Redis(redisUrl));
+  const redis = (): Redis => (statsClient ??= new Redis(redisUrl).on('error', () => {}));
   const liveNodes = (): Promise<string[]> => redis().zrangebyscore(`${prefix}nodes`, Date.now(), '+inf');
   const nodeStats = async (nodeId: string): Promise<Record<string, number>> => {
     const hash = await redis().hgetall(`${prefix}stats:${nodeId}`);
