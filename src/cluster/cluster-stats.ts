@@ -19,7 +19,7 @@ export class ClusterStats implements StatsSource {
   async report(): Promise<void> {
     const { retainedMessages: _cluster, ...additive } = await this.local.stats();
     // busReceived: messages other nodes sent here (tests use it to prove routing by interest).
-    await this.nodeStats.write({ ...additive, busReceived: this.backend.bus.received });
+    await this.nodeStats.write({ ...additive, busReceived: this.backend.bus.received, reportedAt: Date.now() });
   }
 
   async stats(): Promise<BrokerStats> {

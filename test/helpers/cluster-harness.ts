@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { BrokerConfig, BrokerStats } from '../../src/index.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
+import { waitFor } from './wait.js';
 import type { TestBroker } from './broker-harness.js';
 
 const ENTRY = fileURLToPath(new URL('./cluster-main.ts', import.meta.url));
@@ -175,10 +176,15 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
       return code;
     },
     async stats() {
+      // Figures written after this call: every node reports every 50 ms (reportedAt).
+      const since = Date.now();
+      let all: Array<Record<string, number>> = [];
+      await waitFor(async () => {
+        all = await Promise.all((await liveNodes()).map((id) => nodeStats(id)));
+        return all.every((s) => (s.reportedAt ?? 0) > since);
+      }, 'fresh stats from every node');
       const total: Record<string, number> = {};
-      for (const id of await liveNodes()) {
-        for (const [k, v] of Object.entries(await nodeStats(id))) total[k] = (total[k] ?? 0) + v;
-      }
+      for (const s of all) for (const [k, v] of Object.entries(s)) if (k !== 'reportedAt') total[k] = (total[k] ?? 0) + v;
       return total as unknown as BrokerStats;
     },
     nodeOf: (clientId) => redis().hget(`${prefix}owner:${clientId}`, 'node'),
