@@ -28,7 +28,7 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   if (packet.qos === 1) {
     broker.publish(message, clientId).then(
       () => conn.send({ cmd: 'puback', messageId }), // [MQTT-4.3.2-2]
-      (err: unknown) => conn.fail(err),
+      (err: unknown) => handOffFailed(broker, conn, err),
     );
     return;
   }
@@ -41,9 +41,19 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
     () => conn.send({ cmd: 'pubrec', messageId }), // [MQTT-4.3.3-1]
     (err: unknown) => {
       session.releaseIncomingQos2(messageId);
-      conn.fail(err);
+      handOffFailed(broker, conn, err);
     },
   );
+}
+
+/**
+ * The message could not be handed to the other nodes, so it must not be acknowledged. Closing
+ * makes the client resend it (DUP) after reconnecting; a v5 error PUBACK would make it give up.
+ */
+function handOffFailed(broker: Broker, conn: Connection, err: unknown): void {
+  if (conn.closed) return;
+  broker.log.warn({ clientId: conn.clientId, err: (err as Error)?.message }, 'could not hand a QoS 1/2 message to other nodes: closing the connection unacknowledged');
+  conn.close('publish hand-off failed', { will: true, disconnectCode: 0x80 });
 }
 
 function toMessage(packet: PublishPacket): Message {

@@ -1,7 +1,9 @@
 // Wills: published on every close not preceded by DISCONNECT [MQTT-3.1.2-8], never after one [MQTT-3.1.2-10].
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { connectClient, Inbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
+import { connectClient, Inbox, startTestBroker, testDefaults, type TestBroker } from '../../helpers/broker-harness.js';
+import { startBroker } from '../../../src/index.js';
+import { silentLogger } from '../../../src/log.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import type { Packet } from '../../../src/protocol/index.js';
 
@@ -87,7 +89,10 @@ describe('wills', () => {
   });
 
   it('is published when the server shuts down [MQTT-3.1.2-8]', async () => {
-    const own = await startTestBroker();
+    // One broker process shutting down (in-process on purpose: when a whole cluster stops,
+    // the watcher's own worker may close before the will reaches it).
+    const running = await startBroker({ ...testDefaults }, undefined, { logger: silentLogger() });
+    const own = { url: `mqtt://127.0.0.1:${running.port}`, port: running.port, close: () => running.close() };
     const w = await connectClient(own.url, { clientId: 'sd-watch' });
     const wInbox = new Inbox(w);
     await w.subscribeAsync('will/shutdown');

@@ -94,11 +94,12 @@ describe('Python paho-mqtt', () => {
     const { stdout } = await run('/usr/bin/python3', ['-c', PAHO, String(broker.port)], { timeout: 15_000 });
     const result = JSON.parse(stdout) as { ok: boolean; got: Array<[string, number, boolean, string]> };
     expect(result.ok).toBe(true);
-    expect(result.got[0]).toEqual(['interop/paho/retained', 1, true, 'r']);
-    expect(result.got.slice(1).sort()).toEqual([
+    // The retained message and the live ones are on different topics: no order between them.
+    expect(result.got.sort()).toEqual([
       ['interop/paho/q0', 0, false, 'p0'],
       ['interop/paho/q1', 1, false, 'p1'],
       ['interop/paho/q2', 2, false, 'p2'],
+      ['interop/paho/retained', 1, true, 'r'],
     ]);
   });
 
