@@ -48,9 +48,20 @@ function swarmArgs(o: CompareOptions, recipe: string, port: number, brokerPid: n
   return args;
 }
 
+// What is running now, so Ctrl-C / SIGTERM can stop it instead of leaving a pinned broker behind.
+let current: { broker?: { stop(): Promise<void> }; swarm?: ReturnType<typeof spawn> } = {};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`compare: ${signal}, stopping the running broker and swarm\n`);
+    current.swarm?.kill('SIGTERM');
+    void (current.broker?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
 /** The swarm runs as its own process pinned to CPU 1 (its worker processes inherit the pinning). */
 function runSwarm(args: string[]): Promise<BenchSummary> {
   const child = spawn('taskset', ['-c', SWARM_CPU, process.execPath, '--import', 'tsx', 'src/bench/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  current.swarm = child;
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
@@ -82,12 +93,14 @@ async function main(): Promise<void> {
     for (let rep = 1; rep <= o.reps; rep++) {
       for (const name of o.brokers) {
         const broker = await startBroker(name);
+        current = { broker };
         try {
           const s = await runSwarm(swarmArgs(o, recipe, broker.port, broker.pid));
           byBroker.get(name)!.push(s);
           process.stderr.write(`${recipe} rep ${rep} ${name}: ${s.throughput.receivedPerSec.toFixed(0)} msg/s in, p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms, conn ${s.connections.succeeded}/${s.connections.attempted} at ${s.connections.ratePerSec.toFixed(0)}/s, lost ${s.messages.lost}, swarm CPU ${s.swarm.cpuPercentOfCores.toFixed(0)}%${s.swarm.limited ? ' (LIMIT)' : ''}\n`);
         } finally {
           await broker.stop();
+          current = {};
         }
       }
     }

@@ -10,6 +10,7 @@ import type { FromWorker, ToWorker, WorkerCounters } from './ipc.js';
 import { emptyCounters } from './ipc.js';
 import { mergeInto, newHistogram, summarize } from './histogram.js';
 import { brokerRssBytes } from './broker-rss.js';
+import { wallClockMs } from './header.js';
 import { configOf, sumCounters, type BenchSummary } from './summary.js';
 import { ProgressLine } from './progress.js';
 
@@ -84,11 +85,13 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
     let myCpu = process.cpuUsage(myCpuStart);
     let rssAfter: number | undefined;
     let publishSeconds = 0;
+    let publishStartWallMs = 0;
 
     const connectedNow = total().connectOk;
     if (!interrupted && opts.publishers > 0) {
       hooks.status?.(`connected ${connectedNow}/${specs.length}; publishing for ${opts.durationSec} s`);
       send({ type: 'start' });
+      publishStartWallMs = wallClockMs();
       myCpuStart = process.cpuUsage();
       windowStart = performance.now();
       await until(() => false, opts.durationSec * 1000, isInterrupted);
@@ -120,17 +123,20 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
 
     const latency = newHistogram();
     const connectLatency = newHistogram();
-    let cpuUs = myCpu.user + myCpu.system;
+    const windowMs = Math.max(1, windowEnd - windowStart);
+    // CPU in core-units: each process's CPU time over its own measured window (a busy worker
+    // sees 'stop' late, so its window is longer than the coordinator's).
+    let coresUsed = (myCpu.user + myCpu.system) / 1000 / windowMs;
     for (const w of workers) {
       if (!w.final) { warnings.push(`worker ${w.child.pid} sent no final report; its last progress counts are used`); continue; }
       mergeInto(latency, w.final.latency);
       mergeInto(connectLatency, w.final.connectLatency);
-      cpuUs += w.final.cpuUs;
+      coresUsed += w.final.cpuUs / 1000 / Math.max(1, w.final.cpuWindowMs);
     }
     const t = sumCounters(workers.map((w) => w.final?.counters ?? w.counters));
     const cores = availableParallelism();
-    const windowMs = Math.max(1, windowEnd - windowStart);
-    const cpuPercentOfCores = (cpuUs / 1000 / windowMs / cores) * 100;
+    const cpuPercentOfCores = (coresUsed / cores) * 100;
+    const deliverSeconds = t.lastReceiveMs > publishStartWallMs && publishStartWallMs > 0 ? Math.max(publishSeconds, (t.lastReceiveMs - publishStartWallMs) / 1000) : publishSeconds;
     if (t.errorCodes['EMFILE']) warnings.push(`EMFILE: ${t.errorCodes['EMFILE']} connections failed with "too many open files"; raise the limit (ulimit -n, now per process) or use more --workers`);
     const attempted = t.connectOk + t.connectFailed;
     const connectSpanSec = (t.lastConnectDoneMs - t.firstConnectStartMs) / 1000;
@@ -141,7 +147,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
         dropped: t.dropped, ratePerSec: connectSpanSec > 0 ? t.connectOk / connectSpanSec : 0, latency: summarize(connectLatency),
       },
       messages: { qos: opts.qos, sent: t.sent, expected: t.expected, received: t.received, lost: Math.max(0, t.expected - t.received), duplicated: t.duplicates, unexpected: t.unexpected },
-      throughput: { publishSeconds, sentPerSec: publishSeconds > 0 ? t.sent / publishSeconds : 0, receivedPerSec: publishSeconds > 0 ? t.received / publishSeconds : 0 },
+      throughput: { publishSeconds, deliverSeconds, sentPerSec: publishSeconds > 0 ? t.sent / publishSeconds : 0, receivedPerSec: deliverSeconds > 0 ? t.received / deliverSeconds : 0 },
       latency: summarize(latency),
       errors: t.errorCodes,
       swarm: { workers: workers.length, cores, cpuPercentOfCores, limited: cpuPercentOfCores >= SWARM_LIMIT_PERCENT },

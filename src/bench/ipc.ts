@@ -21,6 +21,8 @@ export interface WorkerCounters {
   unexpected: number;
   firstConnectStartMs: number;
   lastConnectDoneMs: number;
+  /** Wall clock of the last new message received (ms), to rate deliveries over the time they took. */
+  lastReceiveMs: number;
 }
 
 export type ToWorker =
@@ -40,6 +42,6 @@ export type FromWorker =
 export function emptyCounters(): WorkerCounters {
   return {
     connected: 0, connectOk: 0, connectFailed: 0, dropped: 0, errors: 0, errorCodes: {}, sent: 0, acked: 0, outstanding: 0,
-    expected: 0, received: 0, duplicates: 0, unexpected: 0, firstConnectStartMs: 0, lastConnectDoneMs: 0,
+    expected: 0, received: 0, duplicates: 0, unexpected: 0, firstConnectStartMs: 0, lastConnectDoneMs: 0, lastReceiveMs: 0,
   };
 }

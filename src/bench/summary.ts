@@ -10,7 +10,8 @@ export interface BenchSummary {
   config: { publishers: number; subscribers: number; idleClients: number; topics: string; qos: number; payloadBytes: number; ratePerPublisher: number | 'max'; inflight: number; durationSec: number; protocolVersion: number; clean: boolean; workers: number };
   connections: { attempted: number; succeeded: number; failed: number; successRate: number; dropped: number; ratePerSec: number; latency: LatencySummary };
   messages: { qos: number; sent: number; expected: number; received: number; lost: number; duplicated: number; unexpected: number };
-  throughput: { publishSeconds: number; sentPerSec: number; receivedPerSec: number };
+  /** receivedPerSec is over deliverSeconds: from the start of publishing to the last message received. */
+  throughput: { publishSeconds: number; deliverSeconds: number; sentPerSec: number; receivedPerSec: number };
   latency: LatencySummary;
   errors: Record<string, number>;
   swarm: { workers: number; cores: number; cpuPercentOfCores: number; limited: boolean };
@@ -24,8 +25,9 @@ export function sumCounters(all: WorkerCounters[]): WorkerCounters {
     for (const [code, n] of Object.entries(c.errorCodes)) acc.errorCodes[code] = (acc.errorCodes[code] ?? 0) + n;
     acc.firstConnectStartMs = acc.firstConnectStartMs === 0 ? c.firstConnectStartMs : Math.min(acc.firstConnectStartMs, c.firstConnectStartMs || Infinity);
     acc.lastConnectDoneMs = Math.max(acc.lastConnectDoneMs, c.lastConnectDoneMs);
+    acc.lastReceiveMs = Math.max(acc.lastReceiveMs, c.lastReceiveMs);
     return acc;
-  }, { connected: 0, connectOk: 0, connectFailed: 0, dropped: 0, errors: 0, errorCodes: {} as Record<string, number>, sent: 0, acked: 0, outstanding: 0, expected: 0, received: 0, duplicates: 0, unexpected: 0, firstConnectStartMs: 0, lastConnectDoneMs: 0 });
+  }, { connected: 0, connectOk: 0, connectFailed: 0, dropped: 0, errors: 0, errorCodes: {} as Record<string, number>, sent: 0, acked: 0, outstanding: 0, expected: 0, received: 0, duplicates: 0, unexpected: 0, firstConnectStartMs: 0, lastConnectDoneMs: 0, lastReceiveMs: 0 });
   return total;
 }
 
@@ -51,7 +53,7 @@ export function formatText(s: BenchSummary): string {
     const m = s.messages;
     lines.push(
       `  QoS ${m.qos}       sent ${fmt(m.sent)}  expected ${fmt(m.expected)}  received ${fmt(m.received)}  lost ${fmt(m.lost)}  duplicated ${fmt(m.duplicated)}${m.unexpected ? `  unexpected ${fmt(m.unexpected)}` : ''}`,
-      `  throughput  ${fmt(s.throughput.sentPerSec)} msg/s out, ${fmt(s.throughput.receivedPerSec)} msg/s in over ${s.throughput.publishSeconds.toFixed(1)} s`,
+      `  throughput  ${fmt(s.throughput.sentPerSec)} msg/s out, ${fmt(s.throughput.receivedPerSec)} msg/s in (sent over ${s.throughput.publishSeconds.toFixed(1)} s, received over ${s.throughput.deliverSeconds.toFixed(1)} s)`,
       `  latency     ${lat(s.latency)}`,
     );
   }

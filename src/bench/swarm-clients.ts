@@ -105,7 +105,9 @@ export class SwarmClients {
       if (!set) perPublisher.set(header.publisherId, (set = new SeenSet()));
       if (!set.add(header.seq)) { c.duplicates++; return; }
       c.received++;
-      this.latency.recordValue(Math.max(1, Math.round((wallClockMs() - header.sentAtMs) * 1000)));
+      const now = wallClockMs();
+      c.lastReceiveMs = now;
+      this.latency.recordValue(Math.max(1, Math.round((now - header.sentAtMs) * 1000)));
     });
   }
 
