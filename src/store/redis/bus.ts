@@ -13,7 +13,8 @@
 //
 // addRoute waits until every other node has applied the route: the count PUBLISH returns on
 // the routes channel says how many subscribers heard it, and each node acks on our channel.
-// A node that does not ack within ackTimeoutMs is logged and not waited for.
+// A node that does not ack within ackTimeoutMs is logged and not waited for (if it is dead, its
+// heartbeat expires and recovery takes over).
 //
 // The command connection runs with enableOfflineQueue false, so while Redis is away publish()
 // rejects at once (the core then does not acknowledge the PUBLISH). When Redis comes back the
@@ -316,12 +317,14 @@ export class RedisBus implements MessageBus {
     void this.sync.liveNodes().then(
       (live) => {
         const silent = live.filter((id) => id !== this.nodeId && !acked.has(id));
-        this.log.warn({ what, acked: acked.size, expected, silent }, `bus: ${expected - acked.size} node(s) did not ack within ${this.ackTimeoutMs} ms; treating them as dead`);
-        for (const id of silent) for (const handler of this.deadNodeHandlers) handler(id);
+        // Only logged: a node that is merely slow must not be recovered (its clients are still
+        // connected); a dead one stops refreshing its heartbeat and is recovered from there.
+        this.log.warn({ what, acked: acked.size, expected, silent }, `bus: ${expected - acked.size} node(s) did not ack within ${this.ackTimeoutMs} ms; not waiting for them`);
       },
       () => {},
     );
   }
+
 
   private onFrame(_channel: Buffer, data: Buffer): void {
     const tag = data[0];

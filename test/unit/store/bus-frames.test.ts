@@ -1,0 +1,87 @@
+// The bus's wire formats and route table, without Redis.
+import { describe, expect, it } from 'vitest';
+import { messageCodec } from '../../../src/store/redis/codec.js';
+import {
+  decodeMessagesFrame,
+  decodeRouteAnnouncement,
+  decodeTextFields,
+  encodeMessagesFrame,
+  encodeRouteAck,
+  encodeRouteAnnouncement,
+  encodeTakeover,
+  TAG_ROUTE_ACK,
+  TAG_TAKEOVER,
+  type RouteAnnouncement,
+} from '../../../src/store/redis/node-frames.js';
+import { RouteTable } from '../../../src/store/redis/routes.js';
+import type { Message } from '../../../src/store/types.js';
+
+const m = (topic: string, payload: string): Message => ({ topic, payload: Buffer.from(payload), qos: 1, retain: false });
+
+describe('MESSAGES frames', () => {
+  it('round-trip a batch in order, binary payloads intact', () => {
+    const batch = [m('a/b', 'one'), { ...m('c', ''), payload: Buffer.from([0, 255, 10]) }, m('d/e/f', 'three')];
+    const frame = encodeMessagesFrame(batch.map((x) => messageCodec.encode(x)));
+    const out: Message[] = [];
+    decodeMessagesFrame(frame, messageCodec.decode, (x) => out.push(x));
+    expect(out.map((x) => [x.topic, [...x.payload]])).toEqual(batch.map((x) => [x.topic, [...x.payload]]));
+  });
+
+  it('a truncated frame throws instead of delivering garbage', () => {
+    const frame = encodeMessagesFrame([messageCodec.encode(m('a', 'payload'))]);
+    expect(() => decodeMessagesFrame(frame.subarray(0, frame.length - 2), messageCodec.decode, () => {})).toThrow(/truncated/);
+    expect(() => decodeMessagesFrame(frame.subarray(0, 3), messageCodec.decode, () => {})).toThrow(/truncated/);
+  });
+});
+
+describe('control frames and route announcements', () => {
+  it('route acks and takeovers carry their fields', () => {
+    const ack = encodeRouteAck(42, 'node-1');
+    expect(ack[0]).toBe(TAG_ROUTE_ACK);
+    expect(decodeTextFields(ack)).toEqual(['42', 'node-1']);
+    const takeover = encodeTakeover('client/with spaces', 'conn:7', 9);
+    expect(takeover[0]).toBe(TAG_TAKEOVER);
+    expect(decodeTextFields(takeover)).toEqual(['client/with spaces', 'conn:7', '9']);
+  });
+
+  it('announcements round-trip, filters with spaces and wildcards included', () => {
+    const all: RouteAnnouncement[] = [
+      { kind: 'add', nodeId: 'n1', seq: 7, filter: 'a b/+/#' },
+      { kind: 'remove', nodeId: 'n1', filter: '$SYS/#' },
+      { kind: 'rejoin', nodeId: 'n2' },
+      { kind: 'gone', nodeId: 'dead', seq: 3, origin: 'n3' },
+    ];
+    for (const a of all) expect(decodeRouteAnnouncement(encodeRouteAnnouncement(a))).toEqual(a);
+  });
+
+  it('malformed announcements are ignored, not thrown', () => {
+    for (const text of ['', 'a', 'q\0n\0f', 'a\0n', 'a\0n\0notanumber\0f', 'x\0n\0']) expect(decodeRouteAnnouncement(text)).toBeNull();
+  });
+});
+
+describe('RouteTable', () => {
+  it('finds each matching node once, even through several matching filters', () => {
+    const table = new RouteTable();
+    table.add('n1', 'a/+');
+    table.add('n1', 'a/#');
+    table.add('n2', 'a/b');
+    table.add('n3', 'x/#');
+    expect([...table.nodesFor('a/b')].sort()).toEqual(['n1', 'n2']);
+    expect([...table.nodesFor('x')]).toEqual(['n3']);
+    expect([...table.nodesFor('nothing')]).toEqual([]);
+  });
+
+  it('drops and replaces a node as a whole', () => {
+    const table = new RouteTable();
+    table.add('n1', 'a');
+    table.add('n1', 'b');
+    table.add('n2', 'a');
+    table.dropNode('n1');
+    expect([...table.nodesFor('a')]).toEqual(['n2']);
+    expect([...table.nodesFor('b')]).toEqual([]);
+    table.replaceNode('n2', ['c']);
+    expect([...table.nodesFor('a')]).toEqual([]);
+    expect([...table.nodesFor('c')]).toEqual(['n2']);
+    expect(table.size).toBe(1);
+  });
+});
