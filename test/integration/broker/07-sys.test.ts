@@ -27,6 +27,11 @@ const TOPICS = [
 
 describe('$SYS', () => {
   it('publishes every topic retained, so a new subscriber gets them at once', async () => {
+    // Once an update has gone out, every topic has a retained copy for newcomers.
+    const first = await connectWithInbox(broker.url, { clientId: 'sys-0' });
+    await first.client.subscribeAsync('$SYS/broker/uptime');
+    await first.inbox.next(5000);
+    await first.client.endAsync();
     const { client, inbox } = await connectWithInbox(broker.url, { clientId: 'sys-1' });
     await client.subscribeAsync('$SYS/#');
     // Retained copies of every topic (live updates may interleave when several nodes publish).
