@@ -55,7 +55,8 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
     willDelay: v5 ? (packet.will?.properties?.willDelayInterval ?? 0) : 0,
     window: Math.min(broker.config.maxInflight, receiveMaximum),
     connack: (sessionPresent) =>
-      encode({ cmd: 'connack', sessionPresent, reasonCode: 0, properties: v5 ? connackProperties(broker.config, assigned) : undefined }, version),
+      // MQTT 3.1 has no session present flag: that byte is reserved (0).
+      encode({ cmd: 'connack', sessionPresent: version !== 3 && sessionPresent, reasonCode: 0, properties: v5 ? connackProperties(broker.config, assigned) : undefined }, version),
   });
 }
 

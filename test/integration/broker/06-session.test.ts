@@ -114,3 +114,19 @@ describe('persistent sessions', () => {
     await pub.endAsync();
   });
 });
+
+describe('MQTT 3.1 sessions', () => {
+  it('never sets the session present byte, which is reserved in 3.1', async () => {
+    const open = async (): Promise<ConnackPacket> => {
+      const raw = await RawClient.open(broker.port, 3);
+      raw.send({ cmd: 'connect', protocolName: 'MQIsdp', protocolVersion: 3, clean: false, keepalive: 0, clientId: 'v31-persist' });
+      const connack = (await raw.next('connack')) as ConnackPacket;
+      raw.send({ cmd: 'disconnect' });
+      await raw.waitClosed();
+      return connack;
+    };
+    await open();
+    const again = await open();
+    expect([again.reasonCode, again.sessionPresent]).toEqual([0, false]);
+  });
+});
