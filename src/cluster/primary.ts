@@ -24,7 +24,12 @@ export interface PrimaryOptions {
 interface WorkerState {
   nodeId: string | null;
   port: number | null;
+  /** The one worker of this primary that publishes $SYS (cluster-wide sums); its replacement inherits it. */
+  sysPublisher: boolean;
 }
+
+/** Set in the environment of the worker that publishes $SYS. */
+export const SYS_PUBLISHER_ENV = 'STARLING_SYS_PUBLISHER';
 
 export class Primary {
   private readonly states = new Map<Worker, WorkerState>();
@@ -42,7 +47,7 @@ export class Primary {
       if (isStarlingMessage<WorkerToPrimary>(message) && message.starling === 'ready') this.onReady(worker, message.nodeId, message.port);
     });
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
-    for (let i = 0; i < this.options.workers; i++) this.fork();
+    for (let i = 0; i < this.options.workers; i++) this.fork(i === 0);
     process.on('SIGTERM', () => void this.shutdown('SIGTERM'));
     process.on('SIGINT', () => void this.shutdown('SIGINT'));
     this.log.info({ workers: this.options.workers, pid: process.pid }, 'primary: forking workers');
@@ -53,9 +58,9 @@ export class Primary {
     return [...this.states.keys()].map((w) => w.process.pid ?? 0);
   }
 
-  private fork(): void {
-    const worker = cluster.fork();
-    this.states.set(worker, { nodeId: null, port: null });
+  private fork(sysPublisher: boolean): void {
+    const worker = cluster.fork(sysPublisher ? { [SYS_PUBLISHER_ENV]: '1' } : {});
+    this.states.set(worker, { nodeId: null, port: null, sysPublisher });
   }
 
   private onReady(worker: Worker, nodeId: string, port: number): void {
@@ -78,7 +83,7 @@ export class Primary {
     if (this.stopping) return;
     const nodeId = state?.nodeId ?? null;
     this.log.error({ pid: worker.process.pid, nodeId, code, signal }, 'primary: worker died; forking a replacement');
-    this.fork();
+    this.fork(state?.sysPublisher === true);
     if (nodeId === null) return;
     const rescuer = [...this.states].find(([, s]) => s.nodeId !== null)?.[0];
     if (rescuer !== undefined) this.send(rescuer, { starling: 'recover', nodeId });

@@ -10,6 +10,7 @@ import { startBroker } from '../index.js';
 import { createRedisBackend } from '../store/redis/index.js';
 import { ClusterStats } from './cluster-stats.js';
 import { isStarlingMessage, type PrimaryToWorker, type ReadyMessage } from './messages.js';
+import { SYS_PUBLISHER_ENV } from './primary.js';
 import { DeadNodeRecovery } from './recovery.js';
 
 /** Bound on a worker's shutdown: clients told, wills published, writes flushed. */
@@ -34,7 +35,9 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   const backend = await createRedisBackend({ url: config.redis, prefix: options.prefix, nodeId, logger: nodeLog });
   // $SYS sums over the cluster; ClusterStats needs the broker, which needs the stats source first.
   const statsRef: { current?: ClusterStats } = {};
-  const running = await startBroker(config, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() } });
+  // One worker per primary publishes $SYS (with cluster-wide sums), not every worker.
+  const sysInterval = cluster.isWorker && process.env[SYS_PUBLISHER_ENV] !== '1' ? 0 : config.sysInterval;
+  const running = await startBroker({ ...config, sysInterval }, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() } });
   const reporter = (statsRef.current = new ClusterStats(backend, running.broker));
   const reportTimer = setInterval(() => void reporter.report().catch(() => {}), STATS_INTERVAL_MS);
   reportTimer.unref();
