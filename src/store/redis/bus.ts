@@ -36,6 +36,7 @@ import {
   TAG_TAKEOVER,
 } from './node-frames.js';
 import { ReplayBuffer } from './replay-buffer.js';
+import { AckTracker } from './route-acks.js';
 import { RouteSync, type BusKeys } from './route-sync.js';
 
 export interface RedisBusOptions {
@@ -69,12 +70,6 @@ interface Batch {
   reject: (err: unknown) => void;
 }
 
-interface AckWait {
-  acked: Set<string>;
-  expected: number;
-  done: () => void;
-}
-
 type TakeoverHandler = (clientId: string, connectionId: string, epoch: number) => void;
 
 const resolved = Promise.resolve();
@@ -98,7 +93,7 @@ export class RedisBus implements MessageBus {
   private pending = new Map<string, Batch>();
   private flushScheduled = false;
   private seq = 0;
-  private readonly ackWaits = new Map<number, AckWait>();
+  private readonly acks: AckTracker;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private up = false;
   private closed = false;
@@ -113,6 +108,7 @@ export class RedisBus implements MessageBus {
     this.codec = options.codec;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 1000;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.acks = new AckTracker(this.ackTimeoutMs);
     this.replay = new ReplayBuffer(options.replayMs ?? 2000);
     this.sync = new RouteSync(this.redis, this.keys, this.nodeId, options.nodeTtlMs ?? 5000);
     this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel, data));
@@ -237,7 +233,7 @@ export class RedisBus implements MessageBus {
     this.closed = true;
     this.up = false;
     clearInterval(this.heartbeatTimer);
-    for (const wait of this.ackWaits.values()) wait.done();
+    this.acks.closeAll();
     try {
       // Leave as a dead node does, only sooner: our heartbeat is marked expired and our routes stay,
       // so a live node recovers us (adopts our offline sessions, drains our limbo, drops our routes).
@@ -285,35 +281,20 @@ export class RedisBus implements MessageBus {
   };
 
   private announceAndWait(seq: number, build: (multi: ReturnType<Redis['multi']>) => ReturnType<Redis['multi']>, what: string): Promise<void> {
-    const acked = new Set<string>();
-    let expected = Infinity;
-    let finish!: () => void;
-    const allAcked = new Promise<void>((resolve) => (finish = resolve));
-    const wait: AckWait = { acked, expected, done: finish };
-    this.ackWaits.set(seq, wait);
-    const cleanup = () => this.ackWaits.delete(seq);
+    this.acks.open(seq);
     return build(this.redis.multi())
       .exec()
       .then((replies) => {
         const last = replies?.[replies.length - 1];
         if (last === undefined || last[0] !== null) throw last?.[0] ?? new BusUnavailableError();
         // Every subscriber of the routes channel heard it; all but us will ack.
-        expected = (last[1] as number) - 1;
-        wait.expected = expected;
-        if (acked.size >= expected) return;
-        return this.withTimeout(allAcked, () => this.logMissingAcks(what, acked, expected));
+        const expected = (last[1] as number) - 1;
+        return this.acks.wait(seq, expected, (acked) => this.logMissingAcks(what, acked, expected));
       })
-      .finally(cleanup);
+      .finally(() => this.acks.close(seq));
   }
 
-  private withTimeout(wait: Promise<void>, onTimeout: () => void): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => (onTimeout(), resolve()), this.ackTimeoutMs);
-      void wait.then(() => (clearTimeout(timer), resolve()));
-    });
-  }
-
-  private logMissingAcks(what: string, acked: Set<string>, expected: number): void {
+  private logMissingAcks(what: string, acked: ReadonlySet<string>, expected: number): void {
     void this.sync.liveNodes().then(
       (live) => {
         const silent = live.filter((id) => id !== this.nodeId && !acked.has(id));
@@ -325,7 +306,6 @@ export class RedisBus implements MessageBus {
     );
   }
 
-
   private onFrame(_channel: Buffer, data: Buffer): void {
     const tag = data[0];
     if (tag === TAG_MESSAGES) {
@@ -336,11 +316,7 @@ export class RedisBus implements MessageBus {
       }
     } else if (tag === TAG_ROUTE_ACK) {
       const [seq, from] = decodeTextFields(data);
-      const wait = this.ackWaits.get(Number(seq));
-      if (wait !== undefined && from !== undefined) {
-        wait.acked.add(from);
-        if (wait.acked.size >= wait.expected) wait.done();
-      }
+      if (from !== undefined) this.acks.ack(Number(seq), from);
     } else if (tag === TAG_TAKEOVER) {
       const [clientId, connectionId, epoch] = decodeTextFields(data);
       if (clientId === undefined || connectionId === undefined) return;

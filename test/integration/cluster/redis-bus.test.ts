@@ -132,6 +132,21 @@ describe('RedisBus', () => {
     expect(await admin.llen(busKeys(prefix).limbo(doomed.bus.nodeId))).toBe(0);
   });
 
+  it('a listener that never acks delays addRoute by the ack timeout only, and is logged', async () => {
+    const stray = new Redis(redis.url);
+    await stray.subscribe(`${prefix}routes`);
+    try {
+      const a = await node({ ackTimeoutMs: 200 });
+      const linesBefore = logLines.length;
+      const started = Date.now();
+      await a.bus.addRoute('stray/+');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+      await until(() => logLines.slice(linesBefore).some((l) => l.includes('did not ack')));
+    } finally {
+      stray.disconnect();
+    }
+  });
+
   it('delivers takeover notices from the node channel to the takeover handler', async () => {
     const a = await node();
     const seen: Array<[string, string, number]> = [];
