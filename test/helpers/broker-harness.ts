@@ -45,18 +45,27 @@ export async function startTestBroker(overrides: Partial<BrokerConfig> = {}): Pr
 
 /** An mqtt.js client that never reconnects by itself (tests decide when to reconnect). */
 export async function connectClient(url: string, options: IClientOptions = {}): Promise<MqttClient> {
-  const v3 = options.protocolVersion === 3 ? { protocolId: 'MQIsdp' as const } : {};
-  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 3000, protocolVersion: 4, ...v3, ...options });
+  return (await connectWithInbox(url, options)).client;
 }
 
 /** Connects with an Inbox attached before CONNACK, so messages sent right after it (a resumed session's queue) are caught. */
 export async function connectWithInbox(url: string, options: IClientOptions = {}): Promise<{ client: MqttClient; inbox: Inbox }> {
   const v3 = options.protocolVersion === 3 ? { protocolId: 'MQIsdp' as const } : {};
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 3000, protocolVersion: 4, ...v3, ...options });
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 10_000, protocolVersion: 4, ...v3, ...options });
   const inbox = new Inbox(client);
+  // Settles on every outcome: a connect timeout only emits 'close', which would hang connectAsync.
   await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
+    const fail = (err?: Error): void => {
+      client.end(true);
+      reject(err ?? new Error(`connection to ${url} closed before CONNACK`));
+    };
+    client.once('connect', () => {
+      client.off('error', fail);
+      client.off('close', fail);
+      resolve();
+    });
+    client.once('error', fail);
+    client.once('close', fail);
   });
   return { client, inbox };
 }
