@@ -32,22 +32,39 @@ const ADOPTED_PREFIX = 'adopted:';
 /** Offline persistent sessions adopted from dead nodes, queued into until their clients return. */
 class AdoptedSessions {
   private readonly sessions = new Map<string, Map<string, SubscriptionOptions>>();
+  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: RecoveryOptions) {
     // Messages from other nodes, and those published here (the bus sees every one).
     options.backend.bus.onMessage((message) => this.deliver(message));
     options.backend.bus.onLocalPublish((message) => this.deliver(message));
-    options.backend.bus.onTakeover((clientId, connectionId) => {
+    // The client came back: on another node (a TAKEOVER frame on our channel) or on this one
+    // (ownership calls its handlers directly).
+    const onTakeover = (clientId: string, connectionId: string): void => {
       if (connectionId.startsWith(ADOPTED_PREFIX)) this.release(clientId);
-    });
+    };
+    options.backend.bus.onTakeover(onTakeover);
+    options.backend.ownership.onTakeover(onTakeover);
   }
 
   get size(): number {
     return this.sessions.size;
   }
 
-  async adopt(clientId: string, subscriptions: Map<string, SubscriptionOptions>): Promise<void> {
+  /** Queues for clientId until it reconnects, or until its session expires (then it is deleted). */
+  async adopt(clientId: string, subscriptions: Map<string, SubscriptionOptions>, expiryInterval: number, epoch: number): Promise<void> {
     this.sessions.set(clientId, subscriptions);
+    // Longer than a timer can wait (~24.8 days; 0xFFFFFFFF = never): left to the store's TTL.
+    if (expiryInterval * 1000 <= 2_147_483_647) {
+      const timer = setTimeout(() => {
+        if (!this.sessions.has(clientId)) return;
+        this.release(clientId);
+        this.options.backend.sessions.delete(clientId);
+        this.options.backend.ownership.release(clientId, epoch);
+      }, expiryInterval * 1000);
+      timer.unref();
+      this.expiryTimers.set(clientId, timer);
+    }
     await Promise.all([...subscriptions.keys()].map((filter) => this.options.backend.bus.addRoute(filter)));
   }
 
@@ -55,6 +72,8 @@ class AdoptedSessions {
     const subscriptions = this.sessions.get(clientId);
     if (subscriptions === undefined) return;
     this.sessions.delete(clientId);
+    clearTimeout(this.expiryTimers.get(clientId));
+    this.expiryTimers.delete(clientId);
     for (const filter of subscriptions.keys()) this.options.backend.bus.removeRoute(filter);
   }
 
@@ -126,7 +145,7 @@ export class DeadNodeRecovery {
       this.options.backend.ownership.release(clientId, epoch);
       return { will: will !== null, adopted: false };
     }
-    await this.adopted.adopt(clientId, record.subscriptions);
+    await this.adopted.adopt(clientId, record.subscriptions, record.expiryInterval, epoch);
     return { will: will !== null, adopted: true };
   }
 

@@ -76,9 +76,11 @@ it('kill -9 of a worker mid-stream: replaced, wills published once, every acknow
   expect(cluster.logs.filter((l) => l.msg === 'recovery: recovered a dead node' && l.deadNode === doomed)).toHaveLength(1);
 
   // The subscribers come back (anywhere) and get everything acknowledged, at least once.
+  const backs: MqttClient[] = [];
   for (const clientId of subscriberIds) {
     const back = await connectCollecting(cluster.url, { clientId, clean: false });
     clients.push(back.client);
+    backs.push(back.client);
     const seen = received.get(clientId)!;
     back.client.on('message', (_t, payload) => seen.add(payload.toString()));
     for (const m of back.messages) seen.add(m.payload);
@@ -86,4 +88,8 @@ it('kill -9 of a worker mid-stream: replaced, wills published once, every acknow
       throw new Error(`${clientId} missed ${acked.filter((id) => !seen.has(id)).join(',')}`);
     });
   }
+  // Back online, the sessions are no longer adopted: a new message is delivered, not queued.
+  await publisher.client.publishAsync('stream/final', 'final', { qos: 1 });
+  await waitFor(() => subscriberIds.every((id) => received.get(id)!.has('final')), 'the final message at both subscribers');
+  for (const clientId of subscriberIds) expect(await cluster.redis().llen(`${cluster.prefix}queue:${clientId}`)).toBe(0);
 }, 60_000);
