@@ -35,6 +35,8 @@ export class Primary {
   private readonly states = new Map<Worker, WorkerState>();
   private readonly pendingRecoveries: string[] = [];
   private stopping = false;
+  /** Workers that died before becoming ready, in a row: re-forks back off so a broken setup (port taken, Redis unreachable) does not spin. */
+  private failedStarts = 0;
   private announced = false;
   private readonly log: Logger;
 
@@ -68,6 +70,7 @@ export class Primary {
     if (state === undefined) return;
     state.nodeId = nodeId;
     state.port = port;
+    this.failedStarts = 0;
     this.log.info({ pid: worker.process.pid, nodeId, port }, 'primary: worker ready');
     // Recoveries that found no live worker go to the first one ready.
     for (const dead of this.pendingRecoveries.splice(0)) this.send(worker, { starling: 'recover', nodeId: dead });
@@ -82,9 +85,16 @@ export class Primary {
     this.states.delete(worker);
     if (this.stopping) return;
     const nodeId = state?.nodeId ?? null;
+    const sysPublisher = state?.sysPublisher === true;
+    if (nodeId === null) {
+      // Died while starting: retry with backoff (a running worker's replacement is immediate).
+      const delayMs = Math.min(250 * 2 ** this.failedStarts++, 10_000);
+      this.log.error({ pid: worker.process.pid, code, signal, delayMs }, 'primary: worker died while starting; forking again after a delay');
+      setTimeout(() => this.stopping || this.fork(sysPublisher), delayMs);
+      return;
+    }
     this.log.error({ pid: worker.process.pid, nodeId, code, signal }, 'primary: worker died; forking a replacement');
-    this.fork(state?.sysPublisher === true);
-    if (nodeId === null) return;
+    this.fork(sysPublisher);
     const rescuer = [...this.states].find(([, s]) => s.nodeId !== null)?.[0];
     if (rescuer !== undefined) this.send(rescuer, { starling: 'recover', nodeId });
     else this.pendingRecoveries.push(nodeId);
