@@ -14,6 +14,9 @@ import { waitFor } from './wait.js';
 import type { TestBroker } from './broker-harness.js';
 
 const ENTRY = fileURLToPath(new URL('./cluster-main.ts', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/starling.js', import.meta.url));
+/** STARLING_CLUSTER_BIN=1: run the built CLI (bin/starling.js -> dist/) instead of the source through tsx. */
+const useBin = process.env.STARLING_CLUSTER_BIN === '1';
 
 export interface ClusterOptions {
   workers?: number;
@@ -76,7 +79,7 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const redisUrl = options.redisUrl ?? (ownRedis = await startRedisServer()).url;
   const prefix = options.prefix ?? `tc${process.pid}-${++clusterCounter}:`;
   const workers = options.workers ?? 2;
-  const args = ['--import', 'tsx', ENTRY, '--workers', String(workers), '--redis', redisUrl, '--port', String(options.port ?? 0), '--log-level', 'info', ...flags(options.config ?? {})];
+  const args = [...(useBin ? [BIN] : ['--import', 'tsx', ENTRY]), '--workers', String(workers), '--redis', redisUrl, '--port', String(options.port ?? 0), '--log-level', 'info', ...flags(options.config ?? {})];
   const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, STARLING_REDIS_PREFIX: prefix, STARLING_STATS_INTERVAL_MS: '50' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const live = new Map<number, string>();
