@@ -28,6 +28,8 @@ export interface RecoveryOptions {
 }
 
 const ADOPTED_PREFIX = 'adopted:';
+/** How long a node with an expired heartbeat but an open Redis connection is taken for stalled, not dead. */
+const STALL_GRACE_MS = 60_000;
 
 /** Offline persistent sessions adopted from dead nodes, queued into until their clients return. */
 class AdoptedSessions {
@@ -101,7 +103,19 @@ export class DeadNodeRecovery {
     this.store = new NodeRecoveryStore(backend.redis, backend.keys, backend.bus.nodeId);
     this.adopted = new AdoptedSessions(options);
     this.log = options.logger;
-    backend.bus.onDeadNode((nodeId) => void this.recover(nodeId));
+    // Heartbeat expiry can also mean a stalled event loop: such a node is left alone while its
+    // connection to Redis is open (the primary's report of an exit needs no such check).
+    backend.bus.onDeadNode((nodeId) => void this.recoverIfGone(nodeId));
+  }
+
+  private async recoverIfGone(nodeId: string): Promise<void> {
+    if (this.inProgress.has(nodeId)) return;
+    try {
+      if (await this.store.seemsAlive(nodeId, STALL_GRACE_MS)) return;
+    } catch {
+      return; // Redis away: the next heartbeat retries
+    }
+    await this.recover(nodeId);
   }
 
   /** Recovers deadNode unless another node already does; resolves when done (or skipped). */

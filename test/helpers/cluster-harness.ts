@@ -26,6 +26,8 @@ export interface ClusterOptions {
   config?: Partial<BrokerConfig>;
   /** Port to listen on; 0 (default) lets the cluster pick one. */
   port?: number;
+  /** Extra environment for the primary and its workers. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface LogLine {
@@ -80,7 +82,7 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const prefix = options.prefix ?? `tc${process.pid}-${++clusterCounter}:`;
   const workers = options.workers ?? 2;
   const args = [...(useBin ? [BIN] : ['--import', 'tsx', ENTRY]), '--workers', String(workers), '--redis', redisUrl, '--port', String(options.port ?? 0), '--log-level', 'info', ...flags(options.config ?? {})];
-  const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, STARLING_REDIS_PREFIX: prefix, STARLING_STATS_INTERVAL_MS: '50' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, STARLING_REDIS_PREFIX: prefix, STARLING_STATS_INTERVAL_MS: '50', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const live = new Map<number, string>();
   const order: number[] = [];

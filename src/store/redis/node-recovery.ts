@@ -53,6 +53,18 @@ export class NodeRecoveryStore {
     return (await this.redis.set(this.keys.recovery(deadNode), this.nodeId, 'EX', 86_400, 'NX')) === 'OK';
   }
 
+  /**
+   * Whether the node still looks alive despite an expired heartbeat: its subscriber connection is
+   * still open (a killed process's socket is closed by its kernel), and the heartbeat expired
+   * less than graceMs ago (a host that vanished without closing its sockets is let go then).
+   */
+  async seemsAlive(nodeId: string, graceMs: number): Promise<boolean> {
+    const [numsub, expiry] = await Promise.all([this.redis.pubsub('NUMSUB', this.keys.nodeChannel(nodeId)) as Promise<[string, number]>, this.redis.zscore(this.keys.nodes, nodeId)]);
+    const listening = Number(numsub[1]) > 0;
+    const expiredFor = expiry === null ? Infinity : Date.now() - Number(expiry);
+    return listening && expiredFor < graceMs;
+  }
+
   clientsOf(deadNode: string): Promise<string[]> {
     return this.redis.smembers(this.keys.nodeClients(deadNode));
   }

@@ -39,10 +39,10 @@ it('delivers across hosts, in both directions, and shares retained messages', as
   await subB.client.subscribeAsync('hosts/+', { qos: 1 });
   await subA.client.publishAsync('hosts/from-a', 'a', { qos: 1, retain: true });
   await subB.client.publishAsync('hosts/from-b', 'b', { qos: 1 });
-  await waitFor(() => subA.messages.length === 2 && subB.messages.length === 2, 'both messages on both hosts');
+  await waitFor(() => subA.messages.length === 2 && subB.messages.length === 2, 'both messages on both hosts', 15_000);
   const late = await on(hostB);
   await late.client.subscribeAsync('hosts/#', { qos: 1 });
-  await waitFor(() => late.messages.length === 1, 'the retained message from host A, read on host B');
+  await waitFor(() => late.messages.length === 1, 'the retained message from host A, read on host B', 15_000);
   expect(late.messages[0]).toEqual({ topic: 'hosts/from-a', payload: 'a' });
 });
 
@@ -54,13 +54,13 @@ it('takes over a client id across hosts (one will) and resumes its persistent se
   const closed = new Promise<void>((resolve) => first.client.once('close', () => resolve()));
   const second = await on(hostB, { clientId: 'host-roamer', clean: false });
   await closed;
-  await waitFor(() => watcher.messages.some((m) => m.topic === 'hostwill/roamer'), 'the will');
+  await waitFor(() => watcher.messages.some((m) => m.topic === 'hostwill/roamer'), 'the will', 15_000);
   // The session (its subscription) moved with the client: a message to it arrives on host B.
   const pub = await on(hostA);
   await pub.client.publishAsync('roamer/inbox', 'hello', { qos: 1 });
-  await waitFor(() => second.messages.some((m) => m.topic === 'roamer/inbox'), 'the message on the resumed session');
+  await waitFor(() => second.messages.some((m) => m.topic === 'roamer/inbox'), 'the message on the resumed session', 15_000);
   await pub.client.publishAsync('hostwill/marker', 'm', { qos: 1 });
-  await waitFor(() => watcher.messages.some((m) => m.topic === 'hostwill/marker'), 'the marker');
+  await waitFor(() => watcher.messages.some((m) => m.topic === 'hostwill/marker'), 'the marker', 15_000);
   expect(watcher.messages.filter((m) => m.topic === 'hostwill/roamer')).toHaveLength(1);
 });
 

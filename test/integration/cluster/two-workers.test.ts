@@ -53,11 +53,11 @@ describe('2-worker cluster', () => {
     const before = { a: await cluster.nodeStats(nodeA), b: await cluster.nodeStats(nodeB) };
     for (let i = 0; i < 10; i++) await pubA.publishAsync('interest/local', `l${i}`, { qos: 1 });
     for (let i = 0; i < 10; i++) await pubB.publishAsync('interest/remote', `r${i}`, { qos: 1 });
-    await waitFor(() => got.length === 20, '20 messages at the subscriber');
+    await waitFor(() => got.length === 20, '20 messages at the subscriber', 15_000);
     expect(got.filter((m) => m.topic === 'interest/local').map((m) => m.payload)).toEqual(Array.from({ length: 10 }, (_, i) => `l${i}`));
     expect(got.filter((m) => m.topic === 'interest/remote').map((m) => m.payload)).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`));
     // A received exactly the 10 remote messages over the bus; B, with no subscriber, received none.
-    await waitFor(async () => (await cluster.nodeStats(nodeA)).busReceived === (before.a.busReceived ?? 0) + 10, 'A counted 10 bus messages');
+    await waitFor(async () => (await cluster.nodeStats(nodeA)).busReceived === (before.a.busReceived ?? 0) + 10, 'A counted 10 bus messages', 15_000);
     const afterB = await cluster.nodeStats(nodeB);
     expect(afterB.busReceived ?? 0).toBe(before.b.busReceived ?? 0);
   });
@@ -84,11 +84,11 @@ describe('2-worker cluster', () => {
     const closed = new Promise<void>((resolve) => first.once('close', () => resolve()));
     await onB({ clientId: 'takeover-client', clean: true });
     await closed;
-    await waitFor(() => wills.length >= 1, 'the will');
+    await waitFor(() => wills.length >= 1, 'the will', 15_000);
     // A marker from A, sent after the takeover: a second will from A would have come before it.
     const marker = await onA();
     await marker.publishAsync('takeover/marker', 'm', { qos: 1 });
-    await waitFor(() => wills.some((m) => m.topic === 'takeover/marker'), 'the marker');
+    await waitFor(() => wills.some((m) => m.topic === 'takeover/marker'), 'the marker', 15_000);
     expect(wills.filter((m) => m.topic === 'takeover/will')).toEqual([{ topic: 'takeover/will', payload: 'gone' }]);
   });
 
@@ -98,7 +98,7 @@ describe('2-worker cluster', () => {
     const reader = await onB();
     const got = collect(reader);
     await reader.subscribeAsync('shared/#', { qos: 1 });
-    await waitFor(() => got.length === 1, 'the retained message');
+    await waitFor(() => got.length === 1, 'the retained message', 15_000);
     expect(got[0]).toEqual({ topic: 'shared/retained', payload: 'kept' });
 
     const session = await onA({ clientId: 'roaming', clean: false });
@@ -107,7 +107,7 @@ describe('2-worker cluster', () => {
     const pub = await onA();
     await pub.publishAsync('roam/1', 'while away', { qos: 1 });
     const { messages: queued } = await placed(() => nodeB, { clientId: 'roaming', clean: false });
-    await waitFor(() => queued.length === 1, 'the queued message');
+    await waitFor(() => queued.length === 1, 'the queued message', 15_000);
     expect(queued[0]).toEqual({ topic: 'roam/1', payload: 'while away' });
   });
 
