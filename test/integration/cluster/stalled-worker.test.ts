@@ -38,7 +38,10 @@ it('a stalled worker (SIGSTOP past its heartbeat) is not recovered, and serves a
     let last = first;
     await waitFor(async () => {
       const now = await beats();
-      if (now !== last) (changes++, (last = now));
+      if (now !== last) {
+        changes++;
+        last = now;
+      }
       return changes >= 2;
     }, 'two heartbeats of the other node', 10_000, 50);
   } finally {
