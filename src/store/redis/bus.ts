@@ -8,8 +8,10 @@
 //
 // A PUBLISH that reaches no subscriber means the target node is gone (or its subscriber is
 // between reconnects): the frame is pushed onto {p}limbo:{node}, which that node drains when it
-// (re)subscribes and a recovering node drains when it is dead. So once publish() resolves, the
-// message is with a live node or in Redis.
+// (re)subscribes and a recovering node drains when it is dead. A heard frame is also kept for
+// 2 s (ReplayBuffer): a node killed a moment ago still counts as a receiver until Redis sees its
+// socket close, so when a node is announced gone its recent frames go to its limbo too. So once
+// publish() resolves, the message is with a live node or (eventually) in Redis.
 //
 // addRoute waits until every other node has applied the route: the count PUBLISH returns on
 // the routes channel says how many subscribers heard it, and each node acks on our channel.
