@@ -28,8 +28,12 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
     throw err;
   }
   const log = createLogger(config.logLevel);
-  // cluster: when config.redis is set (and/or config.workers > 1), the lead wires the Redis
-  // backend and the node:cluster primary here instead of the standalone broker below.
+  if (config.redis !== undefined) {
+    // Cluster mode: the primary forks the workers; each worker runs a broker on the Redis backend.
+    const { runCluster } = await import('./cluster/index.js');
+    await runCluster(config, log);
+    return 'running';
+  }
   let running;
   try {
     running = await startBroker(config, undefined, { logger: log });

@@ -2,6 +2,7 @@
 // (flags win). Every bad value becomes one ConfigError naming the flag or variable; the CLI
 // prints it as one line and exits 2.
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -162,6 +163,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     }
     config[option.key] = convert(option, raw, `--${flag}`);
   }
+  // With Redis and no explicit --workers / STARLING_WORKERS: one worker per core.
+  const workersGiven = env[envName('workers')] !== undefined || argv.some((a) => a === '--workers' || a.startsWith('--workers='));
+  if (config.redis !== undefined && !workersGiven) config.workers = availableParallelism();
   const result = config as unknown as BrokerConfig;
   checkConfig(result);
   return result;
