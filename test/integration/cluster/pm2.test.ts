@@ -2,7 +2,7 @@
 // one instance), a client connects and exchanges a message, `pm2 kill` stops it all.
 // Runs the built CLI (bin/starling.js -> dist/; `npm test` builds it first) with a private PM2_HOME.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +53,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-it('pm2 supervises one primary in fork mode; clients connect; pm2 kill stops it', async () => {
+it('pm2 supervises one primary in fork mode, which runs 2 workers; clients connect; pm2 kill stops it', async () => {
   expect(existsSync(join(root, 'dist/main.js'))).toBe(true);
   await run(pm2, ['start', 'ecosystem.config.js'], { env: pm2Env(), cwd: root });
   const { stdout } = await run(pm2, ['jlist'], { env: pm2Env(), cwd: root });
@@ -68,6 +68,12 @@ it('pm2 supervises one primary in fork mode; clients connect; pm2 kill stops it'
   await client!.client.subscribeAsync('pm2/test', { qos: 1 });
   await client!.client.publishAsync('pm2/test', 'hello', { qos: 1 });
   await waitFor(() => client!.messages.length === 1, 'the message');
+  // The supervised process is the cluster primary: its workers are its business, not pm2's.
+  const outLog = (): string => {
+    const name = readdirSync(join(pm2Home, 'logs')).find((f) => f.startsWith('starling-out'));
+    return name === undefined ? '' : readFileSync(join(pm2Home, 'logs', name), 'utf8');
+  };
+  await waitFor(() => outLog().includes(`listening on port ${port} with 2 workers`), "the primary's listening line in the pm2 log", 10_000);
   const closed = new Promise<void>((resolve) => client!.client.once('close', () => resolve()));
 
   await run(pm2, ['kill'], { env: pm2Env(), cwd: root });
