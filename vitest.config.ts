@@ -1,12 +1,28 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects in one run: every test file, and the broker's integration tests once more against a
+// real 2-worker cluster on a real redis-server (same files, the harness switched by env).
+// Cluster tests run the built CLI (bin/starling.js -> dist/): `npm test` builds first (pretest).
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Two cores: integration files start real brokers and redis-servers; keep parallelism modest.
     maxWorkers: 2,
+    env: { STARLING_CLUSTER_BIN: '1' },
+    projects: [
+      { extends: true, test: { name: 'all', include: ['test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'broker-on-cluster',
+          include: ['test/integration/broker/**/*.test.ts'],
+          // 13-cli starts its own processes and has no harness to switch.
+          exclude: ['test/integration/broker/13-cli.test.ts'],
+          env: { STARLING_CLUSTER_BIN: '1', STARLING_TEST_HARNESS: './cluster-harness.ts' },
+        },
+      },
+    ],
   },
 });

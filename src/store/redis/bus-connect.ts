@@ -17,7 +17,7 @@ export interface ConnectBusOptions {
   nodeTtlMs?: number;
 }
 
-/** Key and channel names of the bus (see docs/architecture-cluster.md). */
+/** Key and channel names of the bus (see docs/architecture.md, "The cluster"). */
 export function busKeys(prefix: string): BusKeys {
   return {
     nodeChannel: (nodeId) => `${prefix}node:${nodeId}`,

@@ -73,7 +73,7 @@ it('pm2 supervises one primary in fork mode, which runs 2 workers; clients conne
     const name = readdirSync(join(pm2Home, 'logs')).find((f) => f.startsWith('starling-out'));
     return name === undefined ? '' : readFileSync(join(pm2Home, 'logs', name), 'utf8');
   };
-  await waitFor(() => outLog().includes(`listening on port ${port} with 2 workers`), "the primary's listening line in the pm2 log", 10_000);
+  await waitFor(() => outLog().includes(`listening on port ${port} with 2 workers`), "the primary's listening line in the pm2 log", 30_000); // pm2 starts its own daemon first: slow on a loaded 2-core machine
   const closed = new Promise<void>((resolve) => client!.client.once('close', () => resolve()));
 
   await run(pm2, ['kill'], { env: pm2Env(), cwd: root });
