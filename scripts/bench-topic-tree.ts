@@ -1,19 +1,10 @@
 // Match throughput of TopicTree with 10k and 100k subscriptions (mixed exact and wildcard).
 // Run: npx tsx scripts/bench-topic-tree.ts [seconds per size, default 1]
 import { TopicTree } from '../src/broker/topic-tree.js';
+import { mulberry32 as rng } from '../test/helpers/prng.js';
 
 const seconds = Number(process.argv[2] ?? 1);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const METRICS = ['temp', 'humidity', 'power', 'status'];
 

@@ -1,9 +1,10 @@
 // Starting each broker under comparison fresh, pinned to CPU 0 (broker, its workers and its redis).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, canConnect } from '../../test/helpers/ports.js';
+export { freePort };
 
 export type BrokerName = 'starling' | 'starling-cluster' | 'aedes' | 'aedes-cluster' | 'mosquitto';
 export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'aedes', 'aedes-cluster', 'mosquitto'];
@@ -13,24 +14,7 @@ export interface RunningBroker { name: BrokerName; port: number; pid: number; st
 const ROOT = new URL('../../', import.meta.url).pathname;
 export const BROKER_CPU = '0';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** Spawns `taskset -c 0 cmd...` (taskset execs, so the pid is the program's) and waits until it is ready. */
 async function startPinned(cmd: string, args: string[], port: number, readyText: string | undefined): Promise<ChildProcess> {

@@ -16,10 +16,12 @@ import type { Packet } from '../protocol/index.js';
 import type { Backend, Message, SubscriptionOptions } from '../store/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
-import { FanOut, isExpired } from './outgoing.js';
+import { FanOut, isExpired, ownPayload } from './outgoing.js';
+import { sweepConnections } from './keepalive.js';
 import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { TopicTree } from './topic-tree.js';
+import { Wills } from './wills.js';
 
 /** A persistent session this node owns while its client is offline. */
 interface OfflineSession {
@@ -65,16 +67,14 @@ export class Broker implements ConnectionHost, StatsSource {
   private nextConnection = 0;
   private readonly sweepTimer: NodeJS.Timeout;
   private closing = false;
-  /** Will publications still being handed to the bus/store (awaited on close). */
-  private readonly pendingWills = new Set<Promise<void>>();
-  /** v5 wills waiting out their Will Delay Interval, by client id. */
-  private readonly delayedWills = new Map<string, { will: Message; timer: NodeJS.Timeout }>();
+  private readonly wills: Wills;
   /** Shared by every session (not one object per session). */
   private readonly sessionDeps: SessionDeps;
 
   constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger) {
     this.maxWriteBuffer = config.maxWriteBuffer;
     this.sessionDeps = { store: backend.sessions, counters: this.counters, log, maxQueued: config.maxQueued };
+    this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
     backend.bus.onMessage((message) => this.deliverLocal(message));
     backend.ownership.onTakeover((clientId, connectionId, epoch) => this.onTakeover(clientId, connectionId, epoch));
     // One timer for every connection's keep-alive and connect timeout (no timer per connection).
@@ -308,12 +308,12 @@ export class Broker implements ConnectionHost, StatsSource {
         if (session.persistent && !conn.takenOver) store.setWill(clientId, null);
       } else if (session.willDelay === 0 || !session.persistent) {
         // No delay, or the session ends now, which ends the delay too [MQTT-3.1.3-9].
-        this.publishWill(will);
+        this.wills.publishNow(will);
         if (session.persistent && !conn.takenOver) store.setWill(clientId, null);
       } else if (!conn.takenOver) {
         // A reconnect within the delay (on any node: onTakeover) cancels the will [MQTT-3.1.3-9].
         const delay = Math.min(session.willDelay, session.expiryInterval);
-        this.delayWill(clientId, will, delay);
+        this.wills.publishLater(clientId, will, delay);
       }
     }
     const pending = session.takePending();
@@ -337,29 +337,6 @@ export class Broker implements ConnectionHost, StatsSource {
     this.backend.ownership.release(clientId, conn.epoch);
   }
 
-  private delayWill(clientId: string, will: Message, seconds: number): void {
-    const timer = setTimeout(() => {
-      this.delayedWills.delete(clientId);
-      this.publishWill(will);
-      this.backend.sessions.setWill(clientId, null);
-    }, seconds * 1000);
-    timer.unref();
-    this.delayedWills.set(clientId, { will, timer });
-  }
-
-  private cancelDelayedWill(clientId: string): void {
-    const delayed = this.delayedWills.get(clientId);
-    if (delayed === undefined) return;
-    clearTimeout(delayed.timer);
-    this.delayedWills.delete(clientId);
-  }
-
-  private publishWill(will: Message): void {
-    const done = this.publish(will).catch((err: unknown) => this.log.error({ err, topic: will.topic }, 'could not publish a will'));
-    this.pendingWills.add(done);
-    void done.finally(() => this.pendingWills.delete(done));
-  }
-
   /** v5 Session Expiry Interval elapsed while offline. */
   private expire(clientId: string, entry: OfflineSession): void {
     if (this.offline.get(clientId) !== entry) return;
@@ -370,7 +347,7 @@ export class Broker implements ConnectionHost, StatsSource {
   }
 
   private onTakeover(clientId: string, connectionId: string, _epoch: number): void {
-    this.cancelDelayedWill(clientId);
+    this.wills.cancel(clientId);
     const conn = this.connections.get(connectionId);
     if (conn !== undefined && conn.clientId === clientId) {
       conn.takenOver = true;
@@ -388,16 +365,7 @@ export class Broker implements ConnectionHost, StatsSource {
   // ---- timers, stats, shutdown --------------------------------------------------------------
 
   private sweep(): void {
-    const now = Date.now();
-    const connectDeadline = now - this.config.connectTimeoutMs;
-    for (const conn of this.connections.values()) {
-      if (conn.state === 'new') {
-        if (conn.openedAt < connectDeadline) conn.close('no CONNECT in time', { will: false });
-      } else if (conn.state === 'connected' && conn.keepaliveMs > 0) {
-        // One and a half times the keep-alive without a packet closes the connection [MQTT-3.1.2-24].
-        if (now - conn.lastActivity > conn.keepaliveMs * 1.5) conn.close('keep-alive timeout', { will: true, disconnectCode: 0x8d });
-      }
-    }
+    sweepConnections(this.connections.values(), this.config.connectTimeoutMs, Date.now());
   }
 
   async stats(): Promise<BrokerStats> {
@@ -420,30 +388,17 @@ export class Broker implements ConnectionHost, StatsSource {
     this.closing = true;
     clearInterval(this.sweepTimer);
     // Wills first, while every subscriber is still connected to receive them.
-    for (const [clientId, delayed] of this.delayedWills) {
-      this.cancelDelayedWill(clientId);
-      this.publishWill(delayed.will);
-    }
+    this.wills.publishDelayedNow();
     for (const conn of this.connections.values()) {
       const session = conn.session;
       if (session === null || session.will === null) continue;
-      this.publishWill(session.will);
+      this.wills.publishNow(session.will);
       session.will = null;
       if (session.persistent) this.backend.sessions.setWill(session.clientId, null);
     }
     for (const conn of [...this.connections.values()]) conn.close('server shutting down', { will: true, disconnectCode: 0x8b });
     for (const entry of this.offline.values()) if (entry.expiryTimer !== null) clearTimeout(entry.expiryTimer);
-    await Promise.all(this.pendingWills);
+    await this.wills.settled();
     await Promise.allSettled([this.backend.sessions.flush(), this.backend.retained.flush()]);
   }
-}
-
-/**
- * A message kept for long (retained, offline queue) gets its own payload when it is a small view
- * of a larger read buffer, so a 10-byte message does not pin a 64 KiB socket chunk.
- */
-function ownPayload(message: Message): Message {
-  const p = message.payload;
-  if (p.byteLength * 2 >= p.buffer.byteLength) return message;
-  return { ...message, payload: Buffer.from(p) };
 }

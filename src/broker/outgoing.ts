@@ -31,3 +31,13 @@ export class FanOut {
     return (this.v5 ??= new PreparedPublish(m.topic, m.payload, 5, outgoingProperties(m, undefined, this.now)));
   }
 }
+
+/**
+ * A message kept for long (retained, offline queue) gets its own payload when it is a small view
+ * of a larger read buffer, so a 10-byte message does not pin a 64 KiB socket chunk.
+ */
+export function ownPayload(message: Message): Message {
+  const p = message.payload;
+  if (p.byteLength * 2 >= p.buffer.byteLength) return message;
+  return { ...message, payload: Buffer.from(p) };
+}

@@ -2,9 +2,10 @@
 // the test process exits. restart() stops it and starts it again on the SAME port (outage tests).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 export interface RedisServerHandle {
   port: number;
@@ -61,17 +62,6 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Spawns redis-server on port and resolves once it answers PING; rejects if it exits first (e.g. EADDRINUSE). */
 async function launch(port: number, dir: string): Promise<ChildProcess> {

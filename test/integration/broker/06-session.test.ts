@@ -2,6 +2,7 @@
 // in-flight resent with DUP on resume; clean session 1 discards the old session.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, connectWithInbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
+import { waitFor } from '../../helpers/wait.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import type { ConnackPacket, Packet, PublishPacket } from '../../../src/protocol/index.js';
 
@@ -85,6 +86,7 @@ describe('persistent sessions', () => {
       b.raw.send({ cmd: 'puback', messageId: p.messageId as number });
     }
     expect(got).toEqual(['0', '1', '2', '3', '4']);
+    await waitFor(async () => (await broker.stats()).messagesDropped - before >= 3, '3 dropped messages counted');
     expect((await broker.stats()).messagesDropped - before).toBe(3);
     b.raw.destroy();
     await pub.endAsync();

@@ -3,7 +3,6 @@
 // Runs the built CLI (bin/starling.js -> dist/; `npm test` builds it first) with a private PM2_HOME.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectCollecting } from '../../helpers/cluster-clients.js';
 import { startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait.js';
+import { freePort } from '../../helpers/ports.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -20,14 +20,6 @@ let redis: RedisServerHandle;
 let pm2Home: string;
 let port: number;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 function pm2Env(): NodeJS.ProcessEnv {
   return {

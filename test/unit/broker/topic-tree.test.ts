@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { topicMatchesFilter } from '../../../src/broker/topic-match.js';
 import { TopicTree } from '../../../src/broker/topic-tree.js';
+import { referenceMatch } from '../../helpers/reference-match.js';
+import { mulberry32 as rng } from '../../helpers/prng.js';
 
-/** Straightforward reference matcher, written from the spec text, to check the trie against. */
-function referenceMatch(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  // [MQTT-4.7.2-1] a '$' topic is not matched by a filter starting with a wildcard.
-  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
 
 function matches(tree: TopicTree<number>, topic: string): string[] {
   const out: string[] = [];
@@ -150,17 +139,6 @@ describe('TopicTree add/remove', () => {
   });
 });
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['a', 'b', 'c', '', '$SYS', '$x'];
 

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RetainedIndex } from '../../../src/store/retained-index.js';
+import { referenceMatch } from '../../helpers/reference-match.js';
+import { mulberry32 as rng } from '../../helpers/prng.js';
 
-/** Reference matcher written from the spec text. */
-function referenceMatch(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
 
 function matched(index: RetainedIndex<number>, filter: string): string[] {
   const out: string[] = [];
@@ -20,16 +10,6 @@ function matched(index: RetainedIndex<number>, filter: string): string[] {
   return out.sort();
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('RetainedIndex', () => {
   it('set/get/delete/size, replacing a topic keeps one entry', () => {

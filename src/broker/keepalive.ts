@@ -1,0 +1,15 @@
+// The one periodic sweep over every connection (no timer per connection, to keep idle ones small):
+// closes sockets that never sent CONNECT in time, and clients silent past their keep-alive.
+import type { Connection } from './connection.js';
+
+export function sweepConnections(connections: Iterable<Connection>, connectTimeoutMs: number, now: number): void {
+  const connectDeadline = now - connectTimeoutMs;
+  for (const conn of connections) {
+    if (conn.state === 'new') {
+      if (conn.openedAt < connectDeadline) conn.close('no CONNECT in time', { will: false });
+    } else if (conn.state === 'connected' && conn.keepaliveMs > 0) {
+      // One and a half times the keep-alive without a packet closes the connection [MQTT-3.1.2-24].
+      if (now - conn.lastActivity > conn.keepaliveMs * 1.5) conn.close('keep-alive timeout', { will: true, disconnectCode: 0x8d });
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// Wills leaving the broker: published now, or after a v5 Will Delay Interval unless the client
+// reconnects first [MQTT-3.1.3-9]. Publications in flight are tracked so shutdown can wait for them.
+import type { Logger } from '../log.js';
+import type { Message, SessionStore } from '../store/types.js';
+
+export class Wills {
+  /** Will publications still being handed to the bus/store (awaited on close). */
+  private readonly pending = new Set<Promise<void>>();
+  /** v5 wills waiting out their Will Delay Interval, by client id. */
+  private readonly delayed = new Map<string, { will: Message; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly publish: (will: Message) => Promise<void>,
+    private readonly store: SessionStore,
+    private readonly log: Logger,
+  ) {}
+
+  publishNow(will: Message): void {
+    const done = this.publish(will).catch((err: unknown) => this.log.error({ err, topic: will.topic }, 'could not publish a will'));
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
+  }
+
+  publishLater(clientId: string, will: Message, seconds: number): void {
+    const timer = setTimeout(() => {
+      this.delayed.delete(clientId);
+      this.publishNow(will);
+      this.store.setWill(clientId, null);
+    }, seconds * 1000);
+    timer.unref();
+    this.delayed.set(clientId, { will, timer });
+  }
+
+  /** The client came back (on any node) within the delay: its will is not sent. */
+  cancel(clientId: string): void {
+    const delayed = this.delayed.get(clientId);
+    if (delayed === undefined) return;
+    clearTimeout(delayed.timer);
+    this.delayed.delete(clientId);
+  }
+
+  /** Shutdown: every delayed will goes out now. */
+  publishDelayedNow(): void {
+    for (const [clientId, { will }] of this.delayed) {
+      this.cancel(clientId);
+      this.publishNow(will);
+    }
+  }
+
+  settled(): Promise<unknown> {
+    return Promise.all(this.pending);
+  }
+}
