@@ -1,5 +1,5 @@
 // Runs the same `starling bench` recipes against Starling, Aedes and Mosquitto and writes a Markdown
-// table of medians and ratios (docs/benchmarks-compare.md).
+// table of medians and ratios (docs/benchmarks.md, between the compare markers).
 //   node --import tsx scripts/compare.ts [--reps 3] [--duration 10] [--recipes fan-in,fan-out,...]
 //        [--brokers starling,aedes,mosquitto,starling-cluster,aedes-cluster] [--out FILE]
 // Each run gets a fresh broker pinned to CPU 0 (with its workers and redis); the swarm is pinned to
@@ -19,7 +19,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 interface CompareOptions { reps: number; durationSec: number; recipes: string[]; brokers: BrokerName[]; out: string; idleClients: number; stormClients: number }
 
 function parseArgs(argv: string[]): CompareOptions {
-  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], out: 'docs/benchmarks-compare.md', idleClients: 5000, stormClients: 1000 };
+  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], out: 'docs/benchmarks.md', idleClients: 5000, stormClients: 1000 };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
     const n = Number(value);
@@ -120,8 +120,28 @@ async function main(): Promise<void> {
     '',
     ...[...results].flatMap(([recipe, byBroker]) => [`## ${recipe}`, '', `${RECIPES[recipe as keyof typeof RECIPES]?.describe ?? ''}`, '', recipeTable(recipe, byBroker), '']),
   ].join('\n');
-  writeFileSync(new URL(o.out, `file://${ROOT}`), md);
+  writeFileSync(new URL(o.out, `file://${ROOT}`), replaceSection(readIfExists(new URL(o.out, `file://${ROOT}`)), md));
   process.stderr.write(`wrote ${o.out}\n`);
+}
+
+const START = '<!-- compare:start (written by scripts/compare.ts) -->';
+const END = '<!-- compare:end -->';
+
+/** The results go between the markers, so the rest of the page (codec figures, notes) stays. */
+function replaceSection(page: string, md: string): string {
+  const section = `${START}\n${md.replace(/^# /, '## ').replace(/\n## /g, '\n### ')}\n${END}`;
+  const start = page.indexOf(START);
+  const end = page.indexOf(END);
+  if (start === -1 || end === -1) return `${page.trimEnd()}\n\n${section}\n`;
+  return page.slice(0, start) + section + page.slice(end + END.length);
+}
+
+function readIfExists(url: URL): string {
+  try {
+    return readFileSync(url, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 main().catch((err) => {
