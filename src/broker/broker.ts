@@ -16,7 +16,7 @@ import type { Packet } from '../protocol/index.js';
 import type { Backend, Message, SubscriptionOptions } from '../store/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
-import { FanOut, isExpired, ownPayload } from './outgoing.js';
+import { FanOut, isExpired, ownPayload, type Target } from './outgoing.js';
 import { sweepConnections } from './keepalive.js';
 import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
@@ -28,13 +28,6 @@ interface OfflineSession {
   epoch: number;
   filters: string[];
   expiryTimer: NodeJS.Timeout | null;
-}
-
-/** Per-client result of matching one message: overlapping subscriptions merged [MQTT-3.3.5-1]. */
-interface Target {
-  qos: number;
-  rap: boolean;
-  subIds: number[] | undefined;
 }
 
 export interface SessionRequest {

@@ -14,6 +14,13 @@ export function outgoingProperties(message: Message, subIds: number[] | undefine
   return props;
 }
 
+/** Per-client result of matching one message: overlapping subscriptions merged [MQTT-3.3.5-1]. */
+export interface Target {
+  qos: number;
+  rap: boolean;
+  subIds: number[] | undefined;
+}
+
 export function isExpired(message: Message, now: number): boolean {
   return message.expiresAt !== undefined && message.expiresAt <= now;
 }
