@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { RedisBus } from './bus.js';
 import type { MessageCodec } from './node-frames.js';
 import type { BusKeys } from './route-sync.js';
+import { redisKeys } from './keys.js';
 
 export interface ConnectBusOptions {
   url: string;
@@ -17,15 +18,9 @@ export interface ConnectBusOptions {
   nodeTtlMs?: number;
 }
 
-/** Key and channel names of the bus (see docs/architecture.md, "The cluster"). */
+/** Key and channel names of the bus: the ones in keys.ts (every key in one place). */
 export function busKeys(prefix: string): BusKeys {
-  return {
-    nodeChannel: (nodeId) => `${prefix}node:${nodeId}`,
-    routesChannel: `${prefix}routes`,
-    routesHash: (nodeId) => `${prefix}routes:${nodeId}`,
-    nodes: `${prefix}nodes`,
-    limbo: (nodeId) => `${prefix}limbo:${nodeId}`,
-  };
+  return redisKeys(prefix);
 }
 
 function waitReady(redis: Redis): Promise<void> {
