@@ -16,11 +16,11 @@ import type { Packet } from '../protocol/index.js';
 import type { Backend, Message, SubscriptionOptions } from '../store/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
-import { FanOut, isExpired, ownPayload, type Target } from './outgoing.js';
+import { FanOut, isExpired, ownPayload } from './outgoing.js';
 import { sweepConnections } from './keepalive.js';
 import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
-import { TopicTree } from './topic-tree.js';
+import { SubscriptionIndex } from './subscription-index.js';
 import { Wills } from './wills.js';
 
 /** A persistent session this node owns while its client is offline. */
@@ -49,7 +49,7 @@ export class Broker implements ConnectionHost, StatsSource {
   readonly counters = new BrokerCounters();
   readonly maxWriteBuffer: number;
   readonly startedAt = Date.now();
-  private readonly tree = new TopicTree<SubscriptionOptions>();
+  private readonly subscriptions = new SubscriptionIndex();
   private readonly connections = new Map<string, Connection>();
   /** Client id → the connection holding it (connecting or connected). */
   private readonly online = new Map<string, Connection>();
@@ -126,21 +126,13 @@ export class Broker implements ConnectionHost, StatsSource {
   deliverLocal(message: Message, originClientId?: string): void {
     const now = Date.now();
     if (isExpired(message, now)) return;
-    const targets = new Map<string, Target>();
-    this.tree.match(message.topic, (clientId, options) => {
-      if (options.nl === true && clientId === originClientId) return; // No Local [MQTT-3.8.3-3]
-      const target = targets.get(clientId);
-      if (target === undefined) {
-        targets.set(clientId, { qos: options.qos, rap: options.rap === true, subIds: options.subscriptionId !== undefined ? [options.subscriptionId] : undefined });
-        return;
-      }
-      if (options.qos > target.qos) target.qos = options.qos;
-      if (options.rap === true) target.rap = true;
-      if (options.subscriptionId !== undefined) (target.subIds ??= []).push(options.subscriptionId);
-    });
-    if (targets.size === 0) return;
+    const matched = this.subscriptions.match(message.topic);
+    if (matched.length === 0) return;
     const fan = new FanOut(message, now);
-    for (const [clientId, target] of targets) {
+    for (let i = 0; i < matched.length; i++) {
+      const { clientId, target: merged, forOrigin } = matched[i]!;
+      const target = clientId === originClientId ? forOrigin : merged; // No Local [MQTT-3.8.3-3]
+      if (target === null) continue;
       // Delivered QoS = min(published, granted) [MQTT-3.8.4-6]; RETAIN cleared unless Retain As Published [MQTT-3.3.1-9].
       const qos = (message.qos < target.qos ? message.qos : target.qos) as 0 | 1 | 2;
       const retain = target.rap && message.retain;
@@ -177,7 +169,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const routes: Promise<void>[] = [];
     for (const [filter, options] of subs) {
       session.subscriptions.set(filter, options); // replaces an existing one [MQTT-3.8.4-3]
-      if (this.tree.add(filter, session.clientId, options)) routes.push(this.backend.bus.addRoute(filter));
+      if (this.subscriptions.add(filter, session.clientId, options)) routes.push(this.backend.bus.addRoute(filter));
     }
     if (session.persistent) {
       this.backend.sessions.addSubscriptions(session.clientId, subs);
@@ -210,7 +202,7 @@ export class Broker implements ConnectionHost, StatsSource {
 
   private removeRoutes(clientId: string, filters: Iterable<string>): void {
     for (const filter of filters) {
-      if (this.tree.remove(filter, clientId)) this.backend.bus.removeRoute(filter);
+      if (this.subscriptions.remove(filter, clientId)) this.backend.bus.removeRoute(filter);
     }
   }
 
@@ -249,7 +241,7 @@ export class Broker implements ConnectionHost, StatsSource {
     if (record !== null) {
       for (const [filter, options] of record.subscriptions) {
         session.subscriptions.set(filter, options);
-        if (this.tree.add(filter, clientId, options)) routes.push(this.backend.bus.addRoute(filter));
+        if (this.subscriptions.add(filter, clientId, options)) routes.push(this.backend.bus.addRoute(filter));
       }
     }
     if (session.persistent) store.save(clientId, request.expiryInterval);
@@ -371,7 +363,7 @@ export class Broker implements ConnectionHost, StatsSource {
       messagesDropped: c.messagesDropped,
       bytesReceived: c.bytesReceived,
       bytesSent: c.bytesSent,
-      subscriptions: this.tree.size,
+      subscriptions: this.subscriptions.size,
       retainedMessages: await this.backend.retained.count(),
     };
   }

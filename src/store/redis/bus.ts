@@ -44,7 +44,7 @@ import { RouteSync, type BusKeys } from './route-sync.js';
 export interface RedisBusOptions {
   nodeId: string;
   keys: BusKeys;
-  /** Commands; must be created with enableOfflineQueue: false (and auto-pipelining). */
+  /** Commands; must be created with enableOfflineQueue: false. */
   redis: Redis;
   /** A connection of its own, in subscriber mode. */
   subscriber: Redis;
@@ -175,10 +175,10 @@ export class RedisBus implements MessageBus {
   publish(message: Message): Promise<void> {
     for (const tap of this.localPublishHandlers) tap(message);
     const nodes = this.sync.table.nodesFor(message.topic);
-    if (nodes.size === 0) return resolved;
+    if (nodes.length === 0) return resolved;
     if (!this.up || this.redis.status !== 'ready') return Promise.reject(new BusUnavailableError());
     const encoded = this.codec.encode(message);
-    if (nodes.size === 1) for (const node of nodes) return this.batchFor(node, encoded);
+    if (nodes.length === 1) return this.batchFor(nodes[0]!, encoded);
     const waits: Promise<void>[] = [];
     for (const node of nodes) waits.push(this.batchFor(node, encoded));
     return Promise.all(waits).then(() => undefined);

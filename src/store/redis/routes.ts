@@ -1,22 +1,22 @@
 // The route table: which OTHER nodes have a subscriber for which filter. publish() matches a
 // topic against it to find the nodes to send to, so a node with no matching subscriber is
 // sent nothing. It is kept in a TopicTree keyed by node id, plus each node's filter set so a
-// node can be dropped or reloaded as a whole.
+// node can be dropped or reloaded as a whole. As with the local subscriptions
+// (broker/subscription-index.ts), results are cached per topic, and any route change clears them.
 import { TopicTree } from '../../broker/topic-tree.js';
+
+const MAX_CACHED = 4096;
 
 export class RouteTable {
   private readonly tree = new TopicTree<true>();
   private readonly byNode = new Map<string, Set<string>>();
-  /** Reused by nodesFor(): publish is the hot path. */
-  private readonly scratch = new Set<string>();
-  private readonly collect = (nodeId: string): void => {
-    this.scratch.add(nodeId);
-  };
+  private readonly cache = new Map<string, readonly string[]>();
 
   add(nodeId: string, filter: string): void {
     let filters = this.byNode.get(nodeId);
     if (filters === undefined) this.byNode.set(nodeId, (filters = new Set()));
     filters.add(filter);
+    this.cache.clear();
     this.tree.add(filter, nodeId, true);
   }
 
@@ -24,6 +24,7 @@ export class RouteTable {
     const filters = this.byNode.get(nodeId);
     if (filters === undefined || !filters.delete(filter)) return;
     if (filters.size === 0) this.byNode.delete(nodeId);
+    this.cache.clear();
     this.tree.remove(filter, nodeId);
   }
 
@@ -38,16 +39,19 @@ export class RouteTable {
     if (filters === undefined) return;
     for (const filter of filters) this.tree.remove(filter, nodeId);
     this.byNode.delete(nodeId);
+    this.cache.clear();
   }
 
-  /**
-   * The distinct nodes with a filter matching topic. The returned set is reused by the next
-   * call: iterate it before calling again.
-   */
-  nodesFor(topic: string): ReadonlySet<string> {
-    const nodes = this.scratch;
-    nodes.clear();
-    this.tree.match(topic, this.collect);
+  /** The distinct nodes with a filter matching topic (cached; do not modify the result). */
+  nodesFor(topic: string): readonly string[] {
+    let nodes = this.cache.get(topic);
+    if (nodes === undefined) {
+      const found = new Set<string>();
+      this.tree.match(topic, (nodeId) => found.add(nodeId));
+      nodes = [...found];
+      if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(topic, nodes);
+    }
     return nodes;
   }
 
