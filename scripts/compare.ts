@@ -10,7 +10,8 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchSummary } from '../src/bench/summary.js';
 import { BROKER_CPU, BROKER_NAMES, startBroker, type BrokerName } from './compare/brokers.js';
-import { recipeTable, type Results } from './compare/report.js';
+import { cpuSecondsBetween, cpuSnapshot } from './compare/cpu.js';
+import { recipeTable, type ComparedRun, type Results } from './compare/report.js';
 import { isRecipe, RECIPES } from '../src/bench/recipes.js';
 
 const SWARM_CPU = '1';
@@ -40,9 +41,9 @@ function parseArgs(argv: string[]): CompareOptions {
   return o;
 }
 
-function swarmArgs(o: CompareOptions, recipe: string, port: number, brokerPid: number): string[] {
+function swarmArgs(o: CompareOptions, recipe: string, port: number, brokerPids: number[]): string[] {
   const args = [recipe, '--url', `mqtt://127.0.0.1:${port}`, '--json'];
-  if (recipe === 'idle') args.push('--clients', String(o.idleClients), '--duration', '1', '--broker-pid', String(brokerPid));
+  if (recipe === 'idle') args.push('--clients', String(o.idleClients), '--duration', '1', '--broker-pid', brokerPids.join(','));
   else if (recipe === 'connection-storm') args.push('--clients', String(o.stormClients));
   else args.push('--duration', String(o.durationSec));
   return args;
@@ -88,16 +89,18 @@ async function main(): Promise<void> {
   const results: Results = new Map();
   const started = new Date();
   for (const recipe of o.recipes) {
-    const byBroker = new Map<BrokerName, BenchSummary[]>(o.brokers.map((b) => [b, []]));
+    const byBroker = new Map<BrokerName, ComparedRun[]>(o.brokers.map((b) => [b, []]));
     results.set(recipe, byBroker);
     for (let rep = 1; rep <= o.reps; rep++) {
       for (const name of o.brokers) {
         const broker = await startBroker(name);
         current = { broker };
         try {
-          const s = await runSwarm(swarmArgs(o, recipe, broker.port, broker.pid));
+          const cpuBefore = cpuSnapshot(broker.pids);
+          const summary = await runSwarm(swarmArgs(o, recipe, broker.port, broker.pids));
+          const s: ComparedRun = { ...summary, brokerCpuSeconds: cpuSecondsBetween(cpuBefore, cpuSnapshot(broker.pids)) };
           byBroker.get(name)!.push(s);
-          process.stderr.write(`${recipe} rep ${rep} ${name}: ${s.throughput.receivedPerSec.toFixed(0)} msg/s in, p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms, conn ${s.connections.succeeded}/${s.connections.attempted} at ${s.connections.ratePerSec.toFixed(0)}/s, lost ${s.messages.lost}, swarm CPU ${s.swarm.cpuPercentOfCores.toFixed(0)}%${s.swarm.limited ? ' (LIMIT)' : ''}\n`);
+          process.stderr.write(`${recipe} rep ${rep} ${name}: ${s.throughput.receivedPerSec.toFixed(0)} msg/s in, p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms, conn ${s.connections.succeeded}/${s.connections.attempted} at ${s.connections.ratePerSec.toFixed(0)}/s, lost ${s.messages.lost}, broker CPU ${s.brokerCpuSeconds.toFixed(2)} s, swarm CPU ${s.swarm.cpuPercentOfCores.toFixed(0)}%${s.swarm.limited ? ' (LIMIT)' : ''}\n`);
         } finally {
           await broker.stop();
           current = {};
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
     '',
     `Command: \`${command}\``,
     '',
-    `Method: every run starts a fresh broker pinned with \`taskset -c ${BROKER_CPU}\` (its cluster workers and redis-server too) while the swarm (\`starling bench\`, mqtt.js clients) runs with \`taskset -c ${SWARM_CPU}\`; runs are interleaved broker by broker over ${o.reps} repetitions and each cell is the median. Publishing recipes ran ${o.durationSec} s each (payload 64 B, MQTT 3.1.1, clean sessions); connection-storm used ${o.stormClients} clients, idle ${o.idleClients} clients held 1 s (RSS per connection = broker VmRSS, summed over its processes, after minus before, divided by connections). Node's default socket options are kept on both sides (Nagle on, no TCP_NODELAY), as are Mosquitto's defaults; this inflates small-message latency for every broker alike.`,
+    `Method: every run starts a fresh broker pinned with \`taskset -c ${BROKER_CPU}\` (its cluster workers and redis-server too) while the swarm (\`starling bench\`, mqtt.js clients) runs with \`taskset -c ${SWARM_CPU}\`; runs are interleaved broker by broker over ${o.reps} repetitions and each cell is the median. Publishing recipes ran ${o.durationSec} s each (payload 64 B, MQTT 3.1.1, clean sessions); connection-storm used ${o.stormClients} clients, idle ${o.idleClients} clients held 1 s (RSS per connection = broker VmRSS, summed over its processes, after minus before, divided by connections). Node's default socket options are kept on both sides (Nagle on, no TCP_NODELAY), as are Mosquitto's defaults; this inflates small-message latency for every broker alike. "broker CPU µs/msg" is the CPU time (user + system) of the broker's processes, its redis-server included, over the whole run divided by the messages delivered: it measures each broker's cost per message even when the swarm is the limit; with one pinned core, 1,000,000 divided by it is the most msg/s that broker could deliver, and the inverse of its ratio row is the capacity ratio.`,
     '',
     `"swarm the limit?" is **yes** when the swarm used >= 90% of its one core during the measured window: such a figure is what the load generator could push, not what the broker could take.${anyLimited ? ' **Some runs below were swarm-limited; read their throughput as a lower bound for every broker and their ratios with care.**' : ' No run was swarm-limited.'}`,
     '',

@@ -9,7 +9,8 @@ export { freePort };
 export type BrokerName = 'starling' | 'starling-cluster' | 'aedes' | 'aedes-cluster' | 'mosquitto';
 export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'aedes', 'aedes-cluster', 'mosquitto'];
 
-export interface RunningBroker { name: BrokerName; port: number; pid: number; stop(): Promise<void> }
+/** pids: the broker's own process first, then any redis-server it runs on (for RSS and CPU). */
+export interface RunningBroker { name: BrokerName; port: number; pid: number; pids: number[]; stop(): Promise<void> }
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 export const BROKER_CPU = '0';
@@ -89,7 +90,7 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
     }
   }
   return {
-    name, port, pid: child.pid!,
+    name, port, pid: child.pid!, pids: [child.pid!, ...extra.map((e) => e.pid!)],
     stop: async () => {
       await stopChild(child);
       for (const e of extra) await stopChild(e);

@@ -2,7 +2,10 @@
 import type { BenchSummary } from '../../src/bench/summary.js';
 import type { BrokerName } from './brokers.js';
 
-export interface Metric { label: string; pick: (s: BenchSummary) => number; digits: number; higherIsBetter: boolean }
+/** One swarm run, plus the CPU seconds the broker's processes (and its redis) used meanwhile. */
+export type ComparedRun = BenchSummary & { brokerCpuSeconds: number };
+
+export interface Metric { label: string; pick: (s: ComparedRun) => number; digits: number; higherIsBetter: boolean }
 
 const rxRate: Metric = { label: 'msg/s received', pick: (s) => s.throughput.receivedPerSec, digits: 0, higherIsBetter: true };
 const p50: Metric = { label: 'p50 ms', pick: (s) => s.latency.p50Ms, digits: 2, higherIsBetter: false };
@@ -11,13 +14,16 @@ const lostPct: Metric = { label: 'lost %', pick: (s) => (s.messages.expected ? (
 const connRate: Metric = { label: 'connects/s', pick: (s) => s.connections.ratePerSec, digits: 0, higherIsBetter: true };
 const connP99: Metric = { label: 'connect p99 ms', pick: (s) => s.connections.latency.p99Ms, digits: 1, higherIsBetter: false };
 const rssPerConn: Metric = { label: 'RSS/connection (KiB)', pick: (s) => (s.broker?.rssPerConnectionBytes ?? NaN) / 1024, digits: 1, higherIsBetter: false };
+// Work per delivered message, whatever the swarm could push: the broker's capacity is about
+// 1 s of CPU (one pinned core) divided by this.
+const cpuPerMsg: Metric = { label: 'broker CPU µs/msg', pick: (s) => (s.messages.received > 0 ? (s.brokerCpuSeconds * 1e6) / s.messages.received : NaN), digits: 1, higherIsBetter: false };
 const connOk: Metric = { label: 'connected', pick: (s) => s.connections.succeeded, digits: 0, higherIsBetter: true };
 
 export const METRICS: Record<string, Metric[]> = {
-  'fan-in': [rxRate, p50, p99, lostPct],
-  'fan-out': [rxRate, p50, p99, lostPct],
-  pairs: [rxRate, p50, p99, lostPct],
-  'qos1-pairs': [rxRate, p50, p99, lostPct],
+  'fan-in': [rxRate, cpuPerMsg, p50, p99, lostPct],
+  'fan-out': [rxRate, cpuPerMsg, p50, p99, lostPct],
+  pairs: [rxRate, cpuPerMsg, p50, p99, lostPct],
+  'qos1-pairs': [rxRate, cpuPerMsg, p50, p99, lostPct],
   latency: [p50, p99, rxRate],
   'connection-storm': [connRate, connP99, connOk],
   idle: [connRate, rssPerConn, connOk],
@@ -30,11 +36,11 @@ export function median(values: number[]): number {
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
-export type Results = Map<string, Map<BrokerName, BenchSummary[]>>;
+export type Results = Map<string, Map<BrokerName, ComparedRun[]>>;
 
 const show = (n: number, digits: number): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
 
-export function recipeTable(recipe: string, byBroker: Map<BrokerName, BenchSummary[]>): string {
+export function recipeTable(recipe: string, byBroker: Map<BrokerName, ComparedRun[]>): string {
   const metrics = METRICS[recipe] ?? [rxRate, p50, p99];
   const header = `| broker | ${metrics.map((m) => m.label).join(' | ')} | swarm CPU (max) | swarm the limit? | runs |`;
   const lines = [header, `|${'---|'.repeat(metrics.length + 4)}`];

@@ -40,8 +40,11 @@ export function descendantsOf(root: number): number[] {
   return out;
 }
 
-/** Returns undefined when the pid does not exist (or /proc is not readable). */
-export function brokerRssBytes(pid: number): number | undefined {
-  if (vmRssBytes(pid) === 0) return undefined;
-  return descendantsOf(pid).reduce((sum, p) => sum + vmRssBytes(p), 0);
+/** Returns undefined when a pid does not exist (or /proc is not readable). */
+export function brokerRssBytes(pids: number[]): number | undefined {
+  if (pids.some((pid) => vmRssBytes(pid) === 0)) return undefined;
+  const all = new Set(pids.flatMap((pid) => descendantsOf(pid)));
+  let sum = 0;
+  for (const p of all) sum += vmRssBytes(p);
+  return sum;
 }

@@ -51,7 +51,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
   const warnings: string[] = [];
 
   const rssBefore = opts.brokerPid !== undefined ? brokerRssBytes(opts.brokerPid) : undefined;
-  if (opts.brokerPid !== undefined && rssBefore === undefined) warnings.push(`--broker-pid ${opts.brokerPid}: no such process; RSS not measured`);
+  if (opts.brokerPid !== undefined && rssBefore === undefined) warnings.push(`--broker-pid ${opts.brokerPid.join(',')}: no such process; RSS not measured`);
 
   const workers: WorkerHandle[] = shares.map(() => {
     const child = fork(entry.path, [], { execArgv: entry.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -152,7 +152,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks): Promise<Ben
       errors: t.errorCodes,
       swarm: { workers: workers.length, cores, cpuPercentOfCores, limited: cpuPercentOfCores >= SWARM_LIMIT_PERCENT },
       broker: opts.brokerPid !== undefined && rssBefore !== undefined && rssAfter !== undefined
-        ? { pid: opts.brokerPid, rssBeforeBytes: rssBefore, rssAfterBytes: rssAfter, rssPerConnectionBytes: t.connectOk > 0 ? (rssAfter - rssBefore) / t.connectOk : 0 }
+        ? { pid: opts.brokerPid[0]!, pids: opts.brokerPid, rssBeforeBytes: rssBefore, rssAfterBytes: rssAfter, rssPerConnectionBytes: t.connectOk > 0 ? (rssAfter - rssBefore) / t.connectOk : 0 }
         : null,
       warnings: attempted < specs.length ? [...warnings, `${specs.length - attempted} clients never attempted to connect (interrupted during ramp-up)`] : warnings,
     };

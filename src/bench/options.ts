@@ -29,7 +29,8 @@ export interface BenchOptions {
   protocolVersion: 4 | 5;
   workers: number;
   json: boolean;
-  brokerPid: number | undefined;
+  /** The broker's pids (with their children), e.g. a cluster's primary and its redis-server. */
+  brokerPid: number[] | undefined;
   connectTimeoutSec: number;
 }
 
@@ -50,7 +51,8 @@ options:
   --persistent         persistent sessions (clean=false)    --username U --password P
   --protocol 3.1.1|5   MQTT version (default 3.1.1)
   --workers N          worker processes (default: cores available)
-  --broker-pid PID     report the broker's RSS (VmRSS of PID and its children)
+  --broker-pid PID[,PID...]  report the broker's RSS (VmRSS of each PID and its children, summed;
+                       list a cluster's redis-server too)
   --json               print the summary as JSON`;
 
 function defaults(): BenchOptions {
@@ -134,7 +136,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
         break;
       }
       case '--workers': opts.workers = int(flag, value(), 1, 64); break;
-      case '--broker-pid': opts.brokerPid = int(flag, value(), 1); break;
+      case '--broker-pid': opts.brokerPid = (value() ?? '').split(',').map((pid) => int(flag, pid, 1)); break;
       case '--connect-timeout': opts.connectTimeoutSec = num(flag, value(), 1); break;
       case '--json': opts.json = true; break;
       default: throw new OptionError(`unknown flag ${JSON.stringify(flag)} (see starling bench --help)`);

@@ -15,7 +15,7 @@ export interface BenchSummary {
   latency: LatencySummary;
   errors: Record<string, number>;
   swarm: { workers: number; cores: number; cpuPercentOfCores: number; limited: boolean };
-  broker: { pid: number; rssBeforeBytes: number; rssAfterBytes: number; rssPerConnectionBytes: number } | null;
+  broker: { pid: number; pids: number[]; rssBeforeBytes: number; rssAfterBytes: number; rssPerConnectionBytes: number } | null;
   warnings: string[];
 }
 
@@ -57,7 +57,7 @@ export function formatText(s: BenchSummary): string {
       `  latency     ${lat(s.latency)}`,
     );
   }
-  if (s.broker) lines.push(`  broker      pid ${s.broker.pid}: RSS ${fmt(s.broker.rssBeforeBytes / 1024)} KiB -> ${fmt(s.broker.rssAfterBytes / 1024)} KiB, ${fmt(s.broker.rssPerConnectionBytes)} B per connection`);
+  if (s.broker) lines.push(`  broker      pid ${s.broker.pids.join(',')}: RSS ${fmt(s.broker.rssBeforeBytes / 1024)} KiB -> ${fmt(s.broker.rssAfterBytes / 1024)} KiB, ${fmt(s.broker.rssPerConnectionBytes)} B per connection`);
   if (Object.keys(s.errors).length > 0) lines.push(`  errors      ${Object.entries(s.errors).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   lines.push(`  swarm       ${s.swarm.workers} workers on ${s.swarm.cores} cores, CPU ${s.swarm.cpuPercentOfCores.toFixed(0)}% of them${s.swarm.limited ? ' -- THE SWARM WAS THE LIMIT: results understate the broker' : ''}`);
   for (const w of s.warnings) lines.push(`  warning     ${w}`);
