@@ -50,6 +50,21 @@ describe('MQTT 5', () => {
     raw.destroy();
   });
 
+  it('an invalid topic filter gets SUBACK 0x8F for that filter only; the others are granted and the connection stays [MQTT-3.9.3-1]', async () => {
+    const raw = await RawClient.connected(broker.port, 'inv-sub5', 5);
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'inv/ok', qos: 1 }, { topic: 'a/#/b', qos: 0 }, { topic: 'a+', qos: 1 }, { topic: '', qos: 0 }, { topic: 'inv/#', qos: 0 }] });
+    expect(((await raw.next('suback')) as SubackPacket).granted).toEqual([1, 0x8f, 0x8f, 0x8f, 0]);
+    raw.send({ cmd: 'publish', topic: 'inv/ok', payload: Buffer.from('still here'), qos: 0, retain: false, dup: false });
+    const m = (await raw.next('publish')) as PublishPacket;
+    expect([m.topic, m.payload.toString()]).toEqual(['inv/ok', 'still here']);
+    // UNSUBACK: 0x8F for the invalid filter, the valid ones unsubscribed or 0x11 [MQTT-3.11.3-1]
+    raw.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['inv/ok', 'a+', 'never', 'x/#/y'] });
+    expect(((await raw.next('unsuback')) as UnsubackPacket).reasonCodes).toEqual([0x00, 0x8f, 0x11, 0x8f]);
+    raw.send({ cmd: 'pingreq' });
+    await raw.next('pingresp');
+    raw.destroy();
+  });
+
   it('No Local: a client does not receive its own messages [MQTT-3.8.3-3]', async () => {
     const { client, inbox } = await v5('nl');
     await client.subscribeAsync('nl/t', { qos: 1, nl: true });
