@@ -74,12 +74,13 @@ function authenticate(config: BrokerConfig, username: string | undefined, passwo
 function connackProperties(config: BrokerConfig, assignedClientId: string | undefined): Properties {
   const props: Properties = {
     maximumPacketSize: config.maxPacketSize,
-    topicAliasMaximum: 0,
     retainAvailable: 1,
     wildcardSubscriptionAvailable: 1,
     subscriptionIdentifiersAvailable: 1,
     sharedSubscriptionAvailable: 0,
   };
+  // Inbound aliases a client may use [MQTT-3.2.2-17]; absent means 0 (--max-topic-alias 0): none.
+  if (config.maxTopicAlias > 0) props.topicAliasMaximum = config.maxTopicAlias;
   if (assignedClientId !== undefined) props.assignedClientIdentifier = assignedClientId;
   return props;
 }
