@@ -20,6 +20,9 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
     conn.close(reason, { will: false, connack });
   };
 
+  // We support no enhanced authentication method: refuse it and close [MQTT-4.12.0-1].
+  if (packet.properties?.authenticationMethod !== undefined) return refuse(0x05, 0x8c, 'unsupported authentication method [MQTT-4.12.0-1]');
+
   let clientId = packet.clientId;
   let assigned: string | undefined;
   if (version === 3 && (clientId.length === 0 || clientId.length > 23)) {
