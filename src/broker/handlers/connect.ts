@@ -92,9 +92,9 @@ function willMessage(will: Will): Message {
   const message: Message = { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
   const props = will.properties;
   if (props !== undefined) {
-    const { messageExpiryInterval, willDelayInterval: _delay, ...forwarded } = props;
+    // The Message Expiry Interval stays a property: it starts when the will is published (willPublication).
+    const { willDelayInterval: _delay, ...forwarded } = props;
     if (Object.keys(forwarded).length > 0) message.properties = forwarded;
-    if (messageExpiryInterval !== undefined) message.expiresAt = Date.now() + messageExpiryInterval * 1000;
   }
   return message;
 }
