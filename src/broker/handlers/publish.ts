@@ -12,8 +12,12 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   const session = conn.session;
   if (session === null) return;
   broker.counters.messagesReceived++;
-  const alias = packet.properties?.topicAlias;
-  if (alias !== undefined) resolveTopicAlias(conn, packet, alias, broker.config.maxTopicAlias);
+  const props = packet.properties;
+  if (props !== undefined) {
+    // Subscription Identifiers go from server to client only [MQTT-3.3.4-6].
+    if (props.subscriptionIdentifiers !== undefined) throw new ProtocolError('subscription identifier in a PUBLISH from a client', 'MQTT-3.3.4-6', 0x82);
+    if (props.topicAlias !== undefined) resolveTopicAlias(conn, packet, props.topicAlias, broker.config.maxTopicAlias);
+  }
   const problem = topicLimitProblem(broker.config, packet.topic);
   if (problem !== undefined) {
     broker.log.warn({ clientId: session.clientId, problem }, 'PUBLISH over a topic limit: closing connection');
@@ -61,9 +65,9 @@ function toMessage(packet: PublishPacket): Message {
   const message: Message = { topic: packet.topic, payload: packet.payload, qos: packet.qos, retain: packet.retain };
   const props = packet.properties;
   if (props !== undefined) {
-    // Forwarded as received, except what is per hop: the alias (subscribers get the full topic),
-    // subscription ids, and the expiry (recomputed on send).
-    const { topicAlias: _alias, subscriptionIdentifiers: _ids, messageExpiryInterval, ...forwarded } = props;
+    // Forwarded as received, except what is per hop: the alias (subscribers get the full topic)
+    // and the expiry (recomputed on send). Subscription ids were refused above.
+    const { topicAlias: _alias, messageExpiryInterval, ...forwarded } = props;
     if (hasAny(forwarded)) message.properties = forwarded;
     if (messageExpiryInterval !== undefined) message.expiresAt = Date.now() + messageExpiryInterval * 1000;
   }
