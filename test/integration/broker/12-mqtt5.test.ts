@@ -283,6 +283,21 @@ describe('MQTT 5 topic aliases, client to server (Topic Alias Maximum 10)', () =
     sub.destroy();
   });
 
+  it('a retained message published through an alias is stored under the full topic, without the alias', async () => {
+    const raw = await RawClient.connected(broker.port, 'ta-retain', 5);
+    raw.send(publish('tr/kept', 'x', 4, 1, 1));
+    await raw.next('puback');
+    raw.send({ ...publish('', 'retained via alias', 4, 1, 2), retain: true });
+    await raw.next('puback');
+    const later = await RawClient.connected(broker.port, 'ta-retain-sub', 5);
+    later.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'tr/kept', qos: 1 }] });
+    await later.next('suback');
+    const m = (await later.next('publish')) as PublishPacket;
+    expect([m.topic, m.payload.toString(), m.retain, m.properties?.topicAlias]).toEqual(['tr/kept', 'retained via alias', true, undefined]);
+    raw.destroy();
+    later.destroy();
+  });
+
   it('an alias above the Topic Alias Maximum gets DISCONNECT 0x94 [MQTT-3.3.2-9]', async () => {
     const raw = await RawClient.connected(broker.port, 'ta-over', 5);
     raw.send(publish('x', 'a', 11));
