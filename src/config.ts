@@ -24,6 +24,8 @@ export interface BrokerConfig {
   maxQueued: number;
   maxTopicLength: number;
   maxTopicLevels: number;
+  /** v5 Topic Alias Maximum announced in CONNACK: aliases a client may set per connection (0: none). */
+  maxTopicAlias: number;
   /** Milliseconds a socket may stay open without sending CONNECT. */
   connectTimeoutMs: number;
   /** Seconds between $SYS updates; 0 turns them off. */
@@ -48,6 +50,7 @@ export const defaultConfig: BrokerConfig = {
   maxQueued: 1000,
   maxTopicLength: 65_535,
   maxTopicLevels: 200,
+  maxTopicAlias: 10,
   connectTimeoutMs: 10_000,
   sysInterval: 10,
   allowAnonymous: undefined,
@@ -83,6 +86,7 @@ const OPTIONS: readonly Option[] = [
   { flag: 'max-queued', key: 'maxQueued', kind: 'int', min: 0, help: 'queued QoS 1/2 messages per client (default 1000)' },
   { flag: 'max-topic-length', key: 'maxTopicLength', kind: 'int', min: 1, max: 65_535, help: 'characters per topic (default 65535)' },
   { flag: 'max-topic-levels', key: 'maxTopicLevels', kind: 'int', min: 1, help: 'levels per topic (default 200)' },
+  { flag: 'max-topic-alias', key: 'maxTopicAlias', kind: 'int', min: 0, max: 65_535, help: 'v5 topic aliases a client may set, 0 = none (default 10)' },
   { flag: 'connect-timeout', key: 'connectTimeoutMs', kind: 'seconds-ms', help: 'seconds to wait for CONNECT (default 10)' },
   { flag: 'sys-interval', key: 'sysInterval', kind: 'int', min: 0, help: 'seconds between $SYS updates, 0 = off (default 10)' },
   { flag: 'allow-anonymous', key: 'allowAnonymous', kind: 'bool', help: 'accept clients without a username' },

@@ -47,6 +47,8 @@ export class Connection implements SessionSink {
   readonly openedAt: number;
   /** v5 Maximum Packet Size the client accepts. */
   maxPacketSize = Number.POSITIVE_INFINITY;
+  /** v5 inbound topic aliases of this connection, indexed by alias (created on first use). */
+  topicAliases: Array<string | undefined> | null = null;
   /** Set once CONNECT was accepted (counted in clients/connected). */
   everConnected = false;
   /** Set when a newer connection with the same client id took the session. */

@@ -16,7 +16,7 @@ export class Wills {
   ) {}
 
   publishNow(will: Message): void {
-    const done = this.publish(will).catch((err: unknown) => this.log.error({ err, topic: will.topic }, 'could not publish a will'));
+    const done = this.publish(willPublication(will)).catch((err: unknown) => this.log.error({ err, topic: will.topic }, 'could not publish a will'));
     this.pending.add(done);
     void done.finally(() => this.pending.delete(done));
   }
@@ -50,4 +50,17 @@ export class Wills {
   settled(): Promise<unknown> {
     return Promise.all(this.pending);
   }
+}
+
+/**
+ * The will as published: its Message Expiry Interval (kept as a property until now) counts from
+ * the publication, not from CONNECT (5.0 §3.1.3.2.4), so a long-lived client's will still goes out.
+ */
+export function willPublication(will: Message, now = Date.now()): Message {
+  const props = will.properties;
+  if (props?.messageExpiryInterval === undefined) return will;
+  const { messageExpiryInterval, ...rest } = props;
+  const message: Message = { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, expiresAt: now + messageExpiryInterval * 1000 };
+  if (Object.keys(rest).length > 0) message.properties = rest;
+  return message;
 }

@@ -15,6 +15,7 @@
 // node channel and AdoptedSessions lets the session go (it was never connected here).
 import type { Logger } from 'pino';
 import { topicMatchesFilter } from '../broker/topic-match.js';
+import { willPublication } from '../broker/wills.js';
 import type { RedisBackend } from '../store/redis/index.js';
 import { NodeRecoveryStore } from '../store/redis/node-recovery.js';
 import type { Message, SubscriptionOptions } from '../store/types.js';
@@ -164,7 +165,7 @@ export class DeadNodeRecovery {
   }
 
   private publishWill(clientId: string, connectionId: string, message: Message, delaySeconds: number): void {
-    const send = () => this.options.publish(message).catch((err: unknown) => this.log.error({ err, clientId }, 'recovery: could not publish a will'));
+    const send = () => this.options.publish(willPublication(message)).catch((err: unknown) => this.log.error({ err, clientId }, 'recovery: could not publish a will'));
     if (delaySeconds <= 0) {
       void send();
       return;

@@ -11,6 +11,13 @@ describe('parseConfig', () => {
     expect(config).toMatchObject({ port: 1999, maxInflight: 7, maxQueued: 50, logLevel: 'warn' });
   });
 
+  it('--max-topic-alias / STARLING_MAX_TOPIC_ALIAS: 10 by default, 0 allowed (no aliases), at most 65535', () => {
+    expect(defaultConfig.maxTopicAlias).toBe(10);
+    expect(parseConfig(['--max-topic-alias', '0'], {}).maxTopicAlias).toBe(0);
+    expect(parseConfig([], { STARLING_MAX_TOPIC_ALIAS: '300' }).maxTopicAlias).toBe(300);
+    expect(() => parseConfig(['--max-topic-alias', '65536'], {})).toThrow(/--max-topic-alias: '65536' is not an integer in 0..65535/);
+  });
+
   it('converts --connect-timeout seconds to milliseconds', () => {
     expect(parseConfig(['--connect-timeout', '0.5'], {}).connectTimeoutMs).toBe(500);
   });

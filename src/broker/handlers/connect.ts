@@ -20,6 +20,9 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
     conn.close(reason, { will: false, connack });
   };
 
+  // We support no enhanced authentication method: refuse it and close [MQTT-4.12.0-1].
+  if (packet.properties?.authenticationMethod !== undefined) return refuse(0x05, 0x8c, 'unsupported authentication method [MQTT-4.12.0-1]');
+
   let clientId = packet.clientId;
   let assigned: string | undefined;
   if (version === 3 && (clientId.length === 0 || clientId.length > 23)) {
@@ -74,12 +77,13 @@ function authenticate(config: BrokerConfig, username: string | undefined, passwo
 function connackProperties(config: BrokerConfig, assignedClientId: string | undefined): Properties {
   const props: Properties = {
     maximumPacketSize: config.maxPacketSize,
-    topicAliasMaximum: 0,
     retainAvailable: 1,
     wildcardSubscriptionAvailable: 1,
     subscriptionIdentifiersAvailable: 1,
     sharedSubscriptionAvailable: 0,
   };
+  // Inbound aliases a client may use [MQTT-3.2.2-17]; absent means 0 (--max-topic-alias 0): none.
+  if (config.maxTopicAlias > 0) props.topicAliasMaximum = config.maxTopicAlias;
   if (assignedClientId !== undefined) props.assignedClientIdentifier = assignedClientId;
   return props;
 }
@@ -88,9 +92,9 @@ function willMessage(will: Will): Message {
   const message: Message = { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
   const props = will.properties;
   if (props !== undefined) {
-    const { messageExpiryInterval, willDelayInterval: _delay, ...forwarded } = props;
+    // The Message Expiry Interval stays a property: it starts when the will is published (willPublication).
+    const { willDelayInterval: _delay, ...forwarded } = props;
     if (Object.keys(forwarded).length > 0) message.properties = forwarded;
-    if (messageExpiryInterval !== undefined) message.expiresAt = Date.now() + messageExpiryInterval * 1000;
   }
   return message;
 }

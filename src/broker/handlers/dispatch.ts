@@ -62,7 +62,8 @@ export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet)
       handleDisconnect(broker, conn, packet);
       return;
     case 'auth':
-      throw new ProtocolError('enhanced authentication is not supported', 'MQTT-4.12.0-1', 0x8c);
+      // No enhanced authentication was started (we accept none), so AUTH is a Protocol Error [MQTT-4.12.0-6].
+      throw new ProtocolError('AUTH without enhanced authentication', 'MQTT-4.12.0-6', 0x82);
     default:
       throw new ProtocolError(`a client may not send ${packet.cmd}`, 'MQTT-2.1.2', 0x82);
   }

@@ -6,18 +6,23 @@ import type { Message } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
 import { topicLimitProblem } from './limits.js';
+import { resolveTopicAlias } from './topic-alias.js';
 
 export function handlePublish(broker: Broker, conn: Connection, packet: PublishPacket): void {
   const session = conn.session;
   if (session === null) return;
   broker.counters.messagesReceived++;
+  const props = packet.properties;
+  if (props !== undefined) {
+    // Subscription Identifiers go from server to client only [MQTT-3.3.4-6].
+    if (props.subscriptionIdentifiers !== undefined) throw new ProtocolError('subscription identifier in a PUBLISH from a client', 'MQTT-3.3.4-6', 0x82);
+    if (props.topicAlias !== undefined) resolveTopicAlias(conn, packet, props.topicAlias, broker.config.maxTopicAlias);
+  }
   const problem = topicLimitProblem(broker.config, packet.topic);
   if (problem !== undefined) {
     broker.log.warn({ clientId: session.clientId, problem }, 'PUBLISH over a topic limit: closing connection');
     throw new ProtocolError(problem, 'MQTT-4.7.3-3', 0x90);
   }
-  // We announce Topic Alias Maximum 0, so any alias is invalid [MQTT-3.3.2-8].
-  if (packet.properties?.topicAlias !== undefined) throw new ProtocolError('topic alias not supported', 'MQTT-3.3.2-8', 0x94);
   const message = toMessage(packet);
   const clientId = session.clientId;
   if (packet.qos === 0) {
@@ -60,8 +65,9 @@ function toMessage(packet: PublishPacket): Message {
   const message: Message = { topic: packet.topic, payload: packet.payload, qos: packet.qos, retain: packet.retain };
   const props = packet.properties;
   if (props !== undefined) {
-    // Forwarded as received, except what is per hop: alias, subscription ids, and the expiry (recomputed on send).
-    const { topicAlias: _alias, subscriptionIdentifiers: _ids, messageExpiryInterval, ...forwarded } = props;
+    // Forwarded as received, except what is per hop: the alias (subscribers get the full topic)
+    // and the expiry (recomputed on send). Subscription ids were refused above.
+    const { topicAlias: _alias, messageExpiryInterval, ...forwarded } = props;
     if (hasAny(forwarded)) message.properties = forwarded;
     if (messageExpiryInterval !== undefined) message.expiresAt = Date.now() + messageExpiryInterval * 1000;
   }

@@ -1,5 +1,5 @@
 // SUBSCRIBE: granted QoS per filter, routes announced before SUBACK, then retained messages.
-import type { SubscribePacket } from '../../protocol/index.js';
+import { isValidTopicFilter, validateTopicFilter, type SubscribePacket } from '../../protocol/index.js';
 import type { SubscriptionOptions } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
@@ -14,6 +14,12 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
   const accepted: Array<[string, SubscriptionOptions]> = [];
   const isNew: boolean[] = [];
   for (const sub of packet.subscriptions) {
+    if (!isValidTopicFilter(sub.topic)) {
+      // v3.1/v3.1.1: close the connection (throws, before any filter of the packet is applied).
+      if (!v5) validateTopicFilter(sub.topic);
+      granted.push(0x8f); // v5: Topic Filter invalid, for this filter only [MQTT-3.9.3-1]
+      continue;
+    }
     const problem = topicLimitProblem(broker.config, sub.topic);
     if (problem !== undefined) {
       broker.log.warn({ clientId: session.clientId, problem }, 'SUBSCRIBE over a topic limit: refused');

@@ -2,7 +2,7 @@
 import { MALFORMED, PROTOCOL_ERROR, ProtocolError } from '../errors.js';
 import { Ctx, decodeProperties, propertiesBodyLength, writeProperties } from '../properties.js';
 import type { PacketReader } from '../reader.js';
-import { isSharedSubscription, validateSharedSubscription, validateTopicFilter } from '../topic.js';
+import { isSharedSubscription, validateSharedSubscription } from '../topic.js';
 import type { ProtocolVersion, QoS, SubscribePacket, Subscription } from '../types.js';
 import { allocPacket, headerLength, utf8Length, varintLength, writeU16, writeUtf8 } from '../writer.js';
 
@@ -11,8 +11,9 @@ export function decodeSubscribe(r: PacketReader, version: ProtocolVersion): Subs
   const properties = version === 5 ? decodeProperties(r, Ctx.subscribe) : undefined;
   const subscriptions: Subscription[] = [];
   while (r.remaining > 0) {
+    // A well-formed string that is not a valid filter (a/#/b, a+, '') is kept as is: the broker
+    // answers it per filter (v5 SUBACK 0x8F) or closes (v3.1.1), so decode does not throw for it.
     const topic = r.utf8('topic filter');
-    validateTopicFilter(topic);
     const options = r.u8('subscription options');
     const qos = options & 0x03;
     if (qos === 3) throw new ProtocolError('subscription QoS is 3', 'MQTT-3-8.3-4', MALFORMED);

@@ -2,7 +2,6 @@
 import { PROTOCOL_ERROR, ProtocolError } from '../errors.js';
 import { Ctx, decodeProperties, propertiesBodyLength, writeProperties } from '../properties.js';
 import type { PacketReader } from '../reader.js';
-import { validateTopicFilter } from '../topic.js';
 import type { ProtocolVersion, UnsubscribePacket } from '../types.js';
 import { allocPacket, headerLength, utf8Length, varintLength, writeU16, writeUtf8 } from '../writer.js';
 
@@ -11,9 +10,8 @@ export function decodeUnsubscribe(r: PacketReader, version: ProtocolVersion): Un
   const properties = version === 5 ? decodeProperties(r, Ctx.unsubscribe) : undefined;
   const unsubscriptions: string[] = [];
   while (r.remaining > 0) {
-    const filter = r.utf8('topic filter');
-    validateTopicFilter(filter);
-    unsubscriptions.push(filter);
+    // Not checked against the filter rules here: the broker answers an invalid one (v5 UNSUBACK 0x8F).
+    unsubscriptions.push(r.utf8('topic filter'));
   }
   if (unsubscriptions.length === 0) throw new ProtocolError('UNSUBSCRIBE without topic filters', 'MQTT-3.10.3-2', PROTOCOL_ERROR);
   const packet: UnsubscribePacket = { cmd: 'unsubscribe', messageId, unsubscriptions };

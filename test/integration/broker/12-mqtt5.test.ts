@@ -36,7 +36,7 @@ describe('MQTT 5', () => {
     expect(connack.properties).toMatchObject({
       retainAvailable: 1, wildcardSubscriptionAvailable: 1, subscriptionIdentifiersAvailable: 1, sharedSubscriptionAvailable: 0,
     });
-    expect(connack.properties?.topicAliasMaximum ?? 0).toBe(0);
+    expect(connack.properties?.topicAliasMaximum).toBe(10); // --max-topic-alias default [MQTT-3.2.2-17]
     expect(connack.properties?.assignedClientIdentifier).toMatch(/^starling-/); // [MQTT-3.2.2-16]
     raw.destroy();
   });
@@ -47,6 +47,21 @@ describe('MQTT 5', () => {
     expect(((await raw.next('suback')) as SubackPacket).granted).toEqual([1, 0x9e]);
     raw.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['a', 'never'] });
     expect(((await raw.next('unsuback')) as UnsubackPacket).reasonCodes).toEqual([0x00, 0x11]);
+    raw.destroy();
+  });
+
+  it('an invalid topic filter gets SUBACK 0x8F for that filter only; the others are granted and the connection stays [MQTT-3.9.3-1]', async () => {
+    const raw = await RawClient.connected(broker.port, 'inv-sub5', 5);
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'inv/ok', qos: 1 }, { topic: 'a/#/b', qos: 0 }, { topic: 'a+', qos: 1 }, { topic: '', qos: 0 }, { topic: 'inv/#', qos: 0 }] });
+    expect(((await raw.next('suback')) as SubackPacket).granted).toEqual([1, 0x8f, 0x8f, 0x8f, 0]);
+    raw.send({ cmd: 'publish', topic: 'inv/ok', payload: Buffer.from('still here'), qos: 0, retain: false, dup: false });
+    const m = (await raw.next('publish')) as PublishPacket;
+    expect([m.topic, m.payload.toString()]).toEqual(['inv/ok', 'still here']);
+    // UNSUBACK: 0x8F for the invalid filter, the valid ones unsubscribed or 0x11 [MQTT-3.11.3-1]
+    raw.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['inv/ok', 'a+', 'never', 'x/#/y'] });
+    expect(((await raw.next('unsuback')) as UnsubackPacket).reasonCodes).toEqual([0x00, 0x8f, 0x11, 0x8f]);
+    raw.send({ cmd: 'pingreq' });
+    await raw.next('pingresp');
     raw.destroy();
   });
 
@@ -219,9 +234,102 @@ describe('MQTT 5', () => {
     back.destroy();
   });
 
-  it('a PUBLISH with a topic alias is a protocol error (Topic Alias Maximum 0): DISCONNECT 0x94', async () => {
-    const raw = await RawClient.connected(broker.port, 'alias', 5);
-    raw.send({ cmd: 'publish', topic: 'x', payload: Buffer.from('a'), qos: 0, retain: false, dup: false, properties: { topicAlias: 1 } } as PublishPacket);
+  it('--max-topic-alias 0: no Topic Alias Maximum in CONNACK, and a PUBLISH with a topic alias gets DISCONNECT 0x94 [MQTT-3.3.2-9]', async () => {
+    const own = await startTestBroker({ maxTopicAlias: 0 });
+    try {
+      const raw = await RawClient.open(own.port, 5);
+      raw.send(connect5('alias0'));
+      expect(((await raw.next('connack')) as ConnackPacket).properties?.topicAliasMaximum).toBeUndefined();
+      raw.send({ cmd: 'publish', topic: 'x', payload: Buffer.from('a'), qos: 0, retain: false, dup: false, properties: { topicAlias: 1 } } as PublishPacket);
+      expect(((await raw.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x94);
+      await raw.waitClosed();
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('MQTT 5 topic aliases, client to server (Topic Alias Maximum 10)', () => {
+  const publish = (topic: string, payload: string, topicAlias: number, qos: 0 | 1 = 0, messageId?: number): PublishPacket =>
+    ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false, messageId, properties: { topicAlias } });
+
+  it('mqtt.js: a topic alias set with the topic and then used with an empty topic reaches subscribers as the full topic, without the alias', async () => {
+    const { client: sub, inbox } = await v5('ta-sub');
+    await sub.subscribeAsync('ta/#', { qos: 1 });
+    const pub = await connectClient(broker.url, { protocolVersion: 5, clientId: 'ta-pub' });
+    clients.push(pub);
+    await pub.publishAsync('ta/one', 'set', { qos: 1, properties: { topicAlias: 1 } });
+    await pub.publishAsync('', 'used', { qos: 1, properties: { topicAlias: 1 } });
+    await pub.publishAsync('ta/two', 'rebound', { qos: 0, properties: { topicAlias: 1 } });
+    await pub.publishAsync('', 'used again', { qos: 1, properties: { topicAlias: 1 } });
+    const got = await inbox.waitCount(4);
+    expect(got.map((m) => [m.topic, m.payload])).toEqual([['ta/one', 'set'], ['ta/one', 'used'], ['ta/two', 'rebound'], ['ta/two', 'used again']]);
+    for (const m of got) expect(m.properties?.topicAlias).toBeUndefined(); // the alias is per hop: not forwarded
+  });
+
+  it('raw: aliases 1..10 are accepted [MQTT-3.3.2-12]; QoS 1 through an alias is acknowledged; the subscriber gets no alias', async () => {
+    const sub = await RawClient.connected(broker.port, 'ta-raw-sub', 5);
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'tr/#', qos: 1 }] });
+    await sub.next('suback');
+    const raw = await RawClient.connected(broker.port, 'ta-raw', 5);
+    raw.send(publish('tr/ten', 'a', 10));
+    raw.send(publish('', 'b', 10, 1, 7));
+    expect(await raw.next('puback')).toMatchObject({ messageId: 7 });
+    for (const payload of ['a', 'b']) {
+      const m = (await sub.next('publish')) as PublishPacket;
+      expect([m.topic, m.payload.toString(), m.properties?.topicAlias]).toEqual(['tr/ten', payload, undefined]);
+    }
+    raw.destroy();
+    sub.destroy();
+  });
+
+  it('a retained message published through an alias is stored under the full topic, without the alias', async () => {
+    const raw = await RawClient.connected(broker.port, 'ta-retain', 5);
+    raw.send(publish('tr/kept', 'x', 4, 1, 1));
+    await raw.next('puback');
+    raw.send({ ...publish('', 'retained via alias', 4, 1, 2), retain: true });
+    await raw.next('puback');
+    const later = await RawClient.connected(broker.port, 'ta-retain-sub', 5);
+    later.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'tr/kept', qos: 1 }] });
+    await later.next('suback');
+    const m = (await later.next('publish')) as PublishPacket;
+    expect([m.topic, m.payload.toString(), m.retain, m.properties?.topicAlias]).toEqual(['tr/kept', 'retained via alias', true, undefined]);
+    raw.destroy();
+    later.destroy();
+  });
+
+  it('an alias above the Topic Alias Maximum gets DISCONNECT 0x94 [MQTT-3.3.2-9]', async () => {
+    const raw = await RawClient.connected(broker.port, 'ta-over', 5);
+    raw.send(publish('x', 'a', 11));
     expect(((await raw.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x94);
+    await raw.waitClosed();
+  });
+
+  it('alias 0 gets DISCONNECT 0x94 [MQTT-3.3.2-8]', async () => {
+    const raw = await RawClient.connected(broker.port, 'ta-zero', 5);
+    raw.sendBytes([0x30, 0x07, 0x00, 0x01, 0x78, 0x03, 0x23, 0x00, 0x00]); // topic 'x', Topic Alias 0
+    expect(((await raw.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x94);
+    await raw.waitClosed();
+  });
+
+  it('an empty topic with an alias that was never set gets DISCONNECT 0x82 (5.0 §3.3.2.3.4)', async () => {
+    const raw = await RawClient.connected(broker.port, 'ta-unknown', 5);
+    raw.send(publish('ta/set', 'a', 1));
+    raw.send(publish('', 'b', 2));
+    expect(((await raw.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x82);
+    await raw.waitClosed();
+  });
+
+  it('aliases do not carry over to a new connection of the same client [MQTT-3.3.2-7]', async () => {
+    const session = { clean: false, properties: { sessionExpiryInterval: 30 } } as Partial<Packet>;
+    const first = await RawClient.connected(broker.port, 'ta-again', 5, session);
+    first.send(publish('ta/again', 'a', 3, 1, 1));
+    await first.next('puback');
+    first.send({ cmd: 'disconnect' });
+    await first.waitClosed();
+    const second = await RawClient.connected(broker.port, 'ta-again', 5, session);
+    second.send(publish('', 'b', 3));
+    expect(((await second.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x82);
+    await second.waitClosed();
   });
 });
