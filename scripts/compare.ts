@@ -1,15 +1,15 @@
 // Runs the same `starling bench` recipes against Starling, Aedes and Mosquitto and writes a Markdown
 // table of medians and ratios (docs/benchmarks.md, between the compare markers).
-//   node --import tsx scripts/compare.ts [--reps 3] [--duration 10] [--recipes fan-in,fan-out,...]
+//   node --import tsx scripts/compare.ts [--unpinned] [--reps 3] [--duration 10] [--recipes fan-in,fan-out,...]
 //        [--brokers starling,aedes,mosquitto,starling-cluster,aedes-cluster] [--out FILE]
 // Each run gets a fresh broker pinned to CPU 0 (with its workers and redis); the swarm is pinned to
-// CPU 1. Runs are interleaved (A B C A B C ...) so slow drift on the host hits every broker alike.
+// CPU 1 (--unpinned: nothing is pinned; a second section of the page). Runs are interleaved (A B C A B C ...) so slow drift on the host hits every broker alike.
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchSummary } from '../src/bench/summary.js';
-import { BROKER_CPU, BROKER_NAMES, startBroker, type BrokerName } from './compare/brokers.js';
+import { BROKER_CPU, BROKER_NAMES, setPinned, startBroker, type BrokerName } from './compare/brokers.js';
 import { cpuSecondsBetween, cpuSnapshot } from './compare/cpu.js';
 import { recipeTable, type ComparedRun, type Results } from './compare/report.js';
 import { isRecipe, RECIPES } from '../src/bench/recipes.js';
@@ -17,11 +17,16 @@ import { isRecipe, RECIPES } from '../src/bench/recipes.js';
 const SWARM_CPU = '1';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-interface CompareOptions { reps: number; durationSec: number; recipes: string[]; brokers: BrokerName[]; out: string; idleClients: number; stormClients: number }
+interface CompareOptions { reps: number; durationSec: number; recipes: string[]; brokers: BrokerName[]; out: string; idleClients: number; stormClients: number; unpinned: boolean }
 
 function parseArgs(argv: string[]): CompareOptions {
-  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], out: 'docs/benchmarks.md', idleClients: 5000, stormClients: 1000 };
+  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], out: 'docs/benchmarks.md', idleClients: 5000, stormClients: 1000, unpinned: false };
   for (let i = 0; i < argv.length; i += 2) {
+    if (argv[i] === '--unpinned') {
+      o.unpinned = true;
+      i--;
+      continue;
+    }
     const [flag, value] = [argv[i]!, argv[i + 1]];
     const n = Number(value);
     if (value === undefined) throw new Error(`${flag}: missing value`);
@@ -60,8 +65,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 /** The swarm runs as its own process pinned to CPU 1 (its worker processes inherit the pinning). */
-function runSwarm(args: string[]): Promise<BenchSummary> {
-  const child = spawn('taskset', ['-c', SWARM_CPU, process.execPath, '--import', 'tsx', 'src/bench/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function runSwarm(args: string[], unpinned: boolean): Promise<BenchSummary> {
+  const command = [process.execPath, '--import', 'tsx', 'src/bench/main.ts', ...args];
+  const child = unpinned ? spawn(command[0]!, command.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('taskset', ['-c', SWARM_CPU, ...command], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   current.swarm = child;
   let stdout = '';
   let stderr = '';
@@ -86,6 +92,7 @@ function hostLine(): string {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  setPinned(!o.unpinned);
   const results: Results = new Map();
   const started = new Date();
   for (const recipe of o.recipes) {
@@ -97,7 +104,7 @@ async function main(): Promise<void> {
         current = { broker };
         try {
           const cpuBefore = cpuSnapshot(broker.pids);
-          const summary = await runSwarm(swarmArgs(o, recipe, broker.port, broker.pids));
+          const summary = await runSwarm(swarmArgs(o, recipe, broker.port, broker.pids), o.unpinned);
           const s: ComparedRun = { ...summary, brokerCpuSeconds: cpuSecondsBetween(cpuBefore, cpuSnapshot(broker.pids)) };
           byBroker.get(name)!.push(s);
           process.stderr.write(`${recipe} rep ${rep} ${name}: ${s.throughput.receivedPerSec.toFixed(0)} msg/s in, p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms, conn ${s.connections.succeeded}/${s.connections.attempted} at ${s.connections.ratePerSec.toFixed(0)}/s, lost ${s.messages.lost}, broker CPU ${s.brokerCpuSeconds.toFixed(2)} s, swarm CPU ${s.swarm.cpuPercentOfCores.toFixed(0)}%${s.swarm.limited ? ' (LIMIT)' : ''}\n`);
@@ -111,27 +118,26 @@ async function main(): Promise<void> {
   const command = `node --import tsx scripts/compare.ts ${process.argv.slice(2).join(' ')}`.trim();
   const anyLimited = [...results.values()].some((m) => [...m.values()].some((runs) => runs.some((r) => r.swarm.limited)));
   const md = [
-    '# Starling vs Aedes vs Mosquitto (scripts/compare)',
+    o.unpinned ? '# Unpinned: Starling vs Aedes vs Mosquitto (scripts/compare --unpinned)' : '# Starling vs Aedes vs Mosquitto (scripts/compare)',
     '',
     `Measured ${started.toISOString()} on ${hostLine()}.`,
     '',
     `Command: \`${command}\``,
     '',
-    `Method: every run starts a fresh broker pinned with \`taskset -c ${BROKER_CPU}\` (its cluster workers and redis-server too) while the swarm (\`starling bench\`, mqtt.js clients) runs with \`taskset -c ${SWARM_CPU}\`; runs are interleaved broker by broker over ${o.reps} repetitions and each cell is the median. Publishing recipes ran ${o.durationSec} s each (payload 64 B, MQTT 3.1.1, clean sessions); connection-storm used ${o.stormClients} clients, idle ${o.idleClients} clients held 1 s (RSS per connection = broker VmRSS, summed over its processes, after minus before, divided by connections). Node's default socket options are kept on both sides (Nagle on, no TCP_NODELAY), as are Mosquitto's defaults; this inflates small-message latency for every broker alike. "broker CPU µs/msg" is the CPU time (user + system) of the broker's processes, its redis-server included, over the whole run divided by the messages delivered: it measures each broker's cost per message even when the swarm is the limit; with one pinned core, 1,000,000 divided by it is the most msg/s that broker could deliver, and the inverse of its ratio row is the capacity ratio.`,
+    `Method: every run starts a fresh broker ${o.unpinned ? 'with no CPU pinning: the broker, its workers, its redis-server and the swarm (starling bench, mqtt.js clients) all share every core, so a cluster can use more than one core while the swarm takes its share' : `pinned with \`taskset -c ${BROKER_CPU}\` (its cluster workers and redis-server too) while the swarm (\`starling bench\`, mqtt.js clients) runs with \`taskset -c ${SWARM_CPU}\``}; runs are interleaved broker by broker over ${o.reps} repetitions and each cell is the median. Publishing recipes ran ${o.durationSec} s each (payload 64 B, MQTT 3.1.1, clean sessions); connection-storm used ${o.stormClients} clients, idle ${o.idleClients} clients held 1 s (RSS per connection = broker VmRSS, summed over its processes, after minus before, divided by connections). Node's default socket options are kept on both sides (Nagle on, no TCP_NODELAY), as are Mosquitto's defaults; this inflates small-message latency for every broker alike. "broker CPU µs/msg" is the CPU time (user + system) of the broker's processes, its redis-server included, over the whole run divided by the messages delivered: it measures each broker's cost per message even when the swarm is the limit; with one pinned core, 1,000,000 divided by it is the most msg/s that broker could deliver, and the inverse of its ratio row is the capacity ratio.`,
     '',
     `"swarm the limit?" is **yes** when the swarm used >= 90% of its one core during the measured window: such a figure is what the load generator could push, not what the broker could take.${anyLimited ? ' **Some runs below were swarm-limited; read their throughput as a lower bound for every broker and their ratios with care.**' : ' No run was swarm-limited.'}`,
     '',
     ...[...results].flatMap(([recipe, byBroker]) => [`## ${recipe}`, '', `${RECIPES[recipe as keyof typeof RECIPES]?.describe ?? ''}`, '', recipeTable(recipe, byBroker), '']),
   ].join('\n');
-  writeFileSync(new URL(o.out, `file://${ROOT}`), replaceSection(readIfExists(new URL(o.out, `file://${ROOT}`)), md));
+  writeFileSync(new URL(o.out, `file://${ROOT}`), replaceSection(readIfExists(new URL(o.out, `file://${ROOT}`)), md, o.unpinned ? 'compare-unpinned' : 'compare'));
   process.stderr.write(`wrote ${o.out}\n`);
 }
 
-const START = '<!-- compare:start (written by scripts/compare.ts) -->';
-const END = '<!-- compare:end -->';
-
 /** The results go between the markers, so the rest of the page (codec figures, notes) stays. */
-function replaceSection(page: string, md: string): string {
+function replaceSection(page: string, md: string, marker: string): string {
+  const START = `<!-- ${marker}:start (written by scripts/compare.ts) -->`;
+  const END = `<!-- ${marker}:end -->`;
   const section = `${START}\n${md.replace(/^# /, '## ').replace(/\n## /g, '\n### ')}\n${END}`;
   const start = page.indexOf(START);
   const end = page.indexOf(END);

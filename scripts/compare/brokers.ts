@@ -17,9 +17,15 @@ export const BROKER_CPU = '0';
 
 
 
+/** Whether brokers (and their redis) are pinned to BROKER_CPU; compare --unpinned turns it off. */
+let pinned = true;
+export function setPinned(value: boolean): void {
+  pinned = value;
+}
+
 /** Spawns `taskset -c 0 cmd...` (taskset execs, so the pid is the program's) and waits until it is ready. */
 async function startPinned(cmd: string, args: string[], port: number, readyText: string | undefined): Promise<ChildProcess> {
-  const child = spawn('taskset', ['-c', BROKER_CPU, cmd, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = pinned ? spawn('taskset', ['-c', BROKER_CPU, cmd, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let exited = false;
   child.stdout!.on('data', (d) => { output += d; });
