@@ -8,6 +8,7 @@ import { encode, PacketParser, ProtocolError, UnsupportedProtocolVersionError, t
 import type { Logger } from '../log.js';
 import type { Session, SessionSink } from './session.js';
 import type { BrokerCounters } from './stats.js';
+import type { OutgoingAliases } from './outgoing-aliases.js';
 
 export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
 
@@ -49,6 +50,8 @@ export class Connection implements SessionSink {
   maxPacketSize = Number.POSITIVE_INFINITY;
   /** v5 inbound topic aliases of this connection, indexed by alias (created on first use). */
   topicAliases: Array<string | undefined> | null = null;
+  /** Aliases we send to a v5 client that allows them (its Topic Alias Maximum > 0). */
+  outgoingAliases: OutgoingAliases | null = null;
   /** Set once CONNECT was accepted (counted in clients/connected). */
   everConnected = false;
   /** Set when a newer connection with the same client id took the session. */

@@ -37,6 +37,11 @@ export class FanOut {
     if (subIds !== undefined) return new PreparedPublish(m.topic, m.payload, 5, outgoingProperties(m, subIds, this.now));
     return (this.v5 ??= new PreparedPublish(m.topic, m.payload, 5, outgoingProperties(m, undefined, this.now)));
   }
+
+  /** The v5 properties a subscriber with these subscription ids receives (for per-client encodings). */
+  properties(subIds?: number[]): Properties | undefined {
+    return outgoingProperties(this.message, subIds, this.now);
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { encode, type ProtocolVersion, type QoS } from '../protocol/index.js';
 import type { InflightRecord, Message, SessionStore, SubscriptionOptions } from '../store/types.js';
 import type { Logger } from '../log.js';
 import { FanOut, isExpired } from './outgoing.js';
+import type { OutgoingAliases } from './outgoing-aliases.js';
 import type { BrokerCounters } from './stats.js';
 
 /** What a session needs from its connection. */
@@ -19,6 +20,8 @@ export interface SessionSink {
   readonly congested: boolean;
   /** v5 Maximum Packet Size of the client; larger messages are not sent to it [MQTT-3.1.2-24 v5: 3.1.2.25]. */
   readonly maxPacketSize: number;
+  /** Topic aliases towards a v5 client that allows them; null otherwise. */
+  readonly outgoingAliases: OutgoingAliases | null;
 }
 
 export interface SessionDeps {
@@ -90,7 +93,7 @@ export class Session {
         this.deps.counters.messagesDropped++;
         return;
       }
-      this.writePublish(fan.prepared(sink.version, subIds).frame(0, retain, false));
+      this.writePublish(this.frameOf(fan, subIds, 0, retain, false));
       return;
     }
     const m = fan.message;
@@ -100,7 +103,7 @@ export class Session {
       this.queue(message);
       return;
     }
-    this.sendNew(message, fan.prepared(sink.version, subIds));
+    this.sendNew(message, fan, subIds);
   }
 
   /** Delivers a stored message (offline queue, retained on subscribe) through the window. */
@@ -111,12 +114,11 @@ export class Session {
         this.deps.counters.messagesDropped++;
         return;
       }
-      const fan = new FanOut(message, Date.now());
-      this.writePublish(fan.prepared(this.sink.version).frame(0, message.retain, false));
+      this.writePublish(this.frameOf(new FanOut(message, Date.now()), undefined, 0, message.retain, false));
       return;
     }
     if (this.inflightCount >= this.window || this.pending.length > 0) this.queue(message);
-    else this.sendNew(message, new FanOut(message, Date.now()).prepared(this.sink.version));
+    else this.sendNew(message, new FanOut(message, Date.now()), undefined);
   }
 
   /** Resends what was in flight when the session was last connected, DUP set [MQTT-4.4.0-1]. */
@@ -128,8 +130,7 @@ export class Session {
       if (record.state === 'pubrel') {
         this.sink.write(encode({ cmd: 'pubrel', messageId: record.messageId }, this.sink.version));
       } else {
-        const fan = new FanOut(record.message, Date.now());
-        this.writePublish(fan.prepared(this.sink.version).frame(record.message.qos, record.message.retain, true, record.messageId));
+        this.writePublish(this.frameOf(new FanOut(record.message, Date.now()), undefined, record.message.qos, record.message.retain, true, record.messageId));
       }
     }
   }
@@ -186,13 +187,13 @@ export class Session {
     while (this.inflightCount < this.window && this.pending.length > 0) {
       const message = this.pending.shift() as Message;
       if (isExpired(message, now)) continue;
-      this.sendNew(message, new FanOut(message, now).prepared(this.sink.version));
+      this.sendNew(message, new FanOut(message, now), undefined);
     }
   }
 
-  private sendNew(message: Message, prepared: { frame(qos: QoS, retain: boolean, dup: boolean, id?: number): Buffer }): void {
+  private sendNew(message: Message, fan: FanOut, subIds: number[] | undefined): void {
     const messageId = this.allocateId();
-    const frame = prepared.frame(message.qos, message.retain, false, messageId);
+    const frame = this.frameOf(fan, subIds, message.qos, message.retain, false, messageId);
     if (frame.length > this.sink.maxPacketSize) {
       this.deps.counters.messagesDropped++; // the client could not accept it [MQTT-3.1.2-25 v5]
       return;
@@ -201,6 +202,13 @@ export class Session {
     (this.inflight ??= new Map()).set(messageId, record);
     if (this.persistent) this.deps.store.putInflight(this.clientId, record);
     this.writePublish(frame);
+  }
+
+  /** The shared fan-out frame, or one of this client's own when it takes topic aliases. */
+  private frameOf(fan: FanOut, subIds: number[] | undefined, qos: QoS, retain: boolean, dup: boolean, messageId?: number): Buffer {
+    const aliases = this.sink.outgoingAliases;
+    if (aliases === null) return fan.prepared(this.sink.version, subIds).frame(qos, retain, dup, messageId);
+    return aliases.frame(fan, subIds, qos, retain, dup, messageId, this.sink.maxPacketSize);
   }
 
   private writePublish(frame: Buffer): void {

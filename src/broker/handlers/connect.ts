@@ -6,6 +6,7 @@ import type { Message } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
 import { topicLimitProblem } from './limits.js';
+import { OutgoingAliases } from '../outgoing-aliases.js';
 
 /** v3/v4 persistent sessions never expire. */
 const NEVER_EXPIRES = 0xffff_ffff;
@@ -47,6 +48,8 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   const props = packet.properties;
   conn.keepaliveMs = packet.keepalive * 1000;
   if (props?.maximumPacketSize !== undefined) conn.maxPacketSize = props.maximumPacketSize;
+  // Never an alias above the client's maximum, none when it has none [MQTT-3.3.2-11].
+  if (v5 && props?.topicAliasMaximum !== undefined && props.topicAliasMaximum > 0) conn.outgoingAliases = new OutgoingAliases(props.topicAliasMaximum);
   const receiveMaximum = props?.receiveMaximum ?? 65_535;
   const expiryInterval = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
 

@@ -172,3 +172,57 @@ describe('PUBLISH from a client', () => {
     await raw.waitClosed();
   });
 });
+
+describe('topic aliases from the broker to a client', () => {
+  it('a client allowing aliases gets the topic once with an alias, then the alias with an empty topic [MQTT-3.3.2-11]', async () => {
+    const raw = await rawSubscriber('alias-out', [{ topic: 'alias/out/+', qos: 2 }], { topicAliasMaximum: 1 });
+    const pub = await publisher('alias-out-pub');
+    for (const qos of [0, 1, 2] as const) await pub.publishAsync('alias/out/a', `m${qos}`, { qos });
+    const got: PublishPacket[] = [];
+    while (got.length < 3) {
+      const p = (await raw.next('publish')) as PublishPacket;
+      got.push(p);
+      if (p.qos === 1) raw.send({ cmd: 'puback', messageId: p.messageId! });
+      if (p.qos === 2) raw.send({ cmd: 'pubrec', messageId: p.messageId! });
+    }
+    expect(got.map((p) => p.payload.toString())).toEqual(['m0', 'm1', 'm2']);
+    expect(got[0]!.topic).toBe('alias/out/a');
+    expect(got[0]!.properties?.topicAlias).toBe(1);
+    for (const p of got.slice(1)) {
+      expect(p.topic).toBe('');
+      expect(p.properties?.topicAlias).toBe(1);
+    }
+    // A second topic remaps the only alias: full topic again, then the first topic remaps it back.
+    await pub.publishAsync('alias/out/b', 'b', { qos: 0 });
+    await pub.publishAsync('alias/out/a', 'a', { qos: 0 });
+    const b = (await raw.next('publish')) as PublishPacket;
+    const a = (await raw.next('publish')) as PublishPacket;
+    expect([b.topic, b.properties?.topicAlias, a.topic, a.properties?.topicAlias]).toEqual(['alias/out/b', 1, 'alias/out/a', 1]);
+    raw.destroy();
+  });
+
+  it('no alias for a client that allows none (no Topic Alias Maximum, or 0) [MQTT-3.3.2-11]', async () => {
+    for (const [id, props] of [['alias-none', {}], ['alias-zero', { topicAliasMaximum: 0 }]] as const) {
+      const raw = await rawSubscriber(id, [{ topic: `alias/none/${id}`, qos: 0 }], props);
+      const pub = await publisher(`${id}-pub`);
+      await pub.publishAsync(`alias/none/${id}`, '1');
+      await pub.publishAsync(`alias/none/${id}`, '2');
+      for (let i = 0; i < 2; i++) {
+        const p = (await raw.next('publish')) as PublishPacket;
+        expect(p.topic).toBe(`alias/none/${id}`);
+        expect(p.properties?.topicAlias).toBeUndefined();
+      }
+      raw.destroy();
+    }
+  });
+
+  it('mqtt.js with topicAliasMaximum resolves the aliases back to topics', async () => {
+    const r = await connectWithInbox(broker.url, { protocolVersion: 5, clientId: 'alias-mqttjs', properties: { topicAliasMaximum: 2 } });
+    clients.push(r.client);
+    await r.client.subscribeAsync('alias/js/#', { qos: 1 });
+    const pub = await publisher('alias-js-pub');
+    for (const t of ['alias/js/1', 'alias/js/2', 'alias/js/3', 'alias/js/1', 'alias/js/3']) await pub.publishAsync(t, t, { qos: 1 });
+    await waitFor(() => r.inbox.messages.length >= 5, 'five aliased messages');
+    expect(r.inbox.messages.map((m) => [m.topic, m.payload])).toEqual(['alias/js/1', 'alias/js/2', 'alias/js/3', 'alias/js/1', 'alias/js/3'].map((t) => [t, t]));
+  });
+});
