@@ -13,8 +13,10 @@
 // heard (PUBLISH answered 0) usually means the node is dead and not yet recovered: messages routed
 // to it for this client sit in its limbo (or in other nodes' replay buffers). Recovery forwards
 // those to every client in the moved set (see cluster/recovery.ts), and settle() lets the new
-// connection wait for that before it drains its queue: the claim remembers such "orphaned" ids,
-// and settle hands them to the handler recovery registers with onOrphaned.
+// connection wait for that before it drains its queue: the claim remembers the node it took the
+// id from, and settle, if that node did not hear the TAKEOVER (or has no subscriber any more by
+// then: a node killed a moment ago still counts as one until Redis sees its socket close), hands
+// it to the handler recovery registers with onOrphaned.
 //
 // A TAKEOVER frame published while the old node's subscriber is disconnected is lost. So the
 // node remembers the ids it holds, and whenever its command connection comes back after an
@@ -43,8 +45,8 @@ export class RedisOwnership implements SessionOwnership {
   private readonly writes: WriteTracker;
   private readonly nodeClientsPrefix: string;
   private readonly movedPrefix: string;
-  /** Ids this node claimed from a node that did not hear the TAKEOVER: clientId -> that node. */
-  private readonly orphaned = new Map<string, string>();
+  /** Ids this node claimed from another node, until settle(): clientId -> that node, and whether it heard the TAKEOVER. */
+  private readonly takenFrom = new Map<string, { node: string; heard: boolean }>();
   private orphanHandler: OrphanHandler | null = null;
   /** Ids held by connections of this node: clientId -> {connection, epoch}. */
   private readonly held = new Map<string, { connectionId: string; epoch: number }>();
@@ -83,8 +85,7 @@ export class RedisOwnership implements SessionOwnership {
       // Nobody listening means that node is gone (or its subscriber is between reconnects: its
       // recheck then finds the newer epoch), and its connection with it.
       const heard = await this.redis.publish(k.nodeChannel(prevNode), encodeTakeover(clientId, prevConn, prevEpoch));
-      if (heard === 0) this.orphaned.set(clientId, prevNode);
-      else this.orphaned.delete(clientId);
+      this.takenFrom.set(clientId, { node: prevNode, heard: heard > 0 });
     }
     return epoch;
   }
@@ -96,10 +97,17 @@ export class RedisOwnership implements SessionOwnership {
    * (a clean start: nothing is owed) only forgets the note.
    */
   async settle(clientId: string, wait = true): Promise<void> {
-    const node = this.orphaned.get(clientId);
-    if (node === undefined) return;
-    this.orphaned.delete(clientId);
-    if (wait && this.orphanHandler !== null) await this.orphanHandler(node);
+    const from = this.takenFrom.get(clientId);
+    if (from === undefined) return;
+    this.takenFrom.delete(clientId);
+    if (!wait || this.orphanHandler === null) return;
+    if (from.heard) {
+      // Redis counts a process killed a moment ago as a subscriber until it sees its socket close
+      // (our route announcement then waited for its ack): look again, now that time has passed.
+      const [, listeners] = (await this.redis.pubsub('NUMSUB', this.keys.nodeChannel(from.node))) as [string, number];
+      if (Number(listeners) > 0) return;
+    }
+    await this.orphanHandler(from.node);
   }
 
   /** Dead-node recovery registers how to wait for a dead node's limbo (see settle). */
@@ -108,7 +116,10 @@ export class RedisOwnership implements SessionOwnership {
   }
 
   release(clientId: string, epoch: number): void {
-    if (this.held.get(clientId)?.epoch === epoch) this.held.delete(clientId);
+    if (this.held.get(clientId)?.epoch === epoch) {
+      this.held.delete(clientId);
+      this.takenFrom.delete(clientId);
+    }
     this.writes.track(this.scripts.ownerRelease(this.keys.owner(clientId), this.expiringKeys(clientId), epoch, clientId, this.nodeClientsPrefix));
   }
 
