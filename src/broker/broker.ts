@@ -70,6 +70,7 @@ export class Broker implements ConnectionHost, StatsSource {
     this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
     backend.bus.onMessage((message) => this.deliverLocal(message));
     backend.ownership.onTakeover((clientId, connectionId, epoch) => this.onTakeover(clientId, connectionId, epoch));
+    backend.bus.onQueued?.((clientId) => this.queueChanged(clientId));
     // One timer for every connection's keep-alive and connect timeout (no timer per connection).
     const sweepMs = Math.max(25, Math.min(1000, Math.floor(config.connectTimeoutMs / 4)));
     this.sweepTimer = setInterval(() => this.sweep(), sweepMs);
@@ -143,6 +144,8 @@ export class Broker implements ConnectionHost, StatsSource {
         const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt };
         if (target.subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: target.subIds };
         this.enqueueOffline(clientId, queued);
+        // Still connecting: this may land behind the queue's drain; look again once connected.
+        if (conn !== undefined && conn.session !== null) conn.session.queueDirty = true;
       }
     }
   }
@@ -253,6 +256,9 @@ export class Broker implements ConnectionHost, StatsSource {
       ...routes,
     ]);
     session.restoreIncomingQos2(incoming);
+    // The routes are in place: if the previous holder died unrecovered, wait (bounded) until what
+    // was routed to it is forwarded into the queue (cluster; see store/redis/ownership.ts).
+    await this.backend.ownership.settle?.(clientId, record !== null);
     // Drained last: until the session goes online, new messages for it land in the queue.
     const queued = record !== null ? await store.drainQueue(clientId) : [];
     if (conn.closed) {
@@ -268,7 +274,36 @@ export class Broker implements ConnectionHost, StatsSource {
     conn.write(request.connack(record !== null)); // session present [MQTT-3.2.2-2/3]
     session.resume(inflight);
     for (const message of queued) session.deliverMessage(message);
+    // Queued while the drain was on its way (or forwarded by another node meanwhile): send it too.
+    if (session.queueDirty) void this.redrain(conn);
     return true;
+  }
+
+  /** Another node appended to clientId's store queue (QUEUED notice): deliver it if online here. */
+  private queueChanged(clientId: string): void {
+    const conn = this.online.get(clientId);
+    if (conn === undefined || conn.session === null) return; // offline: the next resume drains it
+    if (conn.state === 'connected') void this.redrain(conn);
+    else conn.session.queueDirty = true; // connecting: openSession drains again once connected
+  }
+
+  /** Drains the store queue of an online session into it (at least once: a closed connection's share goes back). */
+  private async redrain(conn: Connection): Promise<void> {
+    const session = conn.session;
+    if (session === null) return;
+    session.queueDirty = false;
+    let messages: Message[];
+    try {
+      messages = await this.backend.sessions.drainQueue(session.clientId);
+    } catch (err) {
+      this.log.error({ err, clientId: session.clientId }, 'could not drain the queue of an online client');
+      return;
+    }
+    if (conn.state === 'connected' && !conn.closed && conn.session === session) {
+      for (const message of messages) session.deliverMessage(message);
+    } else if (session.persistent) {
+      for (const message of messages) this.enqueueOffline(session.clientId, message);
+    }
   }
 
   /** v5 DISCONNECT may change the Session Expiry Interval. */

@@ -43,6 +43,8 @@ export class Session {
   /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9] (created on first use). */
   private incoming: Set<number> | null = null;
   private nextId = 1;
+  /** Set when a message went to the store queue while connecting (or another node added to it): drain again once online. */
+  queueDirty = false;
   /** Set while messages are being dropped at the queue cap, so a burst is logged once. */
   private dropping = false;
 

@@ -30,6 +30,12 @@ interface WorkerState {
 
 /** Set in the environment of the worker that publishes $SYS. */
 export const SYS_PUBLISHER_ENV = 'STARLING_SYS_PUBLISHER';
+/**
+ * STARLING_RECOVER_DELAY_MS: how long the primary waits before telling a worker to recover a dead
+ * one (default 0). Tests set it to widen the window in which a client reconnects before its dead
+ * node is recovered, as a vanished host's clients always can (heartbeat expiry takes seconds).
+ */
+const RECOVER_DELAY_MS = Number(process.env.STARLING_RECOVER_DELAY_MS ?? 0) || 0;
 
 export class Primary {
   private readonly states = new Map<Worker, WorkerState>();
@@ -95,6 +101,11 @@ export class Primary {
     }
     this.log.error({ pid: worker.process.pid, nodeId, code, signal }, 'primary: worker died; forking a replacement');
     this.fork(sysPublisher);
+    if (RECOVER_DELAY_MS > 0) setTimeout(() => this.stopping || this.askRecovery(nodeId), RECOVER_DELAY_MS);
+    else this.askRecovery(nodeId);
+  }
+
+  private askRecovery(nodeId: string): void {
     const rescuer = [...this.states].find(([, s]) => s.nodeId !== null)?.[0];
     if (rescuer !== undefined) this.send(rescuer, { starling: 'recover', nodeId });
     else this.pendingRecoveries.push(nodeId);

@@ -1,18 +1,32 @@
 // Dead-node recovery: what a live node does for a node that died (kill -9, a lost host, or a
 // clean stop, which marks its heartbeat expired on purpose).
 //
-// Triggered by the primary (a worker's 'exit') and by heartbeat expiry seen by any node; the
-// claim in Redis (SET NX) lets exactly one node act. Then, in this order:
+// Triggered by the primary (a worker's 'exit'), by heartbeat expiry seen by any node, and by a
+// node that resumes a client whose previous holder did not hear the takeover and is gone (see
+// awaitRecovered); the claim in Redis (SET NX) lets exactly one node act. Then, in this order:
 //   1. For each client the dead node held, still held by it: take its will atomically and
 //      publish it (once: the take deletes it); adopt its persistent session — ownership moves
-//      here with a fresh epoch, and its subscriptions go into AdoptedSessions, which queues
+//      here with a fresh epoch, and its subscriptions go into ForwardedSessions, which queues
 //      matching bus messages into the session's offline queue; clean sessions are released.
-//   2. Add routes for the adopted filters (acked by every node), THEN announce the dead node
-//      gone — each node first pushes the frames it sent the dead node in the last seconds into
-//      its limbo (they may have died in its socket), then acks, and drops its routes — THEN drain
-//      the limbo into the adopted sessions. Messages in between go both ways: at least once.
-// A client that reconnects anywhere claims its id from us: the takeover notice arrives on our
-// node channel and AdoptedSessions lets the session go (it was never connected here).
+//      Clients claimed away from the dead node after it died (its moved set, or an adoption that
+//      lost the race against the client's own claim) are BRIDGED: their current subscriptions go
+//      into ForwardedSessions too, whose queued messages are then announced to the node holding
+//      the client (a QUEUED frame; the core there drains the queue into the live session).
+//   2. Add routes for the adopted and bridged filters (acked by every node), THEN announce the
+//      dead node gone — each node first pushes the frames it sent the dead node in the last
+//      seconds into its limbo (they may have died in its socket), then acks, and drops its routes —
+//      THEN drain the limbo into the adopted and bridged sessions, THEN mark the node "done".
+//      Messages in between go both ways: at least once.
+// Why bridges: a client that reconnected elsewhere before recovery had messages routed to the
+// dead node (in its limbo now) and, until its new node's routes are visible everywhere, messages
+// routed to nobody once the dead node's routes are dropped. The bridge's routes cover the second
+// part; it lasts BRIDGE_MS after recovery, longer than the new node's route announcement waits
+// for acks, so the handover has no gap (duplicates are possible). A node that resumes such a
+// client waits (bounded) for "done" before draining its queue, so the dead node's messages come
+// first, in order; anything forwarded later arrives through the QUEUED notice.
+// A client that reconnects anywhere after recovery claims its id from us: the takeover notice
+// arrives on our node channel (or through our ownership handlers when it lands here) and its
+// adopted session becomes a bridge for BRIDGE_MS for the same reason, then it is let go.
 import type { Logger } from 'pino';
 import { topicMatchesFilter } from '../broker/topic-match.js';
 import { willPublication } from '../broker/wills.js';
@@ -31,20 +45,45 @@ export interface RecoveryOptions {
 const ADOPTED_PREFIX = 'adopted:';
 /** How long a node with an expired heartbeat but an open Redis connection is taken for stalled, not dead. */
 const STALL_GRACE_MS = 60_000;
+/**
+ * How long a bridge outlives its cause (recovery done, or the adopted client's takeover): more than
+ * the new holder needs to load the session and have its routes acked (the bus waits 1 s for acks).
+ */
+const BRIDGE_MS = 3000;
+/** How long a resuming session waits for its dead previous node to be recovered before it goes on without. */
+const SETTLE_TIMEOUT_MS = 3000;
+const SETTLE_POLL_MS = 20;
 
-/** Offline persistent sessions adopted from dead nodes, queued into until their clients return. */
-class AdoptedSessions {
-  private readonly sessions = new Map<string, Map<string, SubscriptionOptions>>();
-  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+interface Forwarded {
+  subscriptions: Map<string, SubscriptionOptions>;
+  /** adopted: we hold the offline session. bridge: another connection holds it; tell its node. */
+  mode: 'adopted' | 'bridge';
+  /** Session expiry (adopted) or end of the bridge. */
+  timer: NodeJS.Timeout | undefined;
+}
 
-  constructor(private readonly options: RecoveryOptions) {
+/**
+ * Sessions whose messages this node queues into {p}queue:{cid}: persistent sessions adopted from
+ * dead nodes until their clients return, and bridges for clients that returned elsewhere.
+ */
+class ForwardedSessions {
+  private readonly sessions = new Map<string, Forwarded>();
+  private readonly toNotify = new Set<string>();
+  private notifyScheduled = false;
+  private readonly writes = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly options: RecoveryOptions,
+    private readonly store: NodeRecoveryStore,
+  ) {
     // Messages from other nodes, and those published here (the bus sees every one).
     options.backend.bus.onMessage((message) => this.deliver(message));
     options.backend.bus.onLocalPublish((message) => this.deliver(message));
     // The client came back: on another node (a TAKEOVER frame on our channel) or on this one
-    // (ownership calls its handlers directly).
+    // (ownership calls its handlers directly). Until its new holder's routes are visible, what
+    // comes our way still goes into its queue.
     const onTakeover = (clientId: string, connectionId: string): void => {
-      if (connectionId.startsWith(ADOPTED_PREFIX)) this.release(clientId);
+      if (connectionId.startsWith(ADOPTED_PREFIX) && this.sessions.get(clientId)?.mode === 'adopted') this.bridge(clientId);
     };
     options.backend.bus.onTakeover(onTakeover);
     options.backend.ownership.onTakeover(onTakeover);
@@ -56,61 +95,130 @@ class AdoptedSessions {
 
   /** Queues for clientId until it reconnects, or until its session expires (then it is deleted). */
   async adopt(clientId: string, subscriptions: Map<string, SubscriptionOptions>, expiryInterval: number, epoch: number): Promise<void> {
-    this.sessions.set(clientId, subscriptions);
+    const entry: Forwarded = { subscriptions, mode: 'adopted', timer: undefined };
+    this.replace(clientId, entry);
     // Longer than a timer can wait (~24.8 days; 0xFFFFFFFF = never): left to the store's TTL.
     if (expiryInterval * 1000 <= 2_147_483_647) {
-      const timer = setTimeout(() => {
-        if (!this.sessions.has(clientId)) return;
+      entry.timer = setTimeout(() => {
+        if (this.sessions.get(clientId) !== entry) return;
         this.release(clientId);
         this.options.backend.sessions.delete(clientId);
         this.options.backend.ownership.release(clientId, epoch);
       }, expiryInterval * 1000);
-      timer.unref();
-      this.expiryTimers.set(clientId, timer);
+      entry.timer.unref();
     }
     await Promise.all([...subscriptions.keys()].map((filter) => this.options.backend.bus.addRoute(filter)));
   }
 
-  private release(clientId: string): void {
-    const subscriptions = this.sessions.get(clientId);
-    if (subscriptions === undefined) return;
-    this.sessions.delete(clientId);
-    clearTimeout(this.expiryTimers.get(clientId));
-    this.expiryTimers.delete(clientId);
-    for (const filter of subscriptions.keys()) this.options.backend.bus.removeRoute(filter);
+  /** Forwards to the queue of clientId, held elsewhere (or by a connection here), until endBridge. */
+  async addBridge(clientId: string, subscriptions: Map<string, SubscriptionOptions>): Promise<void> {
+    this.replace(clientId, { subscriptions, mode: 'bridge', timer: undefined });
+    await Promise.all([...subscriptions.keys()].map((filter) => this.options.backend.bus.addRoute(filter)));
   }
 
-  /** Few sessions, adopted only after a crash: a linear scan is fine here. */
+  /** An adopted session whose client came back: a bridge for BRIDGE_MS. */
+  bridge(clientId: string): void {
+    const entry = this.sessions.get(clientId);
+    if (entry === undefined) return;
+    entry.mode = 'bridge';
+    this.endBridge(clientId);
+  }
+
+  /** The bridge of clientId ends BRIDGE_MS from now. */
+  endBridge(clientId: string): void {
+    const entry = this.sessions.get(clientId);
+    if (entry === undefined || entry.mode !== 'bridge') return;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => this.sessions.get(clientId) === entry && this.release(clientId), BRIDGE_MS);
+    entry.timer.unref();
+  }
+
+  /**
+   * Resolves when the queue writes issued so far, and the QUEUED notices they lead to, are done
+   * (failures are logged). Later writes are not waited for: a bridge may be busy all along.
+   */
+  async settled(): Promise<void> {
+    await Promise.all([...this.writes]);
+    // Their notices were scheduled as they resolved; let the scheduled turn run, then wait for it.
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([...this.writes]);
+  }
+
+  private replace(clientId: string, entry: Forwarded): void {
+    // A second adoption or bridge of one id: keep the routes counted once.
+    if (this.sessions.has(clientId)) this.release(clientId);
+    this.sessions.set(clientId, entry);
+  }
+
+  private release(clientId: string): void {
+    const entry = this.sessions.get(clientId);
+    if (entry === undefined) return;
+    this.sessions.delete(clientId);
+    clearTimeout(entry.timer);
+    for (const filter of entry.subscriptions.keys()) this.options.backend.bus.removeRoute(filter);
+  }
+
+  /** Few sessions, adopted or bridged only after a crash: a linear scan is fine here. */
   readonly deliver = (message: Message): void => {
     if (message.qos === 0 || this.sessions.size === 0) return;
-    for (const [clientId, subscriptions] of this.sessions) {
+    for (const [clientId, entry] of this.sessions) {
       let qos = -1;
-      for (const [filter, options] of subscriptions) if (topicMatchesFilter(message.topic, filter) && options.qos > qos) qos = options.qos;
+      for (const [filter, options] of entry.subscriptions) if (topicMatchesFilter(message.topic, filter) && options.qos > qos) qos = options.qos;
       if (qos <= 0) continue;
       const queued: Message = { ...message, qos: (qos < message.qos ? qos : message.qos) as 1 | 2, retain: false };
-      this.options.backend.sessions.enqueue(clientId, queued, this.options.maxQueued).catch((err: unknown) => this.options.logger.error({ err, clientId }, 'recovery: could not queue for an adopted session'));
+      const write = this.options.backend.sessions.enqueue(clientId, queued, this.options.maxQueued).then(
+        () => {
+          // A bridge (now or since): the client is online somewhere; its node drains the queue.
+          if (this.sessions.get(clientId)?.mode !== 'adopted') this.notify(clientId);
+        },
+        (err: unknown) => this.options.logger.error({ err, clientId }, 'recovery: could not queue for an adopted session'),
+      );
+      this.writes.add(write);
+      void write.finally(() => this.writes.delete(write));
     }
   };
+
+  /** One QUEUED notice per client per turn, to the node holding it now. */
+  private notify(clientId: string): void {
+    this.toNotify.add(clientId);
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    setImmediate(() => {
+      const clientIds = [...this.toNotify];
+      this.toNotify.clear();
+      const sent = Promise.all(
+        clientIds.map(async (id) => {
+          const node = await this.store.ownerNode(id);
+          if (node !== null) await this.options.backend.bus.notifyQueued(node, id);
+        }),
+      ).catch((err: unknown) => this.options.logger.warn({ err }, 'recovery: could not tell a node about forwarded messages; they wait in the queue'));
+      this.writes.add(sent);
+      void sent.finally(() => this.writes.delete(sent));
+      this.notifyScheduled = false;
+    });
+  }
 }
 
 export class DeadNodeRecovery {
   private readonly store: NodeRecoveryStore;
-  private readonly adopted: AdoptedSessions;
-  private readonly inProgress = new Set<string>();
+  private readonly forwarded: ForwardedSessions;
+  private readonly running = new Map<string, Promise<void>>();
   private readonly log: Logger;
 
   constructor(private readonly options: RecoveryOptions) {
     const { backend } = options;
     this.store = new NodeRecoveryStore(backend.redis, backend.keys, backend.bus.nodeId);
-    this.adopted = new AdoptedSessions(options);
+    this.forwarded = new ForwardedSessions(options, this.store);
     this.log = options.logger;
     // Heartbeat expiry can also mean a stalled event loop: such a node is left alone while its
     // connection to Redis is open (the primary's report of an exit needs no such check).
     backend.bus.onDeadNode((nodeId) => void this.recoverIfGone(nodeId));
+    // A client resumed here was held by a node that did not hear the takeover.
+    backend.ownership.onOrphaned((deadNode) => this.awaitRecovered(deadNode));
   }
 
   private async recoverIfGone(nodeId: string): Promise<void> {
-    if (this.inProgress.has(nodeId)) return;
+    if (this.running.has(nodeId)) return;
     try {
       if (await this.store.seemsAlive(nodeId, STALL_GRACE_MS)) return;
     } catch {
@@ -120,14 +228,55 @@ export class DeadNodeRecovery {
   }
 
   /** Recovers deadNode unless another node already does; resolves when done (or skipped). */
-  async recover(deadNode: string): Promise<void> {
+  recover(deadNode: string): Promise<void> {
+    if (deadNode === this.options.backend.bus.nodeId) return Promise.resolve();
+    let run = this.running.get(deadNode);
+    if (run === undefined) {
+      run = this.run(deadNode).finally(() => this.running.delete(deadNode));
+      this.running.set(deadNode, run);
+    }
+    return run;
+  }
+
+  /**
+   * Resolves once deadNode's limbo has been forwarded (recovery "done"), recovering it here if
+   * nobody does and it is gone; at once if it is not gone (a subscriber between reconnects, a
+   * stalled host: whatever is owed arrives later through the moved set and a QUEUED notice); after
+   * SETTLE_TIMEOUT_MS at the latest.
+   */
+  private async awaitRecovered(deadNode: string): Promise<void> {
+    const started = Date.now();
+    try {
+      while (Date.now() - started < SETTLE_TIMEOUT_MS) {
+        const state = await this.store.state(deadNode);
+        if (state === 'done') {
+          this.log.info({ deadNode, waitedMs: Date.now() - started }, 'recovery: a resumed session waited for its previous node\'s recovery');
+          return;
+        }
+        if (state === null) {
+          if (!(await this.store.isGone(deadNode))) return;
+          await this.recover(deadNode);
+          continue;
+        }
+        await (this.running.get(deadNode) ?? new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS)));
+      }
+      this.log.warn({ deadNode, waitedMs: Date.now() - started }, 'recovery: a resumed session stopped waiting for its previous node\'s recovery; what it is owed comes later');
+    } catch (err) {
+      this.log.warn({ err, deadNode }, 'recovery: could not wait for a dead node\'s recovery; what a resumed session is owed comes later');
+    }
+  }
+
+  private async run(deadNode: string): Promise<void> {
     const { bus } = this.options.backend;
-    if (deadNode === bus.nodeId || this.inProgress.has(deadNode)) return;
-    this.inProgress.add(deadNode);
     try {
       if (!(await this.store.claimNode(deadNode))) return;
+    } catch {
+      return; // Redis away: retried by the next trigger
+    }
+    try {
       const started = Date.now();
-      const clients = await this.store.clientsOf(deadNode);
+      const [clients, movedIds] = await this.store.clientsAndMoved(deadNode);
+      const moved = new Set(movedIds);
       let wills = 0;
       let adopted = 0;
       await Promise.all(
@@ -135,33 +284,47 @@ export class DeadNodeRecovery {
           const outcome = await this.recoverClient(clientId, deadNode);
           if (outcome.will) wills++;
           if (outcome.adopted) adopted++;
+          if (outcome.moved) moved.add(clientId);
+        }),
+      );
+      let bridged = 0;
+      await Promise.all(
+        [...moved].map(async (clientId) => {
+          const record = await this.options.backend.sessions.load(clientId);
+          if (record === null || record.expiryInterval === 0) return; // a clean session now: owed nothing
+          bridged++;
+          await this.forwarded.addBridge(clientId, record.subscriptions);
         }),
       );
       await bus.announceGone(deadNode);
-      const drained = await bus.drainLimbo(deadNode, this.adopted.deliver);
+      const drained = await bus.drainLimbo(deadNode, this.forwarded.deliver);
+      await this.forwarded.settled();
       await this.store.forget(deadNode);
-      this.log.warn({ deadNode, clients: clients.length, wills, adopted, drained, ms: Date.now() - started }, 'recovery: recovered a dead node');
+      await this.store.markDone(deadNode);
+      for (const clientId of moved) this.forwarded.endBridge(clientId);
+      this.log.warn({ deadNode, clients: clients.length, wills, adopted, bridged, drained, ms: Date.now() - started }, 'recovery: recovered a dead node');
     } catch (err) {
       this.log.error({ err, deadNode }, 'recovery: failed; the node stays expired and is retried on the next heartbeat');
       await this.options.backend.redis.del(this.options.backend.keys.recovery(deadNode)).catch(() => {});
-    } finally {
-      this.inProgress.delete(deadNode);
     }
   }
 
-  private async recoverClient(clientId: string, deadNode: string): Promise<{ will: boolean; adopted: boolean }> {
+  private async recoverClient(clientId: string, deadNode: string): Promise<{ will: boolean; adopted: boolean; moved: boolean }> {
     const connectionId = `${ADOPTED_PREFIX}${this.options.backend.bus.nodeId}:${clientId}`;
     const epoch = await this.store.adoptClient(clientId, deadNode, connectionId);
-    if (epoch === null) return { will: false, adopted: false }; // reconnected elsewhere already
+    if (epoch === null) return { will: false, adopted: false, moved: true }; // reconnected elsewhere already
     const will = await this.store.takeWill(clientId, deadNode);
     if (will !== null) this.publishWill(clientId, connectionId, will.message, will.delaySeconds);
     const record = await this.options.backend.sessions.load(clientId);
     if (record === null || record.expiryInterval === 0) {
       this.options.backend.ownership.release(clientId, epoch);
-      return { will: will !== null, adopted: false };
+      return { will: will !== null, adopted: false, moved: false };
     }
-    await this.adopted.adopt(clientId, record.subscriptions, record.expiryInterval, epoch);
-    return { will: will !== null, adopted: true };
+    await this.forwarded.adopt(clientId, record.subscriptions, record.expiryInterval, epoch);
+    // The client may have come back while we adopted it (its takeover notice found nothing yet).
+    const owner = await this.options.backend.ownership.ownerOf(clientId);
+    if (owner?.connectionId !== connectionId) this.forwarded.bridge(clientId);
+    return { will: will !== null, adopted: true, moved: false };
   }
 
   private publishWill(clientId: string, connectionId: string, message: Message, delaySeconds: number): void {

@@ -106,6 +106,13 @@ export interface SessionOwnership {
   release(clientId: string, epoch: number): void;
   /** Called on the node that held clientId when a newer claim took it. */
   onTakeover(handler: (clientId: string, connectionId: string, epoch: number) => void): void;
+  /**
+   * Optional (cluster): called by the core after a resumed session's routes are in place and
+   * before it drains the queue. Resolves when messages routed to the previous holder (a node
+   * that died unrecovered) have been moved into the queue, or when waiting longer is pointless.
+   * `wait` false: only forget what the claim noted (a clean start owes nothing).
+   */
+  settle?(clientId: string, wait?: boolean): Promise<void>;
 }
 
 /** Messages leaving this process for other workers and hosts. */
@@ -127,6 +134,11 @@ export interface MessageBus {
   publish(message: Message): Promise<void>;
   /** Messages from other nodes, to deliver to local subscribers only. */
   onMessage(handler: (message: Message) => void): void;
+  /**
+   * Optional (cluster): another node appended messages to the store queue of clientId, held on
+   * this node; the core delivers them if the client is online (else they wait for its resume).
+   */
+  onQueued?(handler: (clientId: string) => void): void;
   /** Count of messages this node received from the bus (tests use it to prove routing by interest). */
   readonly received: number;
   close(): Promise<void>;

@@ -30,10 +30,12 @@ import {
   decodeRouteAnnouncement,
   decodeTextFields,
   encodeMessagesFrame,
+  encodeQueued,
   encodeRouteAck,
   encodeRouteAnnouncement,
   type MessageCodec,
   TAG_MESSAGES,
+  TAG_QUEUED,
   TAG_ROUTE_ACK,
   TAG_TAKEOVER,
 } from './node-frames.js';
@@ -92,6 +94,7 @@ export class RedisBus implements MessageBus {
   private readonly replay: ReplayBuffer;
   private takeoverHandlers: TakeoverHandler[] = [];
   private deadNodeHandlers: Array<(nodeId: string) => void> = [];
+  private queuedHandlers: Array<(clientId: string) => void> = [];
   private pending = new Map<string, Batch>();
   private flushScheduled = false;
   private seq = 0;
@@ -196,6 +199,17 @@ export class RedisBus implements MessageBus {
   /** Takeover notices for clients held on this node (ownership.ts sends them with encodeTakeover). */
   onTakeover(handler: TakeoverHandler): void {
     this.takeoverHandlers.push(handler);
+  }
+
+  /** QUEUED notices: another node appended messages to the queue of a client held here. */
+  onQueued(handler: (clientId: string) => void): void {
+    this.queuedHandlers.push(handler);
+  }
+
+  /** Tells nodeId (this node: directly) that clientId's queue got messages; resolves once sent. */
+  async notifyQueued(nodeId: string, clientId: string): Promise<void> {
+    if (nodeId === this.nodeId) for (const handler of this.queuedHandlers) handler(clientId);
+    else await this.redis.publish(this.keys.nodeChannel(nodeId), encodeQueued(clientId));
   }
 
   /** Nodes whose heartbeat expired, seen by this node's heartbeat (recovery claims them). */
@@ -323,6 +337,9 @@ export class RedisBus implements MessageBus {
       const [clientId, connectionId, epoch] = decodeTextFields(data);
       if (clientId === undefined || connectionId === undefined) return;
       for (const handler of this.takeoverHandlers) handler(clientId, connectionId, Number(epoch));
+    } else if (tag === TAG_QUEUED) {
+      const clientId = data.toString('utf8', 1);
+      for (const handler of this.queuedHandlers) handler(clientId);
     } else {
       this.onAnnouncement(data.toString('utf8'));
     }

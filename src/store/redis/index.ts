@@ -59,7 +59,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
       ...(options.nodeTtlMs !== undefined ? { nodeTtlMs: options.nodeTtlMs } : {}),
     });
-    bus.onTakeover((clientId, connectionId, epoch) => ownership.handleRemoteTakeover(clientId, connectionId, epoch));
+    bus.onTakeover((clientId, connectionId, epoch) => ownership.handleRemoteTakeover(clientId, connectionId, epoch, true));
     // TAKEOVER frames sent while our subscriber was away are lost. When it is back: once the PING
     // behind its re-SUBSCRIBE answers, every later claim's frame reaches us, so re-reading the
     // owner records then misses nothing.

@@ -24,7 +24,9 @@
 //   {p}limbo:{nodeId}     list     frames that could not reach a dead node       bus.ts
 //   {p}stats:{nodeId}     hash     $SYS counters
 //   {p}nodeclients:{nodeId} set    client ids owned by the node (dead-node recovery)  ownership.ts
-//   {p}recovery:{nodeId}  string   who recovers the dead node (SET NX: exactly one)  node-recovery.ts
+//   {p}recovery:{nodeId}  string   who recovers the dead node (SET NX: exactly one), "done" after  node-recovery.ts
+//   {p}moved:{nodeId}     set      client ids claimed away from the node whose TAKEOVER it has not  ownership.ts
+//                                  handled (it was dead): recovery forwards its limbo to them
 export const DEFAULT_PREFIX = 'starling:';
 
 export interface RedisKeys {
@@ -51,6 +53,7 @@ export interface RedisKeys {
   stats(nodeId: string): string;
   nodeClients(nodeId: string): string;
   recovery(nodeId: string): string;
+  moved(nodeId: string): string;
 }
 
 export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
@@ -77,6 +80,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     stats: (nodeId) => `${p}stats:${nodeId}`,
     nodeClients: (nodeId) => `${p}nodeclients:${nodeId}`,
     recovery: (nodeId) => `${p}recovery:${nodeId}`,
+    moved: (nodeId) => `${p}moved:${nodeId}`,
   };
   return keys;
 }

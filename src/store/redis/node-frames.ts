@@ -6,6 +6,8 @@
 //                                                  of {p}limbo:{nodeId} lists
 //   0x02 ROUTE_ACK utf8 "seq\0ackingNodeId"         "I have applied your route announcement seq"
 //   0x03 TAKEOVER  utf8 "clientId\0connectionId\0epoch"  a newer claim took clientId from this node
+//   0x04 QUEUED    utf8 "clientId"                  messages for clientId (held here) were appended to
+//                                                  its queue by another node: deliver them if it is online
 //
 // Routes channel: utf8 fields joined by NUL (MQTT forbids U+0000 in topics and filters, and node
 // ids are ours), the filter always last:
@@ -24,6 +26,7 @@ export interface MessageCodec {
 export const TAG_MESSAGES = 0x01;
 export const TAG_ROUTE_ACK = 0x02;
 export const TAG_TAKEOVER = 0x03;
+export const TAG_QUEUED = 0x04;
 
 /** One MESSAGES frame holding every message in `messages` (already encoded by the codec). */
 export function encodeMessagesFrame(encoded: readonly Buffer[]): Buffer {
@@ -60,6 +63,11 @@ export function encodeRouteAck(seq: number, nodeId: string): Buffer {
 /** For ownership.ts: tells the node holding clientId that a newer claim (epoch) took it. */
 export function encodeTakeover(clientId: string, connectionId: string, epoch: number): Buffer {
   return taggedText(TAG_TAKEOVER, `${clientId}\0${connectionId}\0${epoch}`);
+}
+
+/** For recovery: tells the node holding clientId that its queue got messages (forwarded from a dead node). */
+export function encodeQueued(clientId: string): Buffer {
+  return taggedText(TAG_QUEUED, clientId);
 }
 
 export function decodeTextFields(frame: Buffer): string[] {

@@ -7,6 +7,11 @@
 // - adoptClient: moves ownership of a client id from the dead node to us only if the dead node
 //              still holds it, with a fresh fencing epoch (a client that already reconnected
 //              elsewhere is left alone).
+// - clientsAndMoved: the clients the dead node held, and those claimed away from it after it died
+//              (its moved set), read together so that a claim in between is in one or the other.
+// - markDone / state: {p}recovery:{node} becomes "done" when the dead node's limbo is delivered;
+//              a node resuming one of its former clients waits for that (cluster/recovery.ts).
+// - isGone:    neither of the node's Redis connections is open (CLIENT LIST by connection name).
 import type { Redis } from 'ioredis';
 import type { Message } from '../types.js';
 import { decodeMessage } from './codec.js';
@@ -28,6 +33,8 @@ redis.call('HSET', KEYS[1], 'node', ARGV[2], 'conn', ARGV[3], 'epoch', epoch)
 redis.call('SREM', KEYS[3], ARGV[4])
 redis.call('SADD', KEYS[4], ARGV[4])
 return epoch`;
+
+const DONE = 'done';
 
 export interface TakenWill {
   message: Message;
@@ -69,6 +76,48 @@ export class NodeRecoveryStore {
     return this.redis.smembers(this.keys.nodeClients(deadNode));
   }
 
+  /** [clients deadNode holds, clients claimed away from it since it stopped hearing takeovers], atomically. */
+  async clientsAndMoved(deadNode: string): Promise<[string[], string[]]> {
+    const replies = await this.redis.multi().smembers(this.keys.nodeClients(deadNode)).smembers(this.keys.moved(deadNode)).exec();
+    const [held, moved] = (replies ?? []).map(([err, value]) => {
+      if (err !== null) throw err;
+      return value as string[];
+    });
+    return [held ?? [], moved ?? []];
+  }
+
+  /** Marks deadNode recovered: its limbo is delivered (the claim stays, so nobody recovers it again). */
+  async markDone(deadNode: string): Promise<void> {
+    await this.redis.set(this.keys.recovery(deadNode), DONE, 'EX', 86_400);
+  }
+
+  /** null: nobody recovers deadNode (yet); 'done'; or the id of the node recovering it. */
+  state(deadNode: string): Promise<string | null> {
+    return this.redis.get(this.keys.recovery(deadNode));
+  }
+
+  /**
+   * True when neither Redis connection of nodeId is open: a killed process's sockets are closed by
+   * its kernel. A node that only lost its subscriber for a moment, or a stalled or cut-off host
+   * whose sockets Redis still holds, is not gone. Without CLIENT LIST (a restricted Redis user):
+   * gone when its heartbeat expired.
+   */
+  async isGone(nodeId: string): Promise<boolean> {
+    try {
+      const list = (await this.redis.client('LIST')) as string;
+      const names = [`name=starling:${nodeId}:commands `, `name=starling:${nodeId}:subscriber `];
+      return !list.split('\n').some((line) => names.some((name) => line.includes(name)));
+    } catch {
+      const expiry = await this.redis.zscore(this.keys.nodes, nodeId);
+      return expiry === null || Number(expiry) < Date.now();
+    }
+  }
+
+  /** The node holding clientId, or null. */
+  ownerNode(clientId: string): Promise<string | null> {
+    return this.redis.hget(this.keys.owner(clientId), 'node');
+  }
+
   async takeWill(clientId: string, deadNode: string): Promise<TakenWill | null> {
     const reply = await (this.redis as unknown as RecoveryCommands).starlingTakeWillBuffer(this.keys.will(clientId), deadNode);
     if (reply === null) return null;
@@ -90,6 +139,6 @@ export class NodeRecoveryStore {
 
   /** Drops what is left of the dead node once recovered. */
   async forget(deadNode: string): Promise<void> {
-    await this.redis.del(this.keys.nodeClients(deadNode), this.keys.stats(deadNode), this.keys.limbo(deadNode));
+    await this.redis.del(this.keys.nodeClients(deadNode), this.keys.stats(deadNode), this.keys.limbo(deadNode), this.keys.moved(deadNode));
   }
 }

@@ -8,6 +8,16 @@
 // channel before claim() resolves, and the bus there calls handleRemoteTakeover. A release
 // only frees the id if the owner record still carries the releaser's epoch.
 //
+// A claim that takes the id from another node also puts it into that node's moved set
+// ({p}moved:{node}); the node removes it when it handles the TAKEOVER. A TAKEOVER that nobody
+// heard (PUBLISH answered 0) usually means the node is dead and not yet recovered: messages routed
+// to it for this client sit in its limbo (or in other nodes' replay buffers). Recovery forwards
+// those to every client in the moved set (see cluster/recovery.ts), and settle() lets the new
+// connection wait for that before it drains its queue: the claim remembers the node it took the
+// id from, and settle, if that node did not hear the TAKEOVER (or has no subscriber any more by
+// then: a node killed a moment ago still counts as one until Redis sees its socket close), hands
+// it to the handler recovery registers with onOrphaned.
+//
 // A TAKEOVER frame published while the old node's subscriber is disconnected is lost. So the
 // node remembers the ids it holds, and whenever its command connection comes back after an
 // outage it re-reads their owner records (one pipelined HMGET each) and runs the takeover
@@ -20,6 +30,8 @@ import { storeScripts, type StoreScripts } from './scripts.js';
 import { WriteTracker } from './write-tracker.js';
 
 type TakeoverHandler = (clientId: string, connectionId: string, epoch: number) => void;
+/** Resolves when what deadNode's limbo held for its former clients is in their queues (or gives up). */
+type OrphanHandler = (deadNode: string) => Promise<void>;
 
 export interface OwnerRecord {
   nodeId: string;
@@ -32,6 +44,10 @@ export class RedisOwnership implements SessionOwnership {
   private readonly scripts: StoreScripts;
   private readonly writes: WriteTracker;
   private readonly nodeClientsPrefix: string;
+  private readonly movedPrefix: string;
+  /** Ids this node claimed from another node, until settle(): clientId -> that node, and whether it heard the TAKEOVER. */
+  private readonly takenFrom = new Map<string, { node: string; heard: boolean }>();
+  private orphanHandler: OrphanHandler | null = null;
   /** Ids held by connections of this node: clientId -> {connection, epoch}. */
   private readonly held = new Map<string, { connectionId: string; epoch: number }>();
 
@@ -43,6 +59,7 @@ export class RedisOwnership implements SessionOwnership {
     this.scripts = storeScripts(redis);
     this.writes = new WriteTracker(redis);
     this.nodeClientsPrefix = keys.nodeClients('');
+    this.movedPrefix = keys.moved('');
     redis.on('ready', () => void this.recheck().catch(() => {}));
   }
 
@@ -56,6 +73,7 @@ export class RedisOwnership implements SessionOwnership {
       connectionId,
       clientId,
       this.nodeClientsPrefix,
+      this.movedPrefix,
     );
     const epoch = Number(epochText);
     this.held.set(clientId, { connectionId, epoch });
@@ -64,14 +82,44 @@ export class RedisOwnership implements SessionOwnership {
     if (prevNode === this.nodeId) {
       if (prevConn !== connectionId) this.handleRemoteTakeover(clientId, prevConn, prevEpoch);
     } else {
-      // Nobody listening means that node is gone, and its connection with it.
-      await this.redis.publish(k.nodeChannel(prevNode), encodeTakeover(clientId, prevConn, prevEpoch));
+      // Nobody listening means that node is gone (or its subscriber is between reconnects: its
+      // recheck then finds the newer epoch), and its connection with it.
+      const heard = await this.redis.publish(k.nodeChannel(prevNode), encodeTakeover(clientId, prevConn, prevEpoch));
+      this.takenFrom.set(clientId, { node: prevNode, heard: heard > 0 });
     }
     return epoch;
   }
 
+  /**
+   * Called by the core once the session's routes are in place, before it drains the queue: if the
+   * claim took the id from a node that did not hear it (dead, not yet recovered), waits until that
+   * node's limbo has been forwarded into the queue (the handler bounds the wait). `wait` false
+   * (a clean start: nothing is owed) only forgets the note.
+   */
+  async settle(clientId: string, wait = true): Promise<void> {
+    const from = this.takenFrom.get(clientId);
+    if (from === undefined) return;
+    this.takenFrom.delete(clientId);
+    if (!wait || this.orphanHandler === null) return;
+    if (from.heard) {
+      // Redis counts a process killed a moment ago as a subscriber until it sees its socket close
+      // (our route announcement then waited for its ack): look again, now that time has passed.
+      const [, listeners] = (await this.redis.pubsub('NUMSUB', this.keys.nodeChannel(from.node))) as [string, number];
+      if (Number(listeners) > 0) return;
+    }
+    await this.orphanHandler(from.node);
+  }
+
+  /** Dead-node recovery registers how to wait for a dead node's limbo (see settle). */
+  onOrphaned(handler: OrphanHandler): void {
+    this.orphanHandler = handler;
+  }
+
   release(clientId: string, epoch: number): void {
-    if (this.held.get(clientId)?.epoch === epoch) this.held.delete(clientId);
+    if (this.held.get(clientId)?.epoch === epoch) {
+      this.held.delete(clientId);
+      this.takenFrom.delete(clientId);
+    }
     this.writes.track(this.scripts.ownerRelease(this.keys.owner(clientId), this.expiringKeys(clientId), epoch, clientId, this.nodeClientsPrefix));
   }
 
@@ -79,8 +127,13 @@ export class RedisOwnership implements SessionOwnership {
     this.handlers.push(handler);
   }
 
-  /** A newer claim took clientId from connectionId on this node: the bus calls this for TAKEOVER frames. */
-  handleRemoteTakeover(clientId: string, connectionId: string, epoch: number): void {
+  /**
+   * A newer claim took clientId from connectionId on this node: the bus calls this for TAKEOVER
+   * frames (fromOtherNode: the claim put the id into our moved set; we are alive, so nothing of
+   * ours needs forwarding: take it out).
+   */
+  handleRemoteTakeover(clientId: string, connectionId: string, epoch: number, fromOtherNode = false): void {
+    if (fromOtherNode) this.redis.srem(this.keys.moved(this.nodeId), clientId).catch(() => {});
     const held = this.held.get(clientId);
     if (held !== undefined && held.epoch <= epoch) this.held.delete(clientId);
     for (const handler of this.handlers) handler(clientId, connectionId, epoch);
@@ -108,7 +161,7 @@ export class RedisOwnership implements SessionOwnership {
       if (current === null || current === undefined || Number(current) <= epoch) return;
       if (this.held.get(clientId)?.epoch !== epoch) return;
       taken++;
-      this.handleRemoteTakeover(clientId, connectionId, epoch);
+      this.handleRemoteTakeover(clientId, connectionId, epoch, true);
     });
     return taken;
   }

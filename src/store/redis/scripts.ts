@@ -95,13 +95,18 @@ end
 return 1`;
 
 // KEYS: owner hash, epoch counter, this node's client set. ARGV: node, conn, clientId, node-set
-// key prefix. Takes the id with a new fencing epoch; returns {epoch, prevNode, prevConn, prevEpoch}
-// ('' when nobody held it).
+// key prefix, moved-set key prefix. Takes the id with a new fencing epoch; returns {epoch,
+// prevNode, prevConn, prevEpoch} ('' when nobody held it). An id taken from another node goes
+// into that node's moved set until it handles the TAKEOVER: if it is dead, its recovery finds
+// the id there and forwards what its limbo holds for it.
 const OWNER_CLAIM = `
 local epoch = redis.call('INCR', KEYS[2])
 local prev = redis.call('HMGET', KEYS[1], 'node', 'conn', 'epoch')
 redis.call('HSET', KEYS[1], 'node', ARGV[1], 'conn', ARGV[2], 'epoch', epoch)
-if prev[1] and prev[1] ~= ARGV[1] then redis.call('SREM', ARGV[4] .. prev[1], ARGV[3]) end
+if prev[1] and prev[1] ~= ARGV[1] then
+  redis.call('SREM', ARGV[4] .. prev[1], ARGV[3])
+  redis.call('SADD', ARGV[5] .. prev[1], ARGV[3])
+end
 redis.call('SADD', KEYS[3], ARGV[3])
 return { tostring(epoch), prev[1] or '', prev[2] or '', prev[3] or '' }`;
 
@@ -141,7 +146,7 @@ export interface StoreScripts {
   loadInflight(inflight: string, order: string): Promise<Buffer[]>;
   retainSet(retained: string, triePrefix: string, topic: string, message: Buffer | null): Promise<number>;
   trieMembers(triePrefix: string, paths: readonly string[]): Promise<string[][]>;
-  ownerClaim(owner: string, epochCounter: string, nodeClients: string, node: string, conn: string, clientId: string, nodeClientsPrefix: string): Promise<string[]>;
+  ownerClaim(owner: string, epochCounter: string, nodeClients: string, node: string, conn: string, clientId: string, nodeClientsPrefix: string, movedPrefix: string): Promise<string[]>;
   /** sessionKeys: the session hash first (it holds the expiry), then the keys that expire with it. */
   ownerRelease(owner: string, sessionKeys: readonly string[], epoch: number, clientId: string, nodeClientsPrefix: string): Promise<number>;
 }
@@ -178,7 +183,8 @@ export function storeScripts(redis: Redis): StoreScripts {
     retainSet: (retained, triePrefix, topic, message) =>
       (message === null ? call.stRetainSet!(retained, triePrefix, topic) : call.stRetainSet!(retained, triePrefix, topic, message)) as Promise<number>,
     trieMembers: (triePrefix, paths) => call.stTrieMembers!(triePrefix, ...paths) as Promise<string[][]>,
-    ownerClaim: (owner, epochCounter, nodeClients, node, conn, clientId, prefix) => call.stOwnerClaim!(owner, epochCounter, nodeClients, node, conn, clientId, prefix) as Promise<string[]>,
+    ownerClaim: (owner, epochCounter, nodeClients, node, conn, clientId, prefix, movedPrefix) =>
+      call.stOwnerClaim!(owner, epochCounter, nodeClients, node, conn, clientId, prefix, movedPrefix) as Promise<string[]>,
     ownerRelease: (owner, sessionKeys, epoch, clientId, prefix) =>
       call.stOwnerRelease!(1 + sessionKeys.length, owner, ...sessionKeys, epoch, clientId, prefix) as Promise<number>,
   };

@@ -88,8 +88,10 @@ it('kill -9 of a worker mid-stream: replaced, wills published once, every acknow
       throw new Error(`${clientId} missed ${acked.filter((id) => !seen.has(id)).join(',')}`);
     });
   }
-  // Back online, the sessions are no longer adopted: a new message is delivered, not queued.
+  // Back online, the sessions are no longer adopted: a new message is delivered. (For 3 s after
+  // the takeover the adopting node still forwards a copy into the queue, a bridge over the time
+  // the new holder's routes take to be visible; the holder drains it on the QUEUED notice.)
   await publisher.client.publishAsync('stream/final', 'final', { qos: 1 });
   await waitFor(() => subscriberIds.every((id) => received.get(id)!.has('final')), 'the final message at both subscribers');
-  for (const clientId of subscriberIds) expect(await cluster.redis().llen(`${cluster.prefix}queue:${clientId}`)).toBe(0);
+  for (const clientId of subscriberIds) await waitFor(async () => (await cluster.redis().llen(`${cluster.prefix}queue:${clientId}`)) === 0, `an empty queue for ${clientId}`);
 }, 60_000);
