@@ -2,7 +2,7 @@
 import { MALFORMED, PROTOCOL_ERROR, ProtocolError } from '../errors.js';
 import { Ctx, decodeProperties, propertiesBodyLength, writeProperties } from '../properties.js';
 import type { PacketReader } from '../reader.js';
-import { isSharedSubscription, validateSharedSubscription, validateTopicFilter } from '../topic.js';
+import { isSharedSubscription, validateTopicFilter } from '../topic.js';
 import type { ProtocolVersion, QoS, SubscribePacket, Subscription } from '../types.js';
 import { allocPacket, headerLength, utf8Length, varintLength, writeU16, writeUtf8 } from '../writer.js';
 
@@ -12,7 +12,10 @@ export function decodeSubscribe(r: PacketReader, version: ProtocolVersion): Subs
   const subscriptions: Subscription[] = [];
   while (r.remaining > 0) {
     const topic = r.utf8('topic filter');
-    validateTopicFilter(topic);
+    // A shared subscription's ShareName and filter are the server's to refuse per filter
+    // (SUBACK 0x8F [MQTT-4.8.2-1/2]), not a reason to reject the whole packet.
+    const shared = isSharedSubscription(topic);
+    if (!shared) validateTopicFilter(topic);
     const options = r.u8('subscription options');
     const qos = options & 0x03;
     if (qos === 3) throw new ProtocolError('subscription QoS is 3', 'MQTT-3-8.3-4', MALFORMED);
@@ -25,10 +28,7 @@ export function decodeSubscribe(r: PacketReader, version: ProtocolVersion): Subs
     const rh = (options >> 4) & 0x03;
     if (rh === 3) throw new ProtocolError('retain handling is 3', 'MQTT-3.8.3.1', PROTOCOL_ERROR);
     const nl = (options & 0x04) !== 0;
-    if (isSharedSubscription(topic)) {
-      validateSharedSubscription(topic);
-      if (nl) throw new ProtocolError('No Local on a shared subscription', 'MQTT-3.8.3-4', PROTOCOL_ERROR);
-    }
+    if (shared && nl) throw new ProtocolError('No Local on a shared subscription', 'MQTT-3.8.3-4', PROTOCOL_ERROR);
     subscriptions.push({ topic, qos: qos as QoS, nl, rap: (options & 0x08) !== 0, rh: rh as 0 | 1 | 2 });
   }
   if (subscriptions.length === 0) throw new ProtocolError('SUBSCRIBE without subscriptions', 'MQTT-3.8.3-3', PROTOCOL_ERROR);
