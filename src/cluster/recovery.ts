@@ -13,8 +13,12 @@
 //      the limbo into the adopted sessions. Messages in between go both ways: at least once.
 // A client that reconnects anywhere claims its id from us: the takeover notice arrives on our
 // node channel and AdoptedSessions lets the session go (it was never connected here).
+// Shared subscriptions of adopted sessions are not routed here (this node has no member to
+// serve the group with; the group's other members get its messages); frames in the dead
+// node's limbo marked for a group are queued to one adopted member of that group.
 import type { Logger } from 'pino';
 import { topicMatchesFilter } from '../broker/topic-match.js';
+import { isSharedSubscription } from '../protocol/index.js';
 import type { RedisBackend } from '../store/redis/index.js';
 import { NodeRecoveryStore } from '../store/redis/node-recovery.js';
 import type { Message, SubscriptionOptions } from '../store/types.js';
@@ -67,7 +71,7 @@ class AdoptedSessions {
       timer.unref();
       this.expiryTimers.set(clientId, timer);
     }
-    await Promise.all([...subscriptions.keys()].map((filter) => this.options.backend.bus.addRoute(filter)));
+    await Promise.all(routedFilters(subscriptions).map((filter) => this.options.backend.bus.addRoute(filter)));
   }
 
   private release(clientId: string): void {
@@ -76,20 +80,40 @@ class AdoptedSessions {
     this.sessions.delete(clientId);
     clearTimeout(this.expiryTimers.get(clientId));
     this.expiryTimers.delete(clientId);
-    for (const filter of subscriptions.keys()) this.options.backend.bus.removeRoute(filter);
+    for (const filter of routedFilters(subscriptions)) this.options.backend.bus.removeRoute(filter);
   }
 
   /** Few sessions, adopted only after a crash: a linear scan is fine here. */
-  readonly deliver = (message: Message): void => {
+  readonly deliver = (message: Message, groups?: readonly string[]): void => {
     if (message.qos === 0 || this.sessions.size === 0) return;
+    if (groups !== undefined) for (const group of groups) this.deliverToGroup(message, group);
     for (const [clientId, subscriptions] of this.sessions) {
       let qos = -1;
       for (const [filter, options] of subscriptions) if (topicMatchesFilter(message.topic, filter) && options.qos > qos) qos = options.qos;
       if (qos <= 0) continue;
       const queued: Message = { ...message, qos: (qos < message.qos ? qos : message.qos) as 1 | 2, retain: false };
-      this.options.backend.sessions.enqueue(clientId, queued, this.options.maxQueued).catch((err: unknown) => this.options.logger.error({ err, clientId }, 'recovery: could not queue for an adopted session'));
+      this.enqueue(clientId, queued);
     }
   };
+
+  /** A limbo message marked for a shared subscription group: to the first adopted member, if any. */
+  private deliverToGroup(message: Message, group: string): void {
+    for (const [clientId, subscriptions] of this.sessions) {
+      const options = subscriptions.get(group);
+      if (options === undefined || options.qos === 0) continue;
+      this.enqueue(clientId, { ...message, qos: (options.qos < message.qos ? options.qos : message.qos) as 1 | 2, retain: false });
+      return;
+    }
+  }
+
+  private enqueue(clientId: string, message: Message): void {
+    this.options.backend.sessions.enqueue(clientId, message, this.options.maxQueued).catch((err: unknown) => this.options.logger.error({ err, clientId }, 'recovery: could not queue for an adopted session'));
+  }
+}
+
+/** Filters an adopted session routes to this node: not its shared subscriptions. */
+function routedFilters(subscriptions: Map<string, SubscriptionOptions>): string[] {
+  return [...subscriptions.keys()].filter((filter) => !isSharedSubscription(filter));
 }
 
 export class DeadNodeRecovery {

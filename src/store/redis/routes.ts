@@ -2,10 +2,23 @@
 // topic against it to find the nodes to send to, so a node with no matching subscriber is
 // sent nothing. It is kept in a TopicTree keyed by node id, plus each node's filter set so a
 // node can be dropped or reloaded as a whole.
+//
+// Shared subscription routes ($share/{name}/{filter}, MQTT 5 4.8.2) are kept apart: nodesFor()
+// does not see them (a node with only members of a group gets a message only when chosen for
+// it); matchShared() finds the groups whose filter matches and the nodes holding members.
 import { TopicTree } from '../../broker/topic-tree.js';
+import { parseSharedSubscription } from '../../protocol/index.js';
+import type { SharedRoute } from '../types.js';
+
+interface SharedEntry extends SharedRoute {
+  readonly nodes: string[];
+}
 
 export class RouteTable {
   private readonly tree = new TopicTree<true>();
+  /** Shared routes by inner filter, keyed by share name. */
+  private readonly shared = new TopicTree<SharedEntry>();
+  private sharedGroups = 0;
   private readonly byNode = new Map<string, Set<string>>();
   /** Reused by nodesFor(): publish is the hot path. */
   private readonly scratch = new Set<string>();
@@ -17,14 +30,14 @@ export class RouteTable {
     let filters = this.byNode.get(nodeId);
     if (filters === undefined) this.byNode.set(nodeId, (filters = new Set()));
     filters.add(filter);
-    this.tree.add(filter, nodeId, true);
+    this.index(nodeId, filter);
   }
 
   remove(nodeId: string, filter: string): void {
     const filters = this.byNode.get(nodeId);
     if (filters === undefined || !filters.delete(filter)) return;
     if (filters.size === 0) this.byNode.delete(nodeId);
-    this.tree.remove(filter, nodeId);
+    this.unindex(nodeId, filter);
   }
 
   /** Replaces every route of nodeId with `filters` (a reload of its routes hash). */
@@ -36,8 +49,38 @@ export class RouteTable {
   dropNode(nodeId: string): void {
     const filters = this.byNode.get(nodeId);
     if (filters === undefined) return;
-    for (const filter of filters) this.tree.remove(filter, nodeId);
+    for (const filter of filters) this.unindex(nodeId, filter);
     this.byNode.delete(nodeId);
+  }
+
+  private index(nodeId: string, filter: string): void {
+    const parts = parseSharedSubscription(filter);
+    if (parts === null) {
+      this.tree.add(filter, nodeId, true);
+      return;
+    }
+    let entry = this.shared.get(parts.filter, parts.shareName);
+    if (entry === undefined) {
+      entry = { group: filter, nodes: [], turn: 0 };
+      this.shared.add(parts.filter, parts.shareName, entry);
+      this.sharedGroups++;
+    }
+    if (!entry.nodes.includes(nodeId)) entry.nodes.push(nodeId);
+  }
+
+  private unindex(nodeId: string, filter: string): void {
+    const parts = parseSharedSubscription(filter);
+    if (parts === null) {
+      this.tree.remove(filter, nodeId);
+      return;
+    }
+    const entry = this.shared.get(parts.filter, parts.shareName);
+    const at = entry === undefined ? -1 : entry.nodes.indexOf(nodeId);
+    if (entry === undefined || at === -1) return;
+    entry.nodes.splice(at, 1);
+    if (entry.nodes.length > 0) return;
+    this.shared.remove(parts.filter, parts.shareName);
+    this.sharedGroups--;
   }
 
   /**
@@ -49,6 +92,16 @@ export class RouteTable {
     nodes.clear();
     this.tree.match(topic, this.collect);
     return nodes;
+  }
+
+  /** Number of shared subscription groups with members on other nodes. */
+  get sharedCount(): number {
+    return this.sharedGroups;
+  }
+
+  /** Calls visit for each shared subscription group whose filter matches topic. */
+  matchShared(topic: string, visit: (route: SharedRoute) => void): void {
+    this.shared.match(topic, (_shareName, route) => visit(route));
   }
 
   nodes(): string[] {
