@@ -78,7 +78,7 @@ function connackProperties(config: BrokerConfig, assignedClientId: string | unde
     retainAvailable: 1,
     wildcardSubscriptionAvailable: 1,
     subscriptionIdentifiersAvailable: 1,
-    sharedSubscriptionAvailable: 0,
+    sharedSubscriptionAvailable: 1,
   };
   if (assignedClientId !== undefined) props.assignedClientIdentifier = assignedClientId;
   return props;

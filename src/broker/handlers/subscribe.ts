@@ -1,5 +1,5 @@
 // SUBSCRIBE: granted QoS per filter, routes announced before SUBACK, then retained messages.
-import type { SubscribePacket } from '../../protocol/index.js';
+import { isSharedSubscription, parseSharedSubscription, type SubscribePacket } from '../../protocol/index.js';
 import type { SubscriptionOptions } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
@@ -20,8 +20,9 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
       granted.push(v5 ? 0x8f : 0x80);
       continue;
     }
-    if (v5 && sub.topic.startsWith('$share/')) {
-      granted.push(0x9e); // shared subscriptions are not supported (stated in CONNACK)
+    // $share/{ShareName}/{filter} [MQTT-4.8.2-1/2]; v3/v4 clients may use it too (as with Mosquitto, EMQX).
+    if (isSharedSubscription(sub.topic) && parseSharedSubscription(sub.topic) === null) {
+      granted.push(v5 ? 0x8f : 0x80);
       continue;
     }
     const options: SubscriptionOptions = { qos: sub.qos };
@@ -43,6 +44,8 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
     // Retain Handling: 0 always, 1 only for a new subscription, 2 never. A repeated v3/v4
     // subscription sends the retained messages again [MQTT-3.8.4-3].
     if (options.rh === 2 || (options.rh === 1 && !isNew[i])) continue;
+    // No retained messages for a shared subscription (MQTT 5 4.8.2).
+    if (isSharedSubscription(filter)) continue;
     await broker.sendRetained(conn, filter, options);
   }
 }
