@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Packet } from '../protocol/index.js';
-import type { Backend, Message, SubscriptionOptions } from '../store/types.js';
+import { SHARED_ONLINE_SUFFIX, type Backend, type Message, type SubscriptionOptions } from '../store/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { FanOut, isExpired, ownPayload, type Target } from './outgoing.js';
@@ -193,9 +193,11 @@ export class Broker implements ConnectionHost, StatsSource {
   /** Adds subscriptions; resolves when every node routes matching messages here (then SUBACK). */
   async subscribe(session: Session, subs: ReadonlyArray<readonly [string, SubscriptionOptions]>): Promise<void> {
     const routes: Promise<void>[] = [];
+    const connected = this.online.get(session.clientId)?.state === 'connected';
     for (const [filter, options] of subs) {
       session.subscriptions.set(filter, options); // replaces an existing one [MQTT-3.8.4-3]
       if (this.index(filter, session.clientId, options)) routes.push(this.backend.bus.addRoute(filter));
+      if (connected && this.shared.setOnline(filter, session.clientId, true)) routes.push(this.backend.bus.addRoute(filter + SHARED_ONLINE_SUFFIX));
     }
     if (session.persistent) {
       this.backend.sessions.addSubscriptions(session.clientId, subs);
@@ -234,8 +236,20 @@ export class Broker implements ConnectionHost, StatsSource {
 
   private removeRoutes(clientId: string, filters: Iterable<string>): void {
     for (const filter of filters) {
+      if (this.shared.setOnline(filter, clientId, false)) this.backend.bus.removeRoute(filter + SHARED_ONLINE_SUFFIX);
       const last = SharedSubscriptions.isShared(filter) ? this.shared.remove(filter, clientId) : this.tree.remove(filter, clientId);
       if (last) this.backend.bus.removeRoute(filter);
+    }
+  }
+
+  /** A client with shared subscriptions connected or went away: its groups' online routes follow (not awaited). */
+  private setSharedOnline(session: Session, online: boolean): void {
+    if (this.shared.size === 0) return;
+    const bus = this.backend.bus;
+    for (const filter of session.subscriptions.keys()) {
+      if (!this.shared.setOnline(filter, session.clientId, online)) continue;
+      if (!online) bus.removeRoute(filter + SHARED_ONLINE_SUFFIX);
+      else bus.addRoute(filter + SHARED_ONLINE_SUFFIX).catch((err: unknown) => this.log.warn({ err, filter }, 'could not announce a shared subscription member online'));
     }
   }
 
@@ -299,6 +313,7 @@ export class Broker implements ConnectionHost, StatsSource {
     this.connectedCount++;
     this.counters.connectionsAccepted++;
     conn.write(request.connack(record !== null)); // session present [MQTT-3.2.2-2/3]
+    this.setSharedOnline(session, true);
     session.resume(inflight);
     for (const message of queued) session.deliverMessage(message);
     return true;
@@ -318,6 +333,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const clientId = session.clientId;
     if (this.online.get(clientId) === conn) this.online.delete(clientId);
     if (conn.everConnected) this.connectedCount--;
+    if (!this.online.has(clientId)) this.setSharedOnline(session, false);
     const store = this.backend.sessions;
     const will = session.will;
     session.will = null;

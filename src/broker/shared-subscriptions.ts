@@ -4,12 +4,13 @@
 // same filter), here, in bus routes and in bus frames.
 //
 // Choosing, for a message published on this node:
-// - the node: in turn among this node (when it has members) and the other nodes holding
-//   members (the bus's shared routes); the message goes to the chosen node marked with the group.
+// - the node: in turn among the nodes with a CONNECTED member of the group (this one and the
+//   others: each node announces `{group}\0online` while it has one); only when no node has one,
+//   in turn among all nodes holding members. The message goes to the chosen node marked with the group.
 // - the member, on the chosen node: the next connected member in turn; only when none is
 //   connected, the next offline (persistent) member in turn, whose session queues it.
-// So a node whose members are all offline still gets its turn from other publishers (it queues);
-// per node, a connected member always wins over an offline one.
+// So an offline member gets a message only when no member anywhere is connected (as far as the
+// routes know: they follow connects and disconnects without being awaited).
 //
 // A broker without shared subscriptions pays one size check per PUBLISH (Broker.publish).
 import { parseSharedSubscription } from '../protocol/index.js';
@@ -25,6 +26,8 @@ export interface SharedGroup {
   /** Members on this node, in the order they joined; options per member (QoS, rap, subscription id). */
   readonly members: string[];
   readonly options: Map<string, SubscriptionOptions>;
+  /** Members whose client is connected here. */
+  readonly online: Set<string>;
   /** Round-robin position over members. */
   memberTurn: number;
   /** Set while a publish has already chosen for this group (see choose()). */
@@ -70,7 +73,7 @@ export class SharedSubscriptions {
     if (group === undefined) {
       const parts = parseSharedSubscription(key);
       if (parts === null) throw new Error(`not a shared subscription: ${key}`);
-      group = { key, shareName: parts.shareName, filter: parts.filter, members: [], options: new Map(), memberTurn: 0, chosenFor: 0 };
+      group = { key, shareName: parts.shareName, filter: parts.filter, members: [], options: new Map(), online: new Set(), memberTurn: 0, chosenFor: 0 };
       this.groups.set(key, group);
       this.tree.add(parts.filter, parts.shareName, group);
       first = true;
@@ -83,11 +86,25 @@ export class SharedSubscriptions {
     return first;
   }
 
-  /** Removes a member. True when it was the group's last member here (withdraw the route). */
+  /**
+   * Marks a member connected or not. True when the group's count of connected members here went
+   * 0 → 1 (online) or 1 → 0 (offline): announce or withdraw the group's online route.
+   */
+  setOnline(key: string, clientId: string, online: boolean): boolean {
+    const group = this.groups.get(key);
+    if (group === undefined || !group.options.has(clientId)) return false;
+    if (!online) return group.online.delete(clientId) && group.online.size === 0;
+    if (group.online.has(clientId)) return false;
+    group.online.add(clientId);
+    return group.online.size === 1;
+  }
+
+  /** Removes a member (call setOnline(.., false) first). True when it was the group's last member here (withdraw the route). */
   remove(key: string, clientId: string): boolean {
     const group = this.groups.get(key);
     if (group === undefined || !group.options.delete(clientId)) return false;
     group.members.splice(group.members.indexOf(clientId), 1);
+    group.online.delete(clientId);
     this.memberships--;
     if (group.members.length > 0) return false;
     this.groups.delete(key);
@@ -106,13 +123,20 @@ export class SharedSubscriptions {
     if (bus.sharedRouteCount > 0) {
       bus.matchSharedRoutes(topic, (route: SharedRoute) => {
         const local = this.groups.get(route.group);
-        const turn = route.turn++ % (route.nodes.length + (local !== undefined ? 1 : 0));
         if (local !== undefined) local.chosenFor = seq; // decided here, whichever node it is
-        if (turn === route.nodes.length && local !== undefined) {
+        // Nodes with a connected member if there is one anywhere, else every node with members.
+        const localOnline = local !== undefined && local.online.size > 0;
+        const anyOnline = localOnline || route.online.length > 0;
+        const pool = anyOnline ? route.online : route.nodes;
+        const withLocal = local !== undefined && (localOnline || !anyOnline);
+        const candidates = pool.length + (withLocal ? 1 : 0);
+        if (candidates === 0) return; // a route half withdrawn: nobody to serve the group
+        const turn = route.turn++ % candidates;
+        if (turn === pool.length && local !== undefined) {
           here(local);
           return;
         }
-        const node = route.nodes[turn];
+        const node = pool[turn];
         away ??= new Map();
         const list = away.get(node);
         if (list === undefined) away.set(node, [route.group]);

@@ -143,12 +143,20 @@ export interface MessageBus {
   close(): Promise<void>;
 }
 
+/**
+ * Appended to a group's route while the node has a connected member of it. U+0000 cannot occur
+ * in an MQTT filter, so such a route never collides with a real one.
+ */
+export const SHARED_ONLINE_SUFFIX = '\0online';
+
 /** A shared subscription group (`$share/{name}/{filter}`) as other nodes hold it. */
 export interface SharedRoute {
   /** The subscription as subscribed, `$share/{name}/{filter}`: the group's id everywhere. */
   readonly group: string;
   /** Other nodes with at least one member, in the order they announced it. */
   readonly nodes: readonly string[];
+  /** Those of them with at least one connected member (route `{group}` + SHARED_ONLINE_SUFFIX). */
+  readonly online: readonly string[];
   /** Round-robin position of the publishing node's choice; advanced by the chooser. */
   turn: number;
 }

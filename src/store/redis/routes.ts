@@ -5,13 +5,15 @@
 //
 // Shared subscription routes ($share/{name}/{filter}, MQTT 5 4.8.2) are kept apart: nodesFor()
 // does not see them (a node with only members of a group gets a message only when chosen for
-// it); matchShared() finds the groups whose filter matches and the nodes holding members.
+// it); matchShared() finds the groups whose filter matches and the nodes holding members, and
+// among them those with a connected member (their `{group}\0online` route).
 import { TopicTree } from '../../broker/topic-tree.js';
 import { parseSharedSubscription } from '../../protocol/index.js';
-import type { SharedRoute } from '../types.js';
+import { SHARED_ONLINE_SUFFIX, type SharedRoute } from '../types.js';
 
 interface SharedEntry extends SharedRoute {
   readonly nodes: string[];
+  readonly online: string[];
 }
 
 export class RouteTable {
@@ -54,31 +56,38 @@ export class RouteTable {
   }
 
   private index(nodeId: string, filter: string): void {
-    const parts = parseSharedSubscription(filter);
+    const online = filter.endsWith(SHARED_ONLINE_SUFFIX);
+    const group = online ? filter.slice(0, -SHARED_ONLINE_SUFFIX.length) : filter;
+    const parts = parseSharedSubscription(group);
     if (parts === null) {
-      this.tree.add(filter, nodeId, true);
+      if (!online) this.tree.add(filter, nodeId, true);
       return;
     }
     let entry = this.shared.get(parts.filter, parts.shareName);
     if (entry === undefined) {
-      entry = { group: filter, nodes: [], turn: 0 };
+      entry = { group, nodes: [], online: [], turn: 0 };
       this.shared.add(parts.filter, parts.shareName, entry);
       this.sharedGroups++;
     }
-    if (!entry.nodes.includes(nodeId)) entry.nodes.push(nodeId);
+    const list = online ? entry.online : entry.nodes;
+    if (!list.includes(nodeId)) list.push(nodeId);
   }
 
   private unindex(nodeId: string, filter: string): void {
-    const parts = parseSharedSubscription(filter);
+    const online = filter.endsWith(SHARED_ONLINE_SUFFIX);
+    const group = online ? filter.slice(0, -SHARED_ONLINE_SUFFIX.length) : filter;
+    const parts = parseSharedSubscription(group);
     if (parts === null) {
-      this.tree.remove(filter, nodeId);
+      if (!online) this.tree.remove(filter, nodeId);
       return;
     }
     const entry = this.shared.get(parts.filter, parts.shareName);
-    const at = entry === undefined ? -1 : entry.nodes.indexOf(nodeId);
-    if (entry === undefined || at === -1) return;
-    entry.nodes.splice(at, 1);
-    if (entry.nodes.length > 0) return;
+    if (entry === undefined) return;
+    const list = online ? entry.online : entry.nodes;
+    const at = list.indexOf(nodeId);
+    if (at === -1) return;
+    list.splice(at, 1);
+    if (entry.nodes.length > 0 || entry.online.length > 0) return;
     this.shared.remove(parts.filter, parts.shareName);
     this.sharedGroups--;
   }

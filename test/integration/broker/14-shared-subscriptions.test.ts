@@ -170,9 +170,7 @@ describe('shared subscriptions (MQTT 5 4.8.2)', () => {
     expect(payloads(back.inbox)).toEqual(sent);
   });
 
-  // On the cluster the node is chosen first, then a member on it (docs/architecture.md): a node
-  // whose members are all offline queues its share even if a member elsewhere is connected.
-  it.skipIf(onCluster)('a connected member is preferred to an offline persistent one', async () => {
+  it('a connected member is preferred to an offline persistent one (on the cluster: whichever workers they are on)', async () => {
     const offline = await member('pref-offline', 5, { clean: false, properties: { sessionExpiryInterval: 300 } });
     await offline.client.subscribeAsync('$share/g/pref/t', { qos: 1 });
     await offline.client.endAsync();

@@ -41,10 +41,10 @@ describe('3-worker cluster', () => {
   });
 
   /** node:cluster hands connections out in turn: with 3 workers, one of 3 consecutive tries lands on `node`. */
-  async function on(node: string): Promise<PlacedClient> {
+  async function on(node: string, options: IClientOptions = {}): Promise<PlacedClient> {
     for (let attempt = 0; attempt < 12; attempt++) {
       const clientId = `sh-${randomBytes(4).toString('hex')}`;
-      const { client, messages } = await connectCollecting(cluster.url, { ...v5, clientId });
+      const { client, messages } = await connectCollecting(cluster.url, { ...v5, ...options, clientId });
       const nodeId = await nodeOfClient(cluster, clientId);
       if (nodeId === node) {
         clients.push(client);
@@ -102,6 +102,31 @@ describe('3-worker cluster', () => {
     await waitFor(() => local.messages.filter((m) => m.payload.startsWith('y')).length === 10, 'the next 10 at A', 15_000);
     expect(local.messages.filter((m) => m.payload.startsWith('y')).map((m) => m.payload)).toEqual(more);
     expect(remote.messages.length).toBe(before);
+  }, 60_000);
+  it('a connected member on another worker is preferred to an offline persistent one; with none connected, the offline one queues', async () => {
+    const [a, b, c] = nodes as [string, string, string];
+    const persistent: IClientOptions = { clean: false, properties: { sessionExpiryInterval: 300 } };
+    const offline = await on(a, persistent);
+    const offlineId = offline.client.options.clientId as string;
+    await offline.client.subscribeAsync('$share/pref/cl/pref', { qos: 1 });
+    await offline.client.endAsync();
+    const online = await on(b);
+    await online.client.subscribeAsync('$share/pref/cl/pref', { qos: 1 });
+    const pub = await on(c);
+    const first = await publishAll(pub.client, 'cl/pref', 10, 'p');
+    await waitFor(() => online.messages.length === 10, 'all 10 at the connected member on B', 15_000);
+    expect(online.messages.map((m) => m.payload)).toEqual(first);
+    // B's member leaves: nobody connected, so A's offline member gets the next ones queued.
+    await online.client.endAsync();
+    // B has withdrawn the group (its routes hash, written with the announcement in one MULTI) ...
+    await waitFor(async () => !(await cluster.redis().hkeys(`${cluster.prefix}routes:${b}`)).some((f) => f.startsWith('$share/pref/')), 'B withdrew the group', 10_000);
+    // ... and a later announcement, acked by every node, shows C has applied the withdrawal.
+    await pub.client.subscribeAsync('cl/sync', { qos: 0 });
+    const second = await publishAll(pub.client, 'cl/pref', 5, 'q');
+    const back = await connectCollecting(cluster.url, { ...v5, clientId: offlineId, clean: false, properties: { sessionExpiryInterval: 0 } });
+    clients.push(back.client);
+    await waitFor(() => back.messages.length === 5, 'the 5 queued messages', 15_000);
+    expect(back.messages.map((m) => m.payload)).toEqual(second);
   }, 60_000);
 });
 

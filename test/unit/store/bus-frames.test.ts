@@ -129,4 +129,20 @@ describe('RouteTable', () => {
     expect(table.sharedCount).toBe(0);
     expect(table.size).toBe(0);
   });
+
+  it('tracks which nodes have a connected member of a group through its {group}\\0online route', () => {
+    const table = new RouteTable();
+    table.add('n1', '$share/g/a');
+    table.add('n2', '$share/g/a');
+    table.add('n2', '$share/g/a\0online');
+    const seen: Array<[string[], string[]]> = [];
+    table.matchShared('a', (route) => seen.push([[...route.nodes], [...route.online]]));
+    expect(seen).toEqual([[['n1', 'n2'], ['n2']]]);
+    expect(table.size).toBe(0); // never a normal route
+    table.remove('n2', '$share/g/a\0online');
+    table.remove('n2', '$share/g/a');
+    table.remove('n1', '$share/g/a');
+    expect(table.sharedCount).toBe(0);
+    expect(table.size).toBe(0);
+  });
 });
