@@ -113,8 +113,9 @@ export class SharedSubscriptions {
   }
 
   /**
-   * For a message published on this node: picks one node per group matching topic (this one or
-   * another with members, in turn). Calls here(group) for the groups this node serves; returns
+   * For a message published on this node: picks one node per group matching topic, in turn among
+   * the nodes with a connected member (this one included), or among all nodes with members when
+   * none has one. Calls here(group) for the groups this node serves; returns
    * the others as node id → groups, or undefined when there are none.
    */
   choose(topic: string, bus: MessageBus, here: (group: SharedGroup) => void): Map<string, string[]> | undefined {
