@@ -9,14 +9,17 @@
 //
 // Routing: publish() stores retained messages, delivers to local subscribers and hands the
 // message to the bus for other nodes. Messages from the bus are delivered locally only.
+// Shared subscriptions ($share/...) live in SharedSubscriptions, not in the TopicTree: each
+// matching group gets the message once, on one node, through one member.
 import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Packet } from '../protocol/index.js';
-import type { Backend, Message, SubscriptionOptions } from '../store/types.js';
+import { SHARED_ONLINE_SUFFIX, type Backend, type Message, type SubscriptionOptions } from '../store/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
-import { FanOut, isExpired, ownPayload } from './outgoing.js';
+import { FanOut, isExpired, ownPayload, type Target } from './outgoing.js';
+import { SharedSubscriptions } from './shared-subscriptions.js';
 import { sweepConnections } from './keepalive.js';
 import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
@@ -50,6 +53,10 @@ export class Broker implements ConnectionHost, StatsSource {
   readonly maxWriteBuffer: number;
   readonly startedAt = Date.now();
   private readonly subscriptions = new SubscriptionIndex();
+  private readonly shared = new SharedSubscriptions(
+    (clientId) => this.online.get(clientId)?.state === 'connected',
+    (clientId, fan, target) => this.deliverTo(clientId, fan, target),
+  );
   private readonly connections = new Map<string, Connection>();
   /** Client id → the connection holding it (connecting or connected). */
   private readonly online = new Map<string, Connection>();
@@ -68,7 +75,10 @@ export class Broker implements ConnectionHost, StatsSource {
     this.maxWriteBuffer = config.maxWriteBuffer;
     this.sessionDeps = { store: backend.sessions, counters: this.counters, log, maxQueued: config.maxQueued };
     this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
-    backend.bus.onMessage((message) => this.deliverLocal(message));
+    backend.bus.onMessage((message, groups) => {
+      const fan = this.deliverLocal(message);
+      if (groups !== undefined) this.counters.messagesDropped += this.shared.deliverFromBus(message, groups, fan);
+    });
     backend.ownership.onTakeover((clientId, connectionId, epoch) => this.onTakeover(clientId, connectionId, epoch));
     backend.bus.onQueued?.((clientId) => this.queueChanged(clientId));
     // One timer for every connection's keep-alive and connect timeout (no timer per connection).
@@ -118,35 +128,44 @@ export class Broker implements ConnectionHost, StatsSource {
       // An empty payload clears the retained message [MQTT-3.3.1-10]; otherwise it replaces it [MQTT-3.3.1-5].
       this.backend.retained.set(message.topic, message.payload.length === 0 ? null : ownPayload(message));
     }
-    this.deliverLocal(message, originClientId);
-    const handedOver = this.backend.bus.publish(message);
+    const fan = this.deliverLocal(message, originClientId);
+    const bus = this.backend.bus;
+    // Shared subscriptions, here or elsewhere in the cluster: choose a node (and member) per group.
+    const away = this.shared.size === 0 && bus.sharedRouteCount === 0 ? undefined : this.shared.deliverPublished(message, fan, bus);
+    const handedOver = bus.publish(message, away);
     return message.retain && message.qos > 0 ? Promise.all([handedOver, this.backend.retained.flush()]).then(() => undefined) : handedOver;
   }
 
-  /** Delivers to the subscribers of sessions owned by this node. */
-  deliverLocal(message: Message, originClientId?: string): void {
+  /** Delivers to the (non-shared) subscribers of sessions owned by this node; returns the FanOut if it made one. */
+  deliverLocal(message: Message, originClientId?: string): FanOut | undefined {
     const now = Date.now();
-    if (isExpired(message, now)) return;
+    if (isExpired(message, now)) return undefined;
     const matched = this.subscriptions.match(message.topic);
-    if (matched.length === 0) return;
+    if (matched.length === 0) return undefined;
     const fan = new FanOut(message, now);
     for (let i = 0; i < matched.length; i++) {
       const { clientId, target: merged, forOrigin } = matched[i]!;
       const target = clientId === originClientId ? forOrigin : merged; // No Local [MQTT-3.8.3-3]
-      if (target === null) continue;
-      // Delivered QoS = min(published, granted) [MQTT-3.8.4-6]; RETAIN cleared unless Retain As Published [MQTT-3.3.1-9].
-      const qos = (message.qos < target.qos ? message.qos : target.qos) as 0 | 1 | 2;
-      const retain = target.rap && message.retain;
-      const conn = this.online.get(clientId);
-      if (conn !== undefined && conn.state === 'connected' && conn.session !== null) {
-        conn.session.deliver(fan, qos, retain, target.subIds);
-      } else if (qos > 0) {
-        const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt };
-        if (target.subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: target.subIds };
-        this.enqueueOffline(clientId, queued);
-        // Still connecting: this may land behind the queue's drain; look again once connected.
-        if (conn !== undefined && conn.session !== null) conn.session.queueDirty = true;
-      }
+      if (target !== null) this.deliverTo(clientId, fan, target);
+    }
+    return fan;
+  }
+
+  /** One client's copy: online → its session, offline persistent (QoS > 0) → the store queue. */
+  private deliverTo(clientId: string, fan: FanOut, target: Readonly<Target>): void {
+    const message = fan.message;
+    // Delivered QoS = min(published, granted) [MQTT-3.8.4-6]; RETAIN cleared unless Retain As Published [MQTT-3.3.1-9].
+    const qos = (message.qos < target.qos ? message.qos : target.qos) as 0 | 1 | 2;
+    const retain = target.rap && message.retain;
+    const conn = this.online.get(clientId);
+    if (conn !== undefined && conn.state === 'connected' && conn.session !== null) {
+      conn.session.deliver(fan, qos, retain, target.subIds);
+    } else if (qos > 0) {
+      const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt };
+      if (target.subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: target.subIds };
+      this.enqueueOffline(clientId, queued);
+      // Still connecting: this may land behind the queue's drain; look again once connected.
+      if (conn !== undefined && conn.session !== null) conn.session.queueDirty = true;
     }
   }
 
@@ -170,9 +189,11 @@ export class Broker implements ConnectionHost, StatsSource {
   /** Adds subscriptions; resolves when every node routes matching messages here (then SUBACK). */
   async subscribe(session: Session, subs: ReadonlyArray<readonly [string, SubscriptionOptions]>): Promise<void> {
     const routes: Promise<void>[] = [];
+    const connected = this.online.get(session.clientId)?.state === 'connected';
     for (const [filter, options] of subs) {
       session.subscriptions.set(filter, options); // replaces an existing one [MQTT-3.8.4-3]
-      if (this.subscriptions.add(filter, session.clientId, options)) routes.push(this.backend.bus.addRoute(filter));
+      if (this.index(filter, session.clientId, options)) routes.push(this.backend.bus.addRoute(filter));
+      if (connected && this.shared.setOnline(filter, session.clientId, true)) routes.push(this.backend.bus.addRoute(filter + SHARED_ONLINE_SUFFIX));
     }
     if (session.persistent) {
       this.backend.sessions.addSubscriptions(session.clientId, subs);
@@ -203,9 +224,28 @@ export class Broker implements ConnectionHost, StatsSource {
     }
   }
 
+  /** Adds to the TopicTree or, for $share/..., to a group. True when the filter (or group) is new on this node: announce a route. */
+  private index(filter: string, clientId: string, options: SubscriptionOptions): boolean {
+    if (SharedSubscriptions.isShared(filter)) return this.shared.add(filter, clientId, options);
+    return this.subscriptions.add(filter, clientId, options);
+  }
+
   private removeRoutes(clientId: string, filters: Iterable<string>): void {
     for (const filter of filters) {
-      if (this.subscriptions.remove(filter, clientId)) this.backend.bus.removeRoute(filter);
+      if (this.shared.setOnline(filter, clientId, false)) this.backend.bus.removeRoute(filter + SHARED_ONLINE_SUFFIX);
+      const last = SharedSubscriptions.isShared(filter) ? this.shared.remove(filter, clientId) : this.subscriptions.remove(filter, clientId);
+      if (last) this.backend.bus.removeRoute(filter);
+    }
+  }
+
+  /** A client with shared subscriptions connected or went away: its groups' online routes follow (not awaited). */
+  private setSharedOnline(session: Session, online: boolean): void {
+    if (this.shared.size === 0) return;
+    const bus = this.backend.bus;
+    for (const filter of session.subscriptions.keys()) {
+      if (!this.shared.setOnline(filter, session.clientId, online)) continue;
+      if (!online) bus.removeRoute(filter + SHARED_ONLINE_SUFFIX);
+      else bus.addRoute(filter + SHARED_ONLINE_SUFFIX).catch((err: unknown) => this.log.warn({ err, filter }, 'could not announce a shared subscription member online'));
     }
   }
 
@@ -244,7 +284,7 @@ export class Broker implements ConnectionHost, StatsSource {
     if (record !== null) {
       for (const [filter, options] of record.subscriptions) {
         session.subscriptions.set(filter, options);
-        if (this.subscriptions.add(filter, clientId, options)) routes.push(this.backend.bus.addRoute(filter));
+        if (this.index(filter, clientId, options)) routes.push(this.backend.bus.addRoute(filter));
       }
     }
     if (session.persistent) store.save(clientId, request.expiryInterval);
@@ -272,6 +312,7 @@ export class Broker implements ConnectionHost, StatsSource {
     this.connectedCount++;
     this.counters.connectionsAccepted++;
     conn.write(request.connack(record !== null)); // session present [MQTT-3.2.2-2/3]
+    this.setSharedOnline(session, true);
     session.resume(inflight);
     for (const message of queued) session.deliverMessage(message);
     // Queued while the drain was on its way (or forwarded by another node meanwhile): send it too.
@@ -320,6 +361,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const clientId = session.clientId;
     if (this.online.get(clientId) === conn) this.online.delete(clientId);
     if (conn.everConnected) this.connectedCount--;
+    if (!this.online.has(clientId)) this.setSharedOnline(session, false);
     const store = this.backend.sessions;
     const will = session.will;
     session.will = null;
@@ -398,7 +440,7 @@ export class Broker implements ConnectionHost, StatsSource {
       messagesDropped: c.messagesDropped,
       bytesReceived: c.bytesReceived,
       bytesSent: c.bytesSent,
-      subscriptions: this.subscriptions.size,
+      subscriptions: this.subscriptions.size + this.shared.subscriptionCount,
       retainedMessages: await this.backend.retained.count(),
     };
   }

@@ -27,9 +27,13 @@
 // A client that reconnects anywhere after recovery claims its id from us: the takeover notice
 // arrives on our node channel (or through our ownership handlers when it lands here) and its
 // adopted session becomes a bridge for BRIDGE_MS for the same reason, then it is let go.
+// Shared subscriptions of adopted sessions are not routed here (this node has no member to
+// serve the group with; the group's other members get its messages); frames in the dead
+// node's limbo marked for a group are queued to one adopted member of that group.
 import type { Logger } from 'pino';
 import { topicMatchesFilter } from '../broker/topic-match.js';
 import { willPublication } from '../broker/wills.js';
+import { isSharedSubscription } from '../protocol/index.js';
 import type { RedisBackend } from '../store/redis/index.js';
 import { NodeRecoveryStore } from '../store/redis/node-recovery.js';
 import type { Message, SubscriptionOptions } from '../store/types.js';
@@ -77,7 +81,7 @@ class ForwardedSessions {
     private readonly store: NodeRecoveryStore,
   ) {
     // Messages from other nodes, and those published here (the bus sees every one).
-    options.backend.bus.onMessage((message) => this.deliver(message));
+    options.backend.bus.onMessage((message, groups) => this.deliver(message, groups));
     options.backend.bus.onLocalPublish((message) => this.deliver(message));
     // The client came back: on another node (a TAKEOVER frame on our channel) or on this one
     // (ownership calls its handlers directly). Until its new holder's routes are visible, what
@@ -107,13 +111,13 @@ class ForwardedSessions {
       }, expiryInterval * 1000);
       entry.timer.unref();
     }
-    await Promise.all([...subscriptions.keys()].map((filter) => this.options.backend.bus.addRoute(filter)));
+    await Promise.all(routedFilters(subscriptions).map((filter) => this.options.backend.bus.addRoute(filter)));
   }
 
   /** Forwards to the queue of clientId, held elsewhere (or by a connection here), until endBridge. */
   async addBridge(clientId: string, subscriptions: Map<string, SubscriptionOptions>): Promise<void> {
     this.replace(clientId, { subscriptions, mode: 'bridge', timer: undefined });
-    await Promise.all([...subscriptions.keys()].map((filter) => this.options.backend.bus.addRoute(filter)));
+    await Promise.all(routedFilters(subscriptions).map((filter) => this.options.backend.bus.addRoute(filter)));
   }
 
   /** An adopted session whose client came back: a bridge for BRIDGE_MS. */
@@ -155,28 +159,43 @@ class ForwardedSessions {
     if (entry === undefined) return;
     this.sessions.delete(clientId);
     clearTimeout(entry.timer);
-    for (const filter of entry.subscriptions.keys()) this.options.backend.bus.removeRoute(filter);
+    for (const filter of routedFilters(entry.subscriptions)) this.options.backend.bus.removeRoute(filter);
   }
 
   /** Few sessions, adopted or bridged only after a crash: a linear scan is fine here. */
-  readonly deliver = (message: Message): void => {
+  readonly deliver = (message: Message, groups?: readonly string[]): void => {
     if (message.qos === 0 || this.sessions.size === 0) return;
+    if (groups !== undefined) for (const group of groups) this.deliverToGroup(message, group);
     for (const [clientId, entry] of this.sessions) {
       let qos = -1;
       for (const [filter, options] of entry.subscriptions) if (topicMatchesFilter(message.topic, filter) && options.qos > qos) qos = options.qos;
       if (qos <= 0) continue;
       const queued: Message = { ...message, qos: (qos < message.qos ? qos : message.qos) as 1 | 2, retain: false };
-      const write = this.options.backend.sessions.enqueue(clientId, queued, this.options.maxQueued).then(
-        () => {
-          // A bridge (now or since): the client is online somewhere; its node drains the queue.
-          if (this.sessions.get(clientId)?.mode !== 'adopted') this.notify(clientId);
-        },
-        (err: unknown) => this.options.logger.error({ err, clientId }, 'recovery: could not queue for an adopted session'),
-      );
-      this.writes.add(write);
-      void write.finally(() => this.writes.delete(write));
+      this.enqueue(clientId, queued);
     }
   };
+
+  /** A limbo message marked for a shared subscription group: to the first adopted member, if any. */
+  private deliverToGroup(message: Message, group: string): void {
+    for (const [clientId, entry] of this.sessions) {
+      const options = entry.subscriptions.get(group);
+      if (options === undefined || options.qos === 0) continue;
+      this.enqueue(clientId, { ...message, qos: (options.qos < message.qos ? options.qos : message.qos) as 1 | 2, retain: false });
+      return;
+    }
+  }
+
+  private enqueue(clientId: string, queued: Message): void {
+    const write = this.options.backend.sessions.enqueue(clientId, queued, this.options.maxQueued).then(
+      () => {
+        // A bridge (now or since): the client is online somewhere; its node drains the queue.
+        if (this.sessions.get(clientId)?.mode !== 'adopted') this.notify(clientId);
+      },
+      (err: unknown) => this.options.logger.error({ err, clientId }, 'recovery: could not queue for an adopted session'),
+    );
+    this.writes.add(write);
+    void write.finally(() => this.writes.delete(write));
+  }
 
   /** One QUEUED notice per client per turn, to the node holding it now. */
   private notify(clientId: string): void {
@@ -197,6 +216,11 @@ class ForwardedSessions {
       this.notifyScheduled = false;
     });
   }
+}
+
+/** Filters an adopted session routes to this node: not its shared subscriptions. */
+function routedFilters(subscriptions: Map<string, SubscriptionOptions>): string[] {
+  return [...subscriptions.keys()].filter((filter) => !isSharedSubscription(filter));
 }
 
 export class DeadNodeRecovery {

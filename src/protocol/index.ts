@@ -4,4 +4,4 @@ export { ProtocolError, UnsupportedProtocolVersionError } from './errors.js';
 export { PacketParser, DEFAULT_MAX_PACKET_SIZE, type PacketParserOptions } from './parser.js';
 export { encode } from './encode.js';
 export { PreparedPublish } from './prepared-publish.js';
-export { validateTopicName, validateTopicFilter, isValidTopicFilter, isValidTopicName } from './topic.js';
+export { validateTopicName, validateTopicFilter, isValidTopicFilter, isValidTopicName, isSharedSubscription, parseSharedSubscription, type SharedFilter } from './topic.js';

@@ -68,23 +68,30 @@ function topicFilterProblem(filter: string): Problem {
   return undefined;
 }
 
-/**
- * MQTT 5 shared subscription: "$share/{ShareName}/{filter}" with a non-empty ShareName without
- * wildcards or '/' [MQTT-4.8.2-1, MQTT-4.8.2-2] and a non-empty filter. Returns false when
- * `filter` is not a shared subscription at all.
- */
-export function isSharedSubscription(filter: string): boolean {
-  return filter.startsWith('$share/');
+const SHARE_PREFIX = '$share/';
+
+/** A shared subscription's parts: `$share/{shareName}/{filter}`. */
+export interface SharedFilter {
+  shareName: string;
+  filter: string;
 }
 
-export function validateSharedSubscription(filter: string): void {
-  const rest = filter.slice('$share/'.length);
-  const slash = rest.indexOf('/');
-  const shareName = slash === -1 ? rest : rest.slice(0, slash);
-  if (shareName.length === 0 || /[+#]/.test(shareName)) {
-    throw new ProtocolError('invalid ShareName in shared subscription', 'MQTT-4.8.2-1', TOPIC_FILTER_INVALID);
-  }
-  if (slash === -1 || slash === rest.length - 1) {
-    throw new ProtocolError('shared subscription has no topic filter', 'MQTT-4.8.2-2', TOPIC_FILTER_INVALID);
-  }
+/** Whether `filter` is meant as an MQTT 5 shared subscription (starts with `$share/`). */
+export function isSharedSubscription(filter: string): boolean {
+  return filter.startsWith(SHARE_PREFIX);
+}
+
+/**
+ * Splits "$share/{ShareName}/{filter}". Null unless the ShareName is at least one character
+ * without '/', '+' or '#' [MQTT-4.8.2-1], followed by '/' and a valid topic filter [MQTT-4.8.2-2].
+ */
+export function parseSharedSubscription(shared: string): SharedFilter | null {
+  if (!isSharedSubscription(shared)) return null;
+  const slash = shared.indexOf('/', SHARE_PREFIX.length);
+  if (slash === -1 || slash === SHARE_PREFIX.length) return null;
+  const shareName = shared.slice(SHARE_PREFIX.length, slash);
+  if (shareName.includes('+') || shareName.includes('#')) return null;
+  const filter = shared.slice(slash + 1);
+  if (topicFilterProblem(filter) !== undefined) return null;
+  return { shareName, filter };
 }

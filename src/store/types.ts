@@ -130,10 +130,21 @@ export interface MessageBus {
    * Hands msg to every other node with a matching route (batched; nothing is sent when none
    * matches). Resolves when handed to the transport; rejects when it could not be — the core
    * must then not acknowledge the PUBLISH.
+   *
+   * `shared` (node id → shared subscription groups) sends the message also to nodes chosen to
+   * deliver it to one member of those groups (MQTT 5 4.8.2); they get the groups with it.
    */
-  publish(message: Message): Promise<void>;
-  /** Messages from other nodes, to deliver to local subscribers only. */
-  onMessage(handler: (message: Message) => void): void;
+  publish(message: Message, shared?: ReadonlyMap<string, readonly string[]>): Promise<void>;
+  /**
+   * Messages from other nodes, to deliver to local subscribers only; `groups` are the shared
+   * subscription groups this node was chosen for (deliver to one local member of each). A node
+   * never delivers a message from the bus to a group it was not chosen for.
+   */
+  onMessage(handler: (message: Message, groups: readonly string[] | undefined) => void): void;
+  /** Number of shared subscription groups routed to other nodes (0: nothing to choose per message). */
+  readonly sharedRouteCount: number;
+  /** Calls visit for each group of other nodes whose filter matches topic. */
+  matchSharedRoutes(topic: string, visit: (route: SharedRoute) => void): void;
   /**
    * Optional (cluster): another node appended messages to the store queue of clientId, held on
    * this node; the core delivers them if the client is online (else they wait for its resume).
@@ -142,6 +153,24 @@ export interface MessageBus {
   /** Count of messages this node received from the bus (tests use it to prove routing by interest). */
   readonly received: number;
   close(): Promise<void>;
+}
+
+/**
+ * Appended to a group's route while the node has a connected member of it. U+0000 cannot occur
+ * in an MQTT filter, so such a route never collides with a real one.
+ */
+export const SHARED_ONLINE_SUFFIX = '\0online';
+
+/** A shared subscription group (`$share/{name}/{filter}`) as other nodes hold it. */
+export interface SharedRoute {
+  /** The subscription as subscribed, `$share/{name}/{filter}`: the group's id everywhere. */
+  readonly group: string;
+  /** Other nodes with at least one member, in the order they announced it. */
+  readonly nodes: readonly string[];
+  /** Those of them with at least one connected member (route `{group}` + SHARED_ONLINE_SUFFIX). */
+  readonly online: readonly string[];
+  /** Round-robin position of the publishing node's choice; advanced by the chooser. */
+  turn: number;
 }
 
 /** Everything a broker core needs from the outside world. */

@@ -6,6 +6,7 @@
 //   backendContract('redis', makeRedis, cleanup, { makePeer: makeRedis }); // two nodes, one redis-server
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { Backend } from '../../src/store/types.js';
+import { sharedBusContract } from './contract-bus-shared.js';
 import { TakeoverLog, type ContractFixture } from './contract-helpers.js';
 import { ownershipContract } from './contract-ownership.js';
 import { retainedContract } from './contract-retained.js';
@@ -45,5 +46,6 @@ export function backendContract(name: string, makeBackend: () => Promise<Backend
     sessionContract(fx);
     retainedContract(fx);
     ownershipContract(fx);
+    sharedBusContract(fx);
   });
 }

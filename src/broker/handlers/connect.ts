@@ -83,7 +83,7 @@ function connackProperties(config: BrokerConfig, assignedClientId: string | unde
     retainAvailable: 1,
     wildcardSubscriptionAvailable: 1,
     subscriptionIdentifiersAvailable: 1,
-    sharedSubscriptionAvailable: 0,
+    sharedSubscriptionAvailable: 1,
   };
   // Inbound aliases a client may use [MQTT-3.2.2-17]; absent means 0 (--max-topic-alias 0): none.
   if (config.maxTopicAlias > 0) props.topicAliasMaximum = config.maxTopicAlias;

@@ -1,5 +1,5 @@
 // SUBSCRIBE: granted QoS per filter, routes announced before SUBACK, then retained messages.
-import { isValidTopicFilter, validateTopicFilter, type SubscribePacket } from '../../protocol/index.js';
+import { isSharedSubscription, isValidTopicFilter, parseSharedSubscription, validateTopicFilter, type SubscribePacket } from '../../protocol/index.js';
 import type { SubscriptionOptions } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
@@ -14,7 +14,13 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
   const accepted: Array<[string, SubscriptionOptions]> = [];
   const isNew: boolean[] = [];
   for (const sub of packet.subscriptions) {
-    if (!isValidTopicFilter(sub.topic)) {
+    if (isSharedSubscription(sub.topic)) {
+      // $share/{ShareName}/{filter} [MQTT-4.8.2-1/2]; v3/v4 clients may use it too (as with Mosquitto, EMQX).
+      if (parseSharedSubscription(sub.topic) === null) {
+        granted.push(v5 ? 0x8f : 0x80);
+        continue;
+      }
+    } else if (!isValidTopicFilter(sub.topic)) {
       // v3.1/v3.1.1: close the connection (throws, before any filter of the packet is applied).
       if (!v5) validateTopicFilter(sub.topic);
       granted.push(0x8f); // v5: Topic Filter invalid, for this filter only [MQTT-3.9.3-1]
@@ -24,10 +30,6 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
     if (problem !== undefined) {
       broker.log.warn({ clientId: session.clientId, problem }, 'SUBSCRIBE over a topic limit: refused');
       granted.push(v5 ? 0x8f : 0x80);
-      continue;
-    }
-    if (v5 && sub.topic.startsWith('$share/')) {
-      granted.push(0x9e); // shared subscriptions are not supported (stated in CONNACK)
       continue;
     }
     const options: SubscriptionOptions = { qos: sub.qos };
@@ -49,6 +51,8 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
     // Retain Handling: 0 always, 1 only for a new subscription, 2 never. A repeated v3/v4
     // subscription sends the retained messages again [MQTT-3.8.4-3].
     if (options.rh === 2 || (options.rh === 1 && !isNew[i])) continue;
+    // No retained messages for a shared subscription (MQTT 5 4.8.2).
+    if (isSharedSubscription(filter)) continue;
     await broker.sendRetained(conn, filter, options);
   }
 }

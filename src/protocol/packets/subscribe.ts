@@ -2,7 +2,7 @@
 import { MALFORMED, PROTOCOL_ERROR, ProtocolError } from '../errors.js';
 import { Ctx, decodeProperties, propertiesBodyLength, writeProperties } from '../properties.js';
 import type { PacketReader } from '../reader.js';
-import { isSharedSubscription, validateSharedSubscription } from '../topic.js';
+import { isSharedSubscription } from '../topic.js';
 import type { ProtocolVersion, QoS, SubscribePacket, Subscription } from '../types.js';
 import { allocPacket, headerLength, utf8Length, varintLength, writeU16, writeUtf8 } from '../writer.js';
 
@@ -11,9 +11,11 @@ export function decodeSubscribe(r: PacketReader, version: ProtocolVersion): Subs
   const properties = version === 5 ? decodeProperties(r, Ctx.subscribe) : undefined;
   const subscriptions: Subscription[] = [];
   while (r.remaining > 0) {
-    // A well-formed string that is not a valid filter (a/#/b, a+, '') is kept as is: the broker
-    // answers it per filter (v5 SUBACK 0x8F) or closes (v3.1.1), so decode does not throw for it.
+    // A well-formed string that is not a valid filter (a/#/b, a+, '', a bad $share/ name) is kept
+    // as is: the broker answers it per filter (v5 SUBACK 0x8F) or closes (v3.1.1), so decode does
+    // not throw for it [MQTT-4.8.2-1/2].
     const topic = r.utf8('topic filter');
+    const shared = isSharedSubscription(topic);
     const options = r.u8('subscription options');
     const qos = options & 0x03;
     if (qos === 3) throw new ProtocolError('subscription QoS is 3', 'MQTT-3-8.3-4', MALFORMED);
@@ -26,10 +28,7 @@ export function decodeSubscribe(r: PacketReader, version: ProtocolVersion): Subs
     const rh = (options >> 4) & 0x03;
     if (rh === 3) throw new ProtocolError('retain handling is 3', 'MQTT-3.8.3.1', PROTOCOL_ERROR);
     const nl = (options & 0x04) !== 0;
-    if (isSharedSubscription(topic)) {
-      validateSharedSubscription(topic);
-      if (nl) throw new ProtocolError('No Local on a shared subscription', 'MQTT-3.8.3-4', PROTOCOL_ERROR);
-    }
+    if (shared && nl) throw new ProtocolError('No Local on a shared subscription', 'MQTT-3.8.3-4', PROTOCOL_ERROR);
     subscriptions.push({ topic, qos: qos as QoS, nl, rap: (options & 0x08) !== 0, rh: rh as 0 | 1 | 2 });
   }
   if (subscriptions.length === 0) throw new ProtocolError('SUBSCRIBE without subscriptions', 'MQTT-3.8.3-3', PROTOCOL_ERROR);

@@ -1,11 +1,12 @@
 // The bus of a single node: there is nobody else, so routes are trivially in place and
-// publish sends nothing.
-import type { Message, MessageBus } from '../types.js';
+// publish sends nothing (every shared subscription group is served by this node).
+import type { Message, MessageBus, SharedRoute } from '../types.js';
 
 const resolved = Promise.resolve();
 
 export class MemoryBus implements MessageBus {
   readonly received = 0;
+  readonly sharedRouteCount = 0;
 
   constructor(readonly nodeId: string = `memory-${process.pid}`) {}
 
@@ -15,12 +16,14 @@ export class MemoryBus implements MessageBus {
 
   removeRoute(_filter: string): void {}
 
-  publish(_message: Message): Promise<void> {
+  publish(_message: Message, _shared?: ReadonlyMap<string, readonly string[]>): Promise<void> {
     return resolved;
   }
 
   /** No other node exists, so the handler is never called. */
-  onMessage(_handler: (message: Message) => void): void {}
+  onMessage(_handler: (message: Message, groups: readonly string[] | undefined) => void): void {}
+
+  matchSharedRoutes(_topic: string, _visit: (route: SharedRoute) => void): void {}
 
   close(): Promise<void> {
     return resolved;

@@ -13,6 +13,14 @@
 // socket close, so when a node is announced gone its recent frames go to its limbo too. So once
 // publish() resolves, the message is with a live node or (eventually) in Redis.
 //
+// Shared subscriptions (MQTT 5 4.8.2): a group's route is the subscription itself
+// ($share/{name}/{filter}), announced like any filter. The publishing core chooses, per matching
+// group, one node (itself or one from matchSharedRoutes) and passes the others to publish() as
+// node → groups: the message's entry in that node's batch is then marked with the groups
+// (node-frames.ts), and the receiving core delivers it to one of its members of each. A node
+// that gets the message for normal subscribers only never delivers it to its group members.
+// Without shared routes and groups, publish() does exactly what it did before.
+//
 // addRoute waits until every other node has applied the route: the count PUBLISH returns on
 // the routes channel says how many subscribers heard it, and each node acks on our channel.
 // A node that does not ack within ackTimeoutMs is logged and not waited for (if it is dead, its
@@ -23,7 +31,7 @@
 // node re-registers, rewrites its routes hash, reloads the table and drains its limbo.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Message, MessageBus } from '../types.js';
+import type { Message, MessageBus, SharedRoute } from '../types.js';
 import {
   ackTarget,
   decodeMessagesFrame,
@@ -33,6 +41,7 @@ import {
   encodeQueued,
   encodeRouteAck,
   encodeRouteAnnouncement,
+  MarkedEntry,
   type MessageCodec,
   TAG_MESSAGES,
   TAG_QUEUED,
@@ -67,8 +76,10 @@ export class BusUnavailableError extends Error {
   }
 }
 
+type MessageHandler = (message: Message, groups: readonly string[] | undefined) => void;
+
 interface Batch {
-  parts: Buffer[];
+  parts: Array<Buffer | MarkedEntry>;
   promise: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -89,7 +100,7 @@ export class RedisBus implements MessageBus {
   private readonly codec: MessageCodec;
   private readonly ackTimeoutMs: number;
   private readonly heartbeatMs: number;
-  private messageHandlers: Array<(message: Message) => void> = [];
+  private messageHandlers: MessageHandler[] = [];
   private localPublishHandlers: Array<(message: Message) => void> = [];
   private readonly replay: ReplayBuffer;
   private takeoverHandlers: TakeoverHandler[] = [];
@@ -175,9 +186,10 @@ export class RedisBus implements MessageBus {
     );
   }
 
-  publish(message: Message): Promise<void> {
+  publish(message: Message, shared?: ReadonlyMap<string, readonly string[]>): Promise<void> {
     for (const tap of this.localPublishHandlers) tap(message);
     const nodes = this.sync.table.nodesFor(message.topic);
+    if (shared !== undefined) return this.publishShared(message, nodes, shared);
     if (nodes.length === 0) return resolved;
     if (!this.up || this.redis.status !== 'ready') return Promise.reject(new BusUnavailableError());
     const encoded = this.codec.encode(message);
@@ -187,7 +199,28 @@ export class RedisBus implements MessageBus {
     return Promise.all(waits).then(() => undefined);
   }
 
-  onMessage(handler: (message: Message) => void): void {
+  /** Sends to the nodes with normal routes and to those chosen for shared groups (their entries marked). */
+  private publishShared(message: Message, nodes: readonly string[], shared: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    if (!this.up || this.redis.status !== 'ready') return Promise.reject(new BusUnavailableError());
+    const encoded = this.codec.encode(message);
+    const waits: Promise<void>[] = [];
+    for (const node of nodes) {
+      const groups = shared.get(node);
+      waits.push(this.batchFor(node, groups === undefined ? encoded : new MarkedEntry(encoded, groups)));
+    }
+    for (const [node, groups] of shared) if (!nodes.includes(node)) waits.push(this.batchFor(node, new MarkedEntry(encoded, groups)));
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  get sharedRouteCount(): number {
+    return this.sync.table.sharedCount;
+  }
+
+  matchSharedRoutes(topic: string, visit: (route: SharedRoute) => void): void {
+    this.sync.table.matchShared(topic, visit);
+  }
+
+  onMessage(handler: MessageHandler): void {
     this.messageHandlers.push(handler);
   }
 
@@ -218,14 +251,14 @@ export class RedisBus implements MessageBus {
   }
 
   /** Delivers a MESSAGES frame to `deliver` (default: every onMessage handler, as if it had arrived on our channel). */
-  deliverFrame(frame: Buffer, deliver?: (message: Message) => void): number {
+  deliverFrame(frame: Buffer, deliver?: MessageHandler): number {
     let count = 0;
     if (frame[0] !== TAG_MESSAGES) return 0;
-    decodeMessagesFrame(frame, (bytes) => this.codec.decode(bytes), (message) => {
+    decodeMessagesFrame(frame, (bytes) => this.codec.decode(bytes), (message, groups) => {
       count++;
       this.received++;
-      if (deliver !== undefined) deliver(message);
-      else for (const handler of this.messageHandlers) handler(message);
+      if (deliver !== undefined) deliver(message, groups);
+      else for (const handler of this.messageHandlers) handler(message, groups);
     });
     return count;
   }
@@ -234,7 +267,7 @@ export class RedisBus implements MessageBus {
    * Empties nodeId's limbo list into `deliver` (our own limbo: into our local subscribers; a dead
    * node's: into the sessions adopted from it only, since our own subscribers had their copy).
    */
-  async drainLimbo(nodeId: string, deliver?: (message: Message) => void): Promise<number> {
+  async drainLimbo(nodeId: string, deliver?: MessageHandler): Promise<number> {
     const key = this.keys.limbo(nodeId);
     let delivered = 0;
     while (true) {
@@ -261,7 +294,7 @@ export class RedisBus implements MessageBus {
     this.redis.disconnect();
   }
 
-  private batchFor(node: string, encoded: Buffer): Promise<void> {
+  private batchFor(node: string, encoded: Buffer | MarkedEntry): Promise<void> {
     let batch = this.pending.get(node);
     if (batch === undefined) {
       let resolve!: () => void;

@@ -3,7 +3,10 @@
 // Node channel: binary frames, first byte a tag.
 //   0x01 MESSAGES  [u32 length][codec bytes]...   a batch of bus messages (one PUBLISH per target
 //                                                  node per event-loop turn); also the entry format
-//                                                  of {p}limbo:{nodeId} lists
+//                                                  of {p}limbo:{nodeId} lists. An entry whose length
+//                                                  has bit 31 set is marked for shared subscription
+//                                                  groups: [u16 n][groups, utf8 NUL-joined][codec bytes]
+//                                                  ("also deliver to one member of each of these")
 //   0x02 ROUTE_ACK utf8 "seq\0ackingNodeId"         "I have applied your route announcement seq"
 //   0x03 TAKEOVER  utf8 "clientId\0connectionId\0epoch"  a newer claim took clientId from this node
 //   0x04 QUEUED    utf8 "clientId"                  messages for clientId (held here) were appended to
@@ -28,30 +31,67 @@ export const TAG_ROUTE_ACK = 0x02;
 export const TAG_TAKEOVER = 0x03;
 export const TAG_QUEUED = 0x04;
 
-/** One MESSAGES frame holding every message in `messages` (already encoded by the codec). */
-export function encodeMessagesFrame(encoded: readonly Buffer[]): Buffer {
+const MARKED = 0x8000_0000;
+
+/** An encoded message for one node together with the shared subscription groups it was chosen for. */
+export class MarkedEntry {
+  private readonly groupBytes: Buffer;
+
+  constructor(readonly encoded: Buffer, groups: readonly string[]) {
+    this.groupBytes = Buffer.from(groups.join('\0'), 'utf8');
+    if (this.groupBytes.length > 0xffff) throw new Error('bus frame: too many shared subscription groups for one message');
+  }
+
+  /** Bytes after the entry's length field. */
+  get length(): number {
+    return 2 + this.groupBytes.length + this.encoded.length;
+  }
+
+  writeTo(frame: Buffer, at: number): void {
+    frame.writeUInt16BE(this.groupBytes.length, at);
+    this.groupBytes.copy(frame, at + 2);
+    this.encoded.copy(frame, at + 2 + this.groupBytes.length);
+  }
+}
+
+/** One MESSAGES frame holding every message in `parts` (already encoded by the codec; some marked with groups). */
+export function encodeMessagesFrame(parts: ReadonlyArray<Buffer | MarkedEntry>): Buffer {
   let size = 1;
-  for (const part of encoded) size += 4 + part.length;
+  for (const part of parts) size += 4 + part.length;
   const frame = Buffer.allocUnsafe(size);
   frame[0] = TAG_MESSAGES;
   let at = 1;
-  for (const part of encoded) {
-    frame.writeUInt32BE(part.length, at);
-    part.copy(frame, at + 4);
+  for (const part of parts) {
+    if (part instanceof MarkedEntry) {
+      frame.writeUInt32BE((part.length | MARKED) >>> 0, at);
+      part.writeTo(frame, at + 4);
+    } else {
+      frame.writeUInt32BE(part.length, at);
+      part.copy(frame, at + 4);
+    }
     at += 4 + part.length;
   }
   return frame;
 }
 
-/** Calls visit for each message of a MESSAGES frame; throws on a truncated frame. */
-export function decodeMessagesFrame(frame: Buffer, decode: MessageCodec['decode'], visit: (message: Message) => void): void {
+/** Calls visit for each message of a MESSAGES frame (with its groups, if marked); throws on a truncated frame. */
+export function decodeMessagesFrame(frame: Buffer, decode: MessageCodec['decode'], visit: (message: Message, groups: string[] | undefined) => void): void {
   let at = 1;
   while (at < frame.length) {
     if (at + 4 > frame.length) throw new Error('bus frame: truncated length');
-    const length = frame.readUInt32BE(at);
+    const word = frame.readUInt32BE(at);
+    const length = word & ~MARKED;
     const end = at + 4 + length;
     if (end > frame.length) throw new Error('bus frame: truncated message');
-    visit(decode(frame.subarray(at + 4, end)));
+    if ((word & MARKED) === 0) {
+      visit(decode(frame.subarray(at + 4, end)), undefined);
+    } else {
+      if (length < 2) throw new Error('bus frame: truncated groups');
+      const n = frame.readUInt16BE(at + 4);
+      if (2 + n > length) throw new Error('bus frame: truncated groups');
+      const groups = frame.toString('utf8', at + 6, at + 6 + n).split('\0');
+      visit(decode(frame.subarray(at + 6 + n, end)), groups);
+    }
     at = end;
   }
 }

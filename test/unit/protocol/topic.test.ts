@@ -1,6 +1,6 @@
 // Topic name and filter rules (spec 4.7).
 import { describe, expect, it } from 'vitest';
-import { isValidTopicFilter, isValidTopicName, ProtocolError, validateTopicFilter, validateTopicName } from '../../../src/protocol/index.js';
+import { isValidTopicFilter, isValidTopicName, parseSharedSubscription, ProtocolError, validateTopicFilter, validateTopicName } from '../../../src/protocol/index.js';
 
 function specOf(fn: () => void): [string, number] | undefined {
   try { fn(); } catch (e) { expect(e).toBeInstanceOf(ProtocolError); return [(e as ProtocolError).specId, (e as ProtocolError).reasonCode]; }
@@ -41,5 +41,26 @@ describe('topic filters', () => {
   it('empty is invalid [MQTT-4.7.3-1]', () => {
     expect(specOf(() => validateTopicFilter(''))).toEqual(['MQTT-4.7.3-1', 0x8f]);
     expect(isValidTopicFilter('')).toBe(false);
+  });
+});
+
+describe('shared subscriptions (MQTT 5 4.8.2)', () => {
+  it.each([
+    ['$share/g/a/#', 'g', 'a/#'],
+    ['$share/group-1/+', 'group-1', '+'],
+    ['$share/g//x', 'g', '/x'],
+    ['$share/g/$SYS/#', 'g', '$SYS/#'],
+  ])('%j splits into ShareName %j and filter %j', (s, shareName, filter) => {
+    expect(parseSharedSubscription(s)).toEqual({ shareName, filter });
+  });
+  it.each(['$share//a', '$share/g', '$share/g/', '$share/+/a', '$share/g+/a', '$share/#/a', '$share/g#/a', '$share/g/a#', '$share/g/a/#/b'])(
+    '%j is invalid: ShareName of 1+ characters without / + #, then / and a valid filter [MQTT-4.8.2-1, MQTT-4.8.2-2]',
+    (s) => {
+      expect(parseSharedSubscription(s)).toBeNull();
+    },
+  );
+  it('a filter not starting with $share/ is not shared', () => {
+    expect(parseSharedSubscription('$shared/g/a')).toBeNull();
+    expect(parseSharedSubscription('a/$share/g/b')).toBeNull();
   });
 });

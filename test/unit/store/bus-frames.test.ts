@@ -9,6 +9,7 @@ import {
   encodeRouteAck,
   encodeRouteAnnouncement,
   encodeTakeover,
+  MarkedEntry,
   TAG_ROUTE_ACK,
   TAG_TAKEOVER,
   type RouteAnnouncement,
@@ -31,6 +32,28 @@ describe('MESSAGES frames', () => {
     const frame = encodeMessagesFrame([messageCodec.encode(m('a', 'payload'))]);
     expect(() => decodeMessagesFrame(frame.subarray(0, frame.length - 2), messageCodec.decode, () => {})).toThrow(/truncated/);
     expect(() => decodeMessagesFrame(frame.subarray(0, 3), messageCodec.decode, () => {})).toThrow(/truncated/);
+  });
+});
+
+describe('MESSAGES frames with shared subscription groups', () => {
+  it('plain and marked entries round-trip in one frame; only marked ones carry groups', () => {
+    const frame = encodeMessagesFrame([
+      messageCodec.encode(m('a', 'plain')),
+      new MarkedEntry(messageCodec.encode(m('b', 'marked')), ['$share/g/b', '$share/h/#']),
+      messageCodec.encode(m('c', 'plain again')),
+    ]);
+    const out: Array<[string, string, string[] | undefined]> = [];
+    decodeMessagesFrame(frame, messageCodec.decode, (x, groups) => out.push([x.topic, x.payload.toString(), groups]));
+    expect(out).toEqual([
+      ['a', 'plain', undefined],
+      ['b', 'marked', ['$share/g/b', '$share/h/#']],
+      ['c', 'plain again', undefined],
+    ]);
+  });
+
+  it('a marked entry cut inside its groups throws', () => {
+    const frame = encodeMessagesFrame([new MarkedEntry(messageCodec.encode(m('b', 'x')), ['$share/g/b'])]);
+    expect(() => decodeMessagesFrame(frame.subarray(0, 8), messageCodec.decode, () => {})).toThrow(/truncated/);
   });
 });
 
@@ -83,5 +106,43 @@ describe('RouteTable', () => {
     expect([...table.nodesFor('a')]).toEqual([]);
     expect([...table.nodesFor('c')]).toEqual(['n2']);
     expect(table.size).toBe(1);
+  });
+
+  it('keeps shared subscription routes apart: not in nodesFor, one entry per group with its nodes', () => {
+    const table = new RouteTable();
+    table.add('n1', '$share/g/a/+');
+    table.add('n2', '$share/g/a/+');
+    table.add('n2', '$share/g/a/+'); // a repeated announcement
+    table.add('n3', '$share/h/a/#');
+    table.add('n3', 'a/b');
+    expect([...table.nodesFor('a/b')]).toEqual(['n3']);
+    const seen: Array<[string, string[]]> = [];
+    table.matchShared('a/b', (route) => seen.push([route.group, [...route.nodes]]));
+    expect(seen.sort()).toEqual([['$share/g/a/+', ['n1', 'n2']], ['$share/h/a/#', ['n3']]]);
+    expect(table.sharedCount).toBe(2);
+    table.remove('n1', '$share/g/a/+');
+    table.dropNode('n3');
+    seen.length = 0;
+    table.matchShared('a/b', (route) => seen.push([route.group, [...route.nodes]]));
+    expect(seen).toEqual([['$share/g/a/+', ['n2']]]);
+    table.dropNode('n2');
+    expect(table.sharedCount).toBe(0);
+    expect(table.size).toBe(0);
+  });
+
+  it('tracks which nodes have a connected member of a group through its {group}\\0online route', () => {
+    const table = new RouteTable();
+    table.add('n1', '$share/g/a');
+    table.add('n2', '$share/g/a');
+    table.add('n2', '$share/g/a\0online');
+    const seen: Array<[string[], string[]]> = [];
+    table.matchShared('a', (route) => seen.push([[...route.nodes], [...route.online]]));
+    expect(seen).toEqual([[['n1', 'n2'], ['n2']]]);
+    expect(table.size).toBe(0); // never a normal route
+    table.remove('n2', '$share/g/a\0online');
+    table.remove('n2', '$share/g/a');
+    table.remove('n1', '$share/g/a');
+    expect(table.sharedCount).toBe(0);
+    expect(table.size).toBe(0);
   });
 });
