@@ -58,7 +58,7 @@ export class Primary {
     for (let i = 0; i < this.options.workers; i++) this.fork(i === 0);
     process.on('SIGTERM', () => void this.shutdown('SIGTERM'));
     process.on('SIGINT', () => void this.shutdown('SIGINT'));
-    this.log.info({ workers: this.options.workers, pid: process.pid }, 'primary: forking workers');
+    this.log.info({ workers: this.options.workers }, 'primary: forking workers');
   }
 
   /** Live workers' pids (tests kill them). */
@@ -77,12 +77,12 @@ export class Primary {
     state.nodeId = nodeId;
     state.port = port;
     this.failedStarts = 0;
-    this.log.info({ pid: worker.process.pid, nodeId, port }, 'primary: worker ready');
+    this.log.info({ workerPid: worker.process.pid, nodeId, port }, 'primary: worker ready');
     // Recoveries that found no live worker go to the first one ready.
     for (const dead of this.pendingRecoveries.splice(0)) this.send(worker, { starling: 'recover', nodeId: dead });
     if (!this.announced && [...this.states.values()].every((s) => s.port !== null)) {
       this.announced = true;
-      this.log.info({ port, workers: this.states.size, pid: process.pid, pids: this.pids() }, `listening on port ${port} with ${this.states.size} workers`);
+      this.log.info({ port, workers: this.states.size, workerPids: this.pids() }, `listening on port ${port} with ${this.states.size} workers`);
     }
   }
 
@@ -95,11 +95,11 @@ export class Primary {
     if (nodeId === null) {
       // Died while starting: retry with backoff (a running worker's replacement is immediate).
       const delayMs = Math.min(250 * 2 ** this.failedStarts++, 10_000);
-      this.log.error({ pid: worker.process.pid, code, signal, delayMs }, 'primary: worker died while starting; forking again after a delay');
+      this.log.error({ workerPid: worker.process.pid, code, signal, delayMs }, 'primary: worker died while starting; forking again after a delay');
       setTimeout(() => this.stopping || this.fork(sysPublisher), delayMs);
       return;
     }
-    this.log.error({ pid: worker.process.pid, nodeId, code, signal }, 'primary: worker died; forking a replacement');
+    this.log.error({ workerPid: worker.process.pid, nodeId, code, signal }, 'primary: worker died; forking a replacement');
     this.fork(sysPublisher);
     if (RECOVER_DELAY_MS > 0) setTimeout(() => this.stopping || this.askRecovery(nodeId), RECOVER_DELAY_MS);
     else this.askRecovery(nodeId);

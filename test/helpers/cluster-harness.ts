@@ -102,12 +102,12 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
         continue;
       }
       logs.push(line);
-      if (line.msg === 'primary: worker ready' && typeof line.pid === 'number' && typeof line.nodeId === 'string') {
-        live.set(line.pid, line.nodeId);
-        order.push(line.pid);
+      if (line.msg === 'primary: worker ready' && typeof line.workerPid === 'number' && typeof line.nodeId === 'string') {
+        live.set(line.workerPid, line.nodeId);
+        order.push(line.workerPid);
       }
-      if (line.msg === 'primary: worker died; forking a replacement' && typeof line.pid === 'number') {
-        live.delete(line.pid);
+      if (line.msg === 'primary: worker died; forking a replacement' && typeof line.workerPid === 'number') {
+        live.delete(line.workerPid);
       }
       for (const wake of waiters) wake();
     }
