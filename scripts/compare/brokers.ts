@@ -53,7 +53,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = await startPinned('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port, undefined);
+  // No pub/sub output limit, as docs/scaling.md advises: a flooded node is not cut off.
+  const child = await startPinned('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--client-output-buffer-limit', 'pubsub 0 0 0'], port, undefined);
   return { url: `redis://127.0.0.1:${port}`, child };
 }
 

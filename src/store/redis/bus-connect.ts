@@ -40,9 +40,7 @@ export async function connectBus(options: ConnectBusOptions): Promise<RedisBus> 
     retryStrategy: (times: number) => Math.min(50 * times, 500),
     maxRetriesPerRequest: null,
   };
-  // No auto-pipelining: the bus batches messages itself (one PUBLISH per node per event-loop
-  // turn), and ioredis' per-command Pipeline machinery cost more than those few commands.
-  const redis = new Redis(options.url, { ...common, enableOfflineQueue: false });
+  const redis = new Redis(options.url, { ...common, enableOfflineQueue: false, enableAutoPipelining: true });
   const subscriber = new Redis(options.url, { ...common, autoResubscribe: true });
   // Errors surface through rejected commands and the bus's own outage log; keep ioredis quiet.
   redis.on('error', () => {});

@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import type { Backend } from '../types.js';
 import { RedisBus } from './bus.js';
 import { messageCodec } from './codec.js';
-import { createRedisClient, waitReady } from './connection.js';
+import { createRedisClient, waitReady, warnIfPubsubLimited } from './connection.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { RedisOwnership } from './ownership.js';
 import { RedisRetainedStore } from './retained-store.js';
@@ -65,6 +65,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     // owner records then misses nothing.
     subscriber.on('ready', () => setImmediate(() => void subscriber.ping().then(() => ownership.recheck()).catch(() => {})));
     await bus.start();
+    void warnIfPubsubLimited(redis, logger);
     return {
       sessions,
       retained,
