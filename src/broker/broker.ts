@@ -288,7 +288,8 @@ export class Broker implements ConnectionHost, StatsSource {
       }
     }
     if (session.persistent) store.save(clientId, request.expiryInterval);
-    store.setWill(clientId, request.will, request.willDelay);
+    // A clean start's delete() already removed any stored will: no second DEL for a will-less client.
+    if (request.will !== null || !request.clean) store.setWill(clientId, request.will, request.willDelay);
     const [inflight, incoming] = await Promise.all([
       record !== null ? store.loadInflight(clientId) : Promise.resolve([]),
       record !== null ? store.loadIncomingQos2(clientId) : Promise.resolve([]),

@@ -2,9 +2,11 @@
 // keep-alive and connect-timeout state read by the broker's shared sweep timer; close reasons.
 //
 // Nothing here allocates per packet beyond what the parser returns, and nothing logs per packet.
-// Per-connection memory is kept small: no timers, no closures except the two socket listeners.
+// Per-connection memory is kept small: no timers and no closures. The socket listeners and the
+// parser callback are shared functions that find their Connection through the socket (one
+// property) or `this`, instead of three listener closures and a bound callback per connection.
 import type { Socket } from 'node:net';
-import { encode, PacketParser, ProtocolError, UnsupportedProtocolVersionError, type Packet, type ProtocolVersion } from '../protocol/index.js';
+import { DEFAULT_MAX_PACKET_SIZE, encode, PacketParser, ProtocolError, UnsupportedProtocolVersionError, type Packet, type ProtocolVersion } from '../protocol/index.js';
 import type { Logger } from '../log.js';
 import type { Session, SessionSink } from './session.js';
 import type { BrokerCounters } from './stats.js';
@@ -36,6 +38,26 @@ export interface CloseOptions {
 /** Time a closing socket gets to flush its last packet before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 
+/** The Connection of a socket, for the shared listeners below. */
+const CONNECTION = Symbol('starling.connection');
+type OwnedSocket = Socket & { [CONNECTION]: Connection };
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[CONNECTION].onData(chunk);
+}
+
+function onSocketClose(this: OwnedSocket): void {
+  this[CONNECTION].close('socket closed', { will: true });
+}
+
+function onSocketError(this: OwnedSocket): void {
+  this[CONNECTION].close('socket error', { will: true });
+}
+
+function onPacket(this: Connection, packet: Packet): void {
+  if (this.state !== 'closed') this.host.dispatch(this, packet);
+}
+
 export class Connection implements SessionSink {
   state: ConnectionState = 'new';
   version: ProtocolVersion = 4;
@@ -46,8 +68,11 @@ export class Connection implements SessionSink {
   keepaliveMs = 0;
   lastActivity: number;
   readonly openedAt: number;
-  /** v5 Maximum Packet Size the client accepts. */
-  maxPacketSize = Number.POSITIVE_INFINITY;
+  /**
+   * v5 Maximum Packet Size the client accepts. Unset: the largest possible MQTT frame, a small
+   * integer rather than Infinity, which V8 would box per connection (a double field).
+   */
+  maxPacketSize = DEFAULT_MAX_PACKET_SIZE;
   /** v5 inbound topic aliases of this connection, indexed by alias (created on first use). */
   topicAliases: Array<string | undefined> | null = null;
   /** Aliases we send to a v5 client that allows them (its Topic Alias Maximum > 0). */
@@ -63,12 +88,13 @@ export class Connection implements SessionSink {
   corked = false;
   private readonly parser: PacketParser;
 
-  constructor(readonly id: string, readonly socket: Socket, private readonly host: ConnectionHost, maxPacketSize: number) {
+  constructor(readonly id: string, readonly socket: Socket, readonly host: ConnectionHost, maxPacketSize: number) {
     this.parser = new PacketParser({ maxPacketSize });
     this.openedAt = this.lastActivity = Date.now();
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('close', () => this.close('socket closed', { will: true }));
-    socket.on('error', () => this.close('socket error', { will: true }));
+    (socket as OwnedSocket)[CONNECTION] = this;
+    socket.on('data', onSocketData);
+    socket.on('close', onSocketClose);
+    socket.on('error', onSocketError);
   }
 
   /** A getter, so checks after an await are not narrowed away by the compiler. */
@@ -102,15 +128,12 @@ export class Connection implements SessionSink {
     this.write(encode(packet, this.version));
   }
 
-  private readonly onPacket = (packet: Packet): void => {
-    if (this.state !== 'closed') this.host.dispatch(this, packet);
-  };
-
-  private onData(chunk: Buffer): void {
+  /** Socket bytes in (the shared 'data' listener calls this). */
+  onData(chunk: Buffer): void {
     this.host.counters.bytesReceived += chunk.length;
     this.lastActivity = Date.now();
     try {
-      this.parser.parse(chunk, this.onPacket);
+      this.parser.parse(chunk, onPacket, this);
     } catch (err) {
       this.fail(err);
     }

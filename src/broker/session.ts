@@ -31,15 +31,19 @@ export interface SessionDeps {
   maxQueued: number;
 }
 
+/** Read-only stand-in for the absent queue of an idle session. */
+const NO_MESSAGES: readonly Message[] = [];
+
 export class Session {
-  readonly subscriptions = new Map<string, SubscriptionOptions>();
+  /** Created on first use: most idle clean sessions never subscribe. */
+  private subs: Map<string, SubscriptionOptions> | null = null;
   will: Message | null = null;
   /** v5 Will Delay Interval in seconds (0: publish at once). */
   willDelay = 0;
   /** Outgoing QoS 1/2 messages sent and not yet acknowledged, by packet id (created on first use: idle sessions stay small). */
   private inflight: Map<number, InflightRecord> | null = null;
-  /** QoS 1/2 messages waiting for a free slot in the window (delivery QoS/RETAIN already applied). */
-  private pending: Message[] = [];
+  /** QoS 1/2 messages waiting for a free slot in the window (delivery QoS/RETAIN already applied); created on first use. */
+  private pending: Message[] | null = null;
   /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9] (created on first use). */
   private incoming: Set<number> | null = null;
   private nextId = 1;
@@ -56,6 +60,11 @@ export class Session {
     private readonly sink: SessionSink,
     private readonly deps: SessionDeps,
   ) {}
+
+  /** The session's subscriptions, filter -> options (the map is created on first access). */
+  get subscriptions(): Map<string, SubscriptionOptions> {
+    return (this.subs ??= new Map());
+  }
 
   get persistent(): boolean {
     return this.expiryInterval > 0;
@@ -76,14 +85,14 @@ export class Session {
   }
 
   get pendingCount(): number {
-    return this.pending.length;
+    return this.pending === null ? 0 : this.pending.length;
   }
 
   /** Hands over the messages still waiting behind the window (the connection is going away). */
-  takePending(): Message[] {
+  takePending(): readonly Message[] {
     const taken = this.pending;
-    this.pending = [];
-    return taken;
+    this.pending = null;
+    return taken ?? NO_MESSAGES;
   }
 
   /** Sends one fanned-out message at the delivery QoS and RETAIN flag chosen by the broker. */
@@ -101,7 +110,7 @@ export class Session {
     const m = fan.message;
     const message: Message = { topic: m.topic, payload: m.payload, qos, retain, properties: m.properties, expiresAt: m.expiresAt };
     if (subIds !== undefined) message.properties = { ...m.properties, subscriptionIdentifiers: subIds };
-    if (this.inflightCount >= this.window || this.pending.length > 0) {
+    if (this.inflightCount >= this.window || this.pending !== null) {
       this.queue(message);
       return;
     }
@@ -119,7 +128,7 @@ export class Session {
       this.writePublish(this.frameOf(new FanOut(message, Date.now()), undefined, 0, message.retain, false));
       return;
     }
-    if (this.inflightCount >= this.window || this.pending.length > 0) this.queue(message);
+    if (this.inflightCount >= this.window || this.pending !== null) this.queue(message);
     else this.sendNew(message, new FanOut(message, Date.now()), undefined);
   }
 
@@ -171,7 +180,7 @@ export class Session {
   }
 
   private queue(message: Message): void {
-    if (this.pending.length >= this.deps.maxQueued) {
+    if (this.pendingCount >= this.deps.maxQueued) {
       this.deps.counters.messagesDropped++;
       if (!this.dropping) {
         this.dropping = true;
@@ -180,14 +189,15 @@ export class Session {
       return;
     }
     this.dropping = false;
-    this.pending.push(message);
+    (this.pending ??= []).push(message);
   }
 
   /** Moves queued messages into free window slots. */
   private pump(): void {
     const now = Date.now();
-    while (this.inflightCount < this.window && this.pending.length > 0) {
+    while (this.inflightCount < this.window && this.pending !== null) {
       const message = this.pending.shift() as Message;
+      if (this.pending.length === 0) this.pending = null;
       if (isExpired(message, now)) continue;
       this.sendNew(message, new FanOut(message, now), undefined);
     }

@@ -7,6 +7,10 @@
 // consumer may keep a payload past the callback. A frame split across chunks is assembled into
 // a new Buffer owned by the parser and never reused. Between chunks only the unfinished tail
 // is kept, copied out of the chunk unless it is the whole chunk.
+//
+// Memory: a parser is one per connection, so an idle one holds no buffers or arrays (the tail
+// list exists only while a frame is unfinished) and all parsers share one PacketReader (a
+// frame is decoded wholly before its packet is handed on, so it is never used re-entrantly).
 import { decodeBody } from './decode.js';
 import { MALFORMED, PACKET_TOO_LARGE, ProtocolError, SPEC_VARIABLE_BYTE_INTEGER } from './errors.js';
 import { checkFixedHeader } from './fixed-header.js';
@@ -22,12 +26,17 @@ export interface PacketParserOptions {
 
 const HEADER_INCOMPLETE = -1;
 
+/** Shared by every parser: see the note on memory above. */
+const sharedReader = new PacketReader();
+
+/** Receives each decoded packet; `this` is the `self` given to parse(). */
+export type PacketHandler<T> = (this: T, packet: Packet) => void;
+
 export class PacketParser {
   protocolVersion: ProtocolVersion;
   maxPacketSize: number;
-  private readonly reader = new PacketReader();
-  /** Unfinished frame carried over from earlier chunks. */
-  private tail: Buffer[] = [];
+  /** Unfinished frame carried over from earlier chunks (null when there is none). */
+  private tail: Buffer[] | null = null;
   private tailBytes = 0;
   /** Whole length of the carried frame, once its header has been read. */
   private tailFrameLength = HEADER_INCOMPLETE;
@@ -44,10 +53,14 @@ export class PacketParser {
     return this.tailBytes;
   }
 
-  parse(chunk: Buffer, onPacket: (packet: Packet) => void): void {
+  /**
+   * Decodes every whole frame of chunk, calling onPacket with `this` = self for each, and keeps
+   * the unfinished rest. A shared function with self avoids a closure per connection.
+   */
+  parse<T = undefined>(chunk: Buffer, onPacket: PacketHandler<T>, self?: T): void {
     let offset = 0;
-    if (this.tailBytes > 0) {
-      offset = this.completeTail(chunk, onPacket);
+    if (this.tail !== null) {
+      offset = this.completeTail(chunk, onPacket, self as T);
       if (offset < 0) return;
     }
     const end = chunk.length;
@@ -55,7 +68,7 @@ export class PacketParser {
       if (!this.readHeader(chunk, offset, end)) break;
       const frameEnd = offset + this.headerLength + this.remainingLength;
       if (frameEnd > end) break;
-      this.decodeFrame(chunk, offset, frameEnd, onPacket);
+      this.decodeFrame(chunk, offset, frameEnd, onPacket, self as T);
       offset = frameEnd;
     }
     if (offset < end) this.keepTail(chunk, offset);
@@ -63,18 +76,19 @@ export class PacketParser {
 
   private keepTail(chunk: Buffer, offset: number): void {
     const part = offset === 0 ? chunk : Buffer.from(chunk.subarray(offset));
-    this.tail.push(part);
+    this.tail = [part];
     this.tailBytes += part.length;
     if (this.readHeader(part, 0, part.length)) this.tailFrameLength = this.headerLength + this.remainingLength;
   }
 
   /** Feeds chunk to the carried frame; returns where the frame ended in chunk, or -1 if it has not. */
-  private completeTail(chunk: Buffer, onPacket: (packet: Packet) => void): number {
+  private completeTail<T>(chunk: Buffer, onPacket: PacketHandler<T>, self: T): number {
+    const tail = this.tail as Buffer[];
     if (this.tailFrameLength === HEADER_INCOMPLETE) {
       // The carried bytes are under 5 (an incomplete header); join just enough to read it.
-      const head = Buffer.concat([...this.tail, chunk.subarray(0, 5)]);
+      const head = Buffer.concat([...tail, chunk.subarray(0, 5)]);
       if (!this.readHeader(head, 0, head.length)) {
-        this.tail.push(Buffer.from(chunk));
+        tail.push(Buffer.from(chunk));
         this.tailBytes += chunk.length;
         return -1;
       }
@@ -82,17 +96,17 @@ export class PacketParser {
     }
     const fromChunk = this.tailFrameLength - this.tailBytes;
     if (chunk.length < fromChunk) {
-      this.tail.push(chunk);
+      tail.push(chunk);
       this.tailBytes += chunk.length;
       return -1;
     }
-    this.tail.push(chunk.subarray(0, fromChunk));
-    const frame = Buffer.concat(this.tail, this.tailFrameLength);
-    this.tail = [];
+    tail.push(chunk.subarray(0, fromChunk));
+    const frame = Buffer.concat(tail, this.tailFrameLength);
+    this.tail = null;
     this.tailBytes = 0;
     this.tailFrameLength = HEADER_INCOMPLETE;
     this.readHeader(frame, 0, frame.length);
-    this.decodeFrame(frame, 0, frame.length, onPacket);
+    this.decodeFrame(frame, 0, frame.length, onPacket, self);
     return fromChunk;
   }
 
@@ -128,12 +142,16 @@ export class PacketParser {
     return true;
   }
 
-  private decodeFrame(buf: Buffer, start: number, end: number, onPacket: (packet: Packet) => void): void {
-    const r = this.reader.reset(buf, start + this.headerLength, end);
-    const packet = decodeBody(buf[start], r, this.protocolVersion);
-    r.buf = EMPTY; // do not pin the chunk from the reused reader
+  private decodeFrame<T>(buf: Buffer, start: number, end: number, onPacket: PacketHandler<T>, self: T): void {
+    const r = sharedReader.reset(buf, start + this.headerLength, end);
+    let packet: Packet;
+    try {
+      packet = decodeBody(buf[start], r, this.protocolVersion);
+    } finally {
+      r.buf = EMPTY; // do not pin the chunk from the shared reader
+    }
     if (packet.cmd === 'connect') this.protocolVersion = packet.protocolVersion;
-    onPacket(packet);
+    onPacket.call(self, packet);
   }
 }
 
