@@ -8,18 +8,18 @@
 // every new socket alive across scavenges, so V8 grows the young generation (semi-spaces up to
 // 16 MiB each, 32 MiB of young space that is never given back), and the garbage of the connect
 // path (ioredis commands and auto-pipelines in a worker) is promoted and piles up in old space
-// until a full GC far above the live size. Two flags bound both (see docs/benchmarks.md, "Idle
-// memory per connection"):
+// until a full GC far above the live size. One flag bounds the first (see docs/benchmarks.md,
+// "Idle memory per connection"):
 // - --semi-space-growth-factor=1: the young generation keeps its startup size (1-2 MiB semi-spaces).
 //   This is the one setting V8 reads when it grows new space, so it works after start, unlike
 //   --max-semi-space-size, which only a command line can set (and `node bin/starling.js` has none).
-// - --optimize-for-size: smaller old-generation growth steps (more frequent, cheaper full GCs).
-// Neither changed pairs throughput or broker CPU per message measurably on our (noisy) machine.
+//   Broker CPU per message was unchanged with it (pairs, fan-out, qos1-pairs, side by side).
+// Not --optimize-for-size: it also saved memory, but cost 40-50% more broker CPU per message in
+// qos1-pairs (V8 then optimizes less), measured side by side (docs/benchmarks.md, "Idle memory per connection").
 // A command line that sets either family of flags itself is left alone; so is `starling bench`.
 import { setFlagsFromString } from 'node:v8';
 
 const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
 if (process.argv[2] !== 'bench' && !given.some((flag) => /semi-space|optimize-for-size/.test(flag))) {
   setFlagsFromString('--semi-space-growth-factor=1');
-  setFlagsFromString('--optimize-for-size');
 }
