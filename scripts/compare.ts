@@ -1,6 +1,6 @@
 // Runs the same `starling bench` recipes against Starling, Aedes and Mosquitto and writes a Markdown
 // table of medians and ratios (docs/benchmarks.md, between the compare markers).
-//   node --import tsx scripts/compare.ts [--unpinned] [--reps 3] [--duration 10] [--recipes fan-in,fan-out,...]
+//   node --import tsx scripts/compare.ts [--unpinned] [--rate N] [--reps 3] [--duration 10] [--recipes fan-in,fan-out,...]
 //        [--brokers starling,aedes,mosquitto,starling-cluster,aedes-cluster] [--out FILE]
 // Each run gets a fresh broker pinned to CPU 0 (with its workers and redis); the swarm is pinned to
 // CPU 1 (--unpinned: nothing is pinned; a second section of the page). Runs are interleaved (A B C A B C ...) so slow drift on the host hits every broker alike.
@@ -17,10 +17,10 @@ import { isRecipe, RECIPES } from '../src/bench/recipes.js';
 const SWARM_CPU = '1';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-interface CompareOptions { reps: number; durationSec: number; recipes: string[]; brokers: BrokerName[]; out: string; idleClients: number; stormClients: number; unpinned: boolean }
+interface CompareOptions { reps: number; durationSec: number; recipes: string[]; brokers: BrokerName[]; out: string; idleClients: number; stormClients: number; unpinned: boolean; rate: number }
 
 function parseArgs(argv: string[]): CompareOptions {
-  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], out: 'docs/benchmarks.md', idleClients: 5000, stormClients: 1000, unpinned: false };
+  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], out: 'docs/benchmarks.md', idleClients: 5000, stormClients: 1000, unpinned: false, rate: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     if (argv[i] === '--unpinned') {
       o.unpinned = true;
@@ -34,6 +34,7 @@ function parseArgs(argv: string[]): CompareOptions {
     else if (flag === '--duration' && n > 0) o.durationSec = n;
     else if (flag === '--idle-clients' && Number.isInteger(n) && n > 0) o.idleClients = n;
     else if (flag === '--storm-clients' && Number.isInteger(n) && n > 0) o.stormClients = n;
+    else if (flag === '--rate' && Number.isInteger(n) && n >= 0) o.rate = n;
     else if (flag === '--out') o.out = value;
     else if (flag === '--recipes') {
       o.recipes = value.split(',');
@@ -51,6 +52,9 @@ function swarmArgs(o: CompareOptions, recipe: string, port: number, brokerPids: 
   if (recipe === 'idle') args.push('--clients', String(o.idleClients), '--duration', '1', '--broker-pid', brokerPids.join(','));
   else if (recipe === 'connection-storm') args.push('--clients', String(o.stormClients));
   else args.push('--duration', String(o.durationSec));
+  // A fixed rate per publisher (not for latency, which has its own): the same work for every
+  // broker, so broker CPU per message compares them below saturation.
+  if (o.rate > 0 && recipe !== 'latency' && recipe !== 'idle' && recipe !== 'connection-storm') args.push('--rate', String(o.rate));
   return args;
 }
 
@@ -118,19 +122,19 @@ async function main(): Promise<void> {
   const command = `node --import tsx scripts/compare.ts ${process.argv.slice(2).join(' ')}`.trim();
   const anyLimited = [...results.values()].some((m) => [...m.values()].some((runs) => runs.some((r) => r.swarm.limited)));
   const md = [
-    o.unpinned ? '# Unpinned: Starling vs Aedes vs Mosquitto (scripts/compare --unpinned)' : '# Starling vs Aedes vs Mosquitto (scripts/compare)',
+    `# ${o.unpinned ? 'Unpinned: ' : ''}${o.rate > 0 ? `At ${o.rate} msg/s per publisher: ` : ''}Starling vs Aedes vs Mosquitto (scripts/compare)`,
     '',
     `Measured ${started.toISOString()} on ${hostLine()}.`,
     '',
     `Command: \`${command}\``,
     '',
-    `Method: every run starts a fresh broker ${o.unpinned ? 'with no CPU pinning: the broker, its workers, its redis-server and the swarm (starling bench, mqtt.js clients) all share every core, so a cluster can use more than one core while the swarm takes its share' : `pinned with \`taskset -c ${BROKER_CPU}\` (its cluster workers and redis-server too) while the swarm (\`starling bench\`, mqtt.js clients) runs with \`taskset -c ${SWARM_CPU}\``}; runs are interleaved broker by broker over ${o.reps} repetitions and each cell is the median. Publishing recipes ran ${o.durationSec} s each (payload 64 B, MQTT 3.1.1, clean sessions); connection-storm used ${o.stormClients} clients, idle ${o.idleClients} clients held 1 s (RSS per connection = broker VmRSS, summed over its processes, after minus before, divided by connections). Node's default socket options are kept on both sides (Nagle on, no TCP_NODELAY), as are Mosquitto's defaults; this inflates small-message latency for every broker alike. "broker CPU µs/msg" is the CPU time (user + system) of the broker's processes, its redis-server included, over the whole run divided by the messages delivered: it measures each broker's cost per message even when the swarm is the limit; with one pinned core, 1,000,000 divided by it is the most msg/s that broker could deliver, and the inverse of its ratio row is the capacity ratio.`,
+    `Method: every run starts a fresh broker ${o.unpinned ? 'with no CPU pinning: the broker, its workers, its redis-server and the swarm (starling bench, mqtt.js clients) all share every core, so a cluster can use more than one core while the swarm takes its share' : `pinned with \`taskset -c ${BROKER_CPU}\` (its cluster workers and redis-server too) while the swarm (\`starling bench\`, mqtt.js clients) runs with \`taskset -c ${SWARM_CPU}\``}; runs are interleaved broker by broker over ${o.reps} repetitions and each cell is the median. Publishing recipes ran ${o.durationSec} s each${o.rate > 0 ? ` at a fixed ${o.rate} msg/s per publisher` : ', flat out'} (payload 64 B, MQTT 3.1.1, clean sessions); connection-storm used ${o.stormClients} clients, idle ${o.idleClients} clients held 1 s (RSS per connection = broker VmRSS, summed over its processes, after minus before, divided by connections). Node's default socket options are kept on both sides (Nagle on, no TCP_NODELAY), as are Mosquitto's defaults; this inflates small-message latency for every broker alike. "broker CPU µs/msg" is the CPU time (user + system) of the broker's processes, its redis-server included, over the whole run divided by the messages delivered: it measures each broker's cost per message even when the swarm is the limit; with one pinned core, 1,000,000 divided by it is the most msg/s that broker could deliver, and the inverse of its ratio row is the capacity ratio.`,
     '',
     `"swarm the limit?" is **yes** when the swarm used >= 90% of its one core during the measured window: such a figure is what the load generator could push, not what the broker could take.${anyLimited ? ' **Some runs below were swarm-limited; read their throughput as a lower bound for every broker and their ratios with care.**' : ' No run was swarm-limited.'}`,
     '',
     ...[...results].flatMap(([recipe, byBroker]) => [`## ${recipe}`, '', `${RECIPES[recipe as keyof typeof RECIPES]?.describe ?? ''}`, '', recipeTable(recipe, byBroker), '']),
   ].join('\n');
-  writeFileSync(new URL(o.out, `file://${ROOT}`), replaceSection(readIfExists(new URL(o.out, `file://${ROOT}`)), md, o.unpinned ? 'compare-unpinned' : 'compare'));
+  writeFileSync(new URL(o.out, `file://${ROOT}`), replaceSection(readIfExists(new URL(o.out, `file://${ROOT}`)), md, `compare${o.unpinned ? '-unpinned' : ''}${o.rate > 0 ? '-rate' : ''}`));
   process.stderr.write(`wrote ${o.out}\n`);
 }
 
