@@ -24,9 +24,12 @@ export function cpuSnapshot(pids: number[]): Map<number, number> {
   return snapshot;
 }
 
-/** CPU seconds used between two snapshots (a process that appeared in between counts from 0). */
+/**
+ * CPU seconds used between two snapshots (a process that appeared in between counts from 0). A
+ * process that is exiting (or a zombie) may read as 0 after: it counts as unchanged, not negative.
+ */
 export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
   let total = 0;
-  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  for (const [pid, seconds] of after) total += Math.max(0, seconds - (before.get(pid) ?? 0));
   return total;
 }
