@@ -13,7 +13,7 @@ function cpuTicks(pid: number): number {
     // fields[11], fields[12]: utime, stime (the 14th and 15th fields of /proc/PID/stat)
     return Number(fields[11]) + Number(fields[12]);
   } catch {
-    return 0;
+    return NaN; // gone: the broker crashed, or a child exited
   }
 }
 
@@ -25,11 +25,13 @@ export function cpuSnapshot(pids: number[]): Map<number, number> {
 }
 
 /**
- * CPU seconds used between two snapshots (a process that appeared in between counts from 0). A
- * process that is exiting (or a zombie) may read as 0 after: it counts as unchanged, not negative.
+ * CPU seconds used between two snapshots (a process that appeared in between counts from 0).
+ * NaN when a process of the first snapshot cannot be read any more (a broker that crashed under
+ * load): unknown, and left out of the medians.
  */
 export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
   let total = 0;
-  for (const [pid, seconds] of after) total += Math.max(0, seconds - (before.get(pid) ?? 0));
+  for (const [pid, seconds] of before) if (!Number.isFinite(after.get(pid) ?? NaN) && Number.isFinite(seconds)) return NaN;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
   return total;
 }
