@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { freePort, canConnect } from '../../test/helpers/ports.js';
 export { freePort };
 
-export type BrokerName = 'starling' | 'starling-cluster' | 'aedes' | 'aedes-cluster' | 'mosquitto';
-export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'aedes', 'aedes-cluster', 'mosquitto'];
+export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' | 'aedes' | 'aedes-cluster' | 'mosquitto';
+/** starling-cluster-1: the cluster with one worker (Redis-backed, no cross-worker traffic). */
+export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'starling-cluster-1', 'aedes', 'aedes-cluster', 'mosquitto'];
 
 /** pids: the broker's own process first, then any redis-server it runs on (for RSS and CPU). */
 export interface RunningBroker { name: BrokerName; port: number; pid: number; pids: number[]; stop(): Promise<void> }
@@ -65,13 +66,14 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
   let cleanup = (): void => {};
   switch (name) {
     case 'starling':
-    case 'starling-cluster': {
+    case 'starling-cluster':
+    case 'starling-cluster-1': {
       if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npx tsc -p tsconfig.build.json` first');
       const args = ['bin/starling.js', '--host', '127.0.0.1', '--port', String(port)];
-      if (name === 'starling-cluster') {
+      if (name !== 'starling') {
         const redis = await startRedis();
         extra.push(redis.child);
-        args.push('--workers', '2', '--redis', redis.url);
+        args.push('--workers', name === 'starling-cluster' ? '2' : '1', '--redis', redis.url);
       }
       child = await startPinned(process.execPath, args, port, 'listening');
       break;
