@@ -109,9 +109,9 @@ async function main(): Promise<void> {
         try {
           const cpuBefore = cpuSnapshot(broker.pids);
           const summary = await runSwarm(swarmArgs(o, recipe, broker.port, broker.pids), o.unpinned);
-          const s: ComparedRun = { ...summary, brokerCpuSeconds: cpuSecondsBetween(cpuBefore, cpuSnapshot(broker.pids)) };
+          const s: ComparedRun = { ...summary, brokerCpuSeconds: cpuSecondsBetween(cpuBefore, cpuSnapshot(broker.pids), broker.pids) };
           byBroker.get(name)!.push(s);
-          process.stderr.write(`${recipe} rep ${rep} ${name}: ${s.throughput.receivedPerSec.toFixed(0)} msg/s in, p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms, conn ${s.connections.succeeded}/${s.connections.attempted} at ${s.connections.ratePerSec.toFixed(0)}/s, lost ${s.messages.lost}, broker CPU ${s.brokerCpuSeconds.toFixed(2)} s, swarm CPU ${s.swarm.cpuPercentOfCores.toFixed(0)}%${s.swarm.limited ? ' (LIMIT)' : ''}\n`);
+          process.stderr.write(`${recipe} rep ${rep} ${name}: ${s.throughput.receivedPerSec.toFixed(0)} msg/s in, p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms, conn ${s.connections.succeeded}/${s.connections.attempted} at ${s.connections.ratePerSec.toFixed(0)}/s, lost ${s.messages.lost}, broker CPU ${Number.isFinite(s.brokerCpuSeconds) ? `${s.brokerCpuSeconds.toFixed(2)} s` : 'unknown (a broker process exited during the run)'}, swarm CPU ${s.swarm.cpuPercentOfCores.toFixed(0)}%${s.swarm.limited ? ' (LIMIT)' : ''}\n`);
         } finally {
           await broker.stop();
           current = {};

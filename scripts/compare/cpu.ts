@@ -25,13 +25,16 @@ export function cpuSnapshot(pids: number[]): Map<number, number> {
 }
 
 /**
- * CPU seconds used between two snapshots (a process that appeared in between counts from 0).
- * NaN when a process of the first snapshot cannot be read any more (a broker that crashed under
- * load): unknown, and left out of the medians.
+ * CPU seconds used between two snapshots (a process that appeared in between counts from 0, one
+ * that exited counts what it had). NaN when one of the broker's own processes (roots) is gone
+ * after the run: it crashed under the load, so its CPU is unknown and left out of the medians.
  */
-export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
+export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>, roots: readonly number[]): number {
+  if (roots.some((pid) => !Number.isFinite(after.get(pid) ?? NaN))) return NaN;
   let total = 0;
-  for (const [pid, seconds] of before) if (!Number.isFinite(after.get(pid) ?? NaN) && Number.isFinite(seconds)) return NaN;
-  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  for (const [pid, seconds] of after) {
+    const was = before.get(pid) ?? 0;
+    if (Number.isFinite(seconds) && Number.isFinite(was) && seconds > was) total += seconds - was;
+  }
   return total;
 }
