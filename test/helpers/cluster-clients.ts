@@ -49,3 +49,35 @@ export async function connectPlaced(cluster: TestCluster, want: (nodeId: string)
   }
   throw new Error('could not place a client on the wanted worker');
 }
+
+/** A QoS 1 stream (a few hundred a second) that goes on until stop(): what was acknowledged is a promise kept. */
+export interface Qos1Stream {
+  /** Payloads whose PUBLISH was acknowledged (each payload is its sequence number). */
+  readonly acked: string[];
+  stop(): Promise<void>;
+}
+
+export function startQos1Stream(publisher: MqttClient, topicPrefix: string): Qos1Stream {
+  const acked: string[] = [];
+  let stopped = false;
+  let sent = 0;
+  const running = (async () => {
+    while (!stopped) {
+      const id = String(sent++);
+      try {
+        await publisher.publishAsync(`${topicPrefix}/${id}`, id, { qos: 1 });
+        acked.push(id);
+      } catch {
+        // not acknowledged: no promise made
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  })();
+  return {
+    acked,
+    stop: async () => {
+      stopped = true;
+      await running;
+    },
+  };
+}

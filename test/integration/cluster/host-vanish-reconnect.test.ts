@@ -5,7 +5,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../../helpers/cluster-harness.js';
-import { connectCollecting } from '../../helpers/cluster-clients.js';
+import { connectCollecting, startQos1Stream } from '../../helpers/cluster-clients.js';
 import { startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -37,21 +37,7 @@ it('a host vanishes; its persistent subscriber reconnects to the other host with
   const publisher = await connectCollecting(hostB.url, {});
   clients.push(publisher.client);
 
-  const acked: string[] = [];
-  let stop = false;
-  let sent = 0;
-  const stream = (async () => {
-    while (!stop) {
-      const id = String(sent++);
-      try {
-        await publisher.client.publishAsync(`vanish/${id}`, id, { qos: 1 });
-        acked.push(id);
-      } catch {
-        // not acknowledged: no promise made
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  })();
+  const { acked, stop } = startQos1Stream(publisher.client, 'vanish');
   await waitFor(() => acked.length >= 50 && seen.size >= 20, '50 acknowledged messages, some delivered, before the host dies');
 
   const deadNode = [...hostA.workers.values()][0]!;
@@ -68,8 +54,7 @@ it('a host vanishes; its persistent subscriber reconnects to the other host with
 
   const ackedAtReconnect = acked.length;
   await waitFor(() => acked.length >= ackedAtReconnect + 200, '200 more acknowledged messages', 20_000);
-  stop = true;
-  await stream;
+  await stop();
   const recovered = await hostB.waitForLog((l) => l.msg === 'recovery: recovered a dead node' && l.deadNode === deadNode, 'recovery by host B', 20_000);
   const waited = hostB.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('recovery: a resumed session') && l.deadNode === deadNode);
   console.info(`vanished host: CONNACK ${connectedAt - killedAt} ms after the kill; recovery took ${String(recovered.ms)} ms, logged ${Number(recovered.time) - killedAt} ms after the kill; the session waited ${String(waited?.waitedMs)} ms for it`);

@@ -5,7 +5,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../../helpers/cluster-harness.js';
-import { connectCollecting, connectPlaced, nodeOfClient } from '../../helpers/cluster-clients.js';
+import { connectCollecting, connectPlaced, nodeOfClient, startQos1Stream } from '../../helpers/cluster-clients.js';
 import { waitFor } from '../../helpers/wait.js';
 
 let cluster: TestCluster;
@@ -51,21 +51,7 @@ it('kill -9 of the subscriber\'s worker, immediate reconnect elsewhere: every ac
   clients.push(publisher.client);
 
   // A QoS 1 stream (a few hundred a second) that goes on through the kill and the reconnect.
-  const acked: string[] = [];
-  let stop = false;
-  let sent = 0;
-  const stream = (async () => {
-    while (!stop) {
-      const id = String(sent++);
-      try {
-        await publisher.client.publishAsync(`early/${id}`, id, { qos: 1 });
-        acked.push(id);
-      } catch {
-        // not acknowledged: no promise made
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  })();
+  const { acked, stop } = startQos1Stream(publisher.client, 'early');
   await waitFor(() => acked.length >= 50, '50 acknowledged messages before the kill');
 
   const doomedPid = [...cluster.workers].find(([, n]) => n === doomed)![0];
@@ -79,8 +65,7 @@ it('kill -9 of the subscriber\'s worker, immediate reconnect elsewhere: every ac
 
   const ackedAtReconnect = acked.length;
   await waitFor(() => acked.length >= ackedAtReconnect + 200, '200 more acknowledged messages', 20_000);
-  stop = true;
-  await stream;
+  await stop();
   const recovered = await cluster.waitForLog((l) => l.msg === 'recovery: recovered a dead node' && l.deadNode === doomed, 'recovery');
   const waited = cluster.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('recovery: a resumed session') && l.deadNode === doomed);
   console.info(
