@@ -55,7 +55,7 @@ import { RouteSync, type BusKeys } from './route-sync.js';
 export interface RedisBusOptions {
   nodeId: string;
   keys: BusKeys;
-  /** Commands; must be created with enableOfflineQueue: false (and auto-pipelining). */
+  /** Commands; must be created with enableOfflineQueue: false. */
   redis: Redis;
   /** A connection of its own, in subscriber mode. */
   subscriber: Redis;

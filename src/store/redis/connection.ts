@@ -1,7 +1,7 @@
 // The one place ioredis clients are made, with settings right for a broker:
 // - enableOfflineQueue false on command connections: while Redis is away, commands fail at once
 //   instead of piling up, so the broker never acknowledges what it could not hand off.
-// - few retries per request, auto-pipelining (commands issued in one turn share a write),
+// - few retries per request and no auto-pipelining (see below),
 // - reconnect forever with capped backoff,
 // - one "redis unavailable" line per outage and one "redis back" when it ends (never per error).
 import { Redis } from 'ioredis';
@@ -30,7 +30,11 @@ export function createRedisClient(url: string, role: string, options: RedisClien
   const client = new Redis(url, {
     enableOfflineQueue: subscriber,
     maxRetriesPerRequest: subscriber ? null : 1,
-    enableAutoPipelining: !subscriber,
+    // Commands are written at once, in issue order. ioredis' auto-pipelining (one Pipeline object
+    // per turn) measured 48% more cluster CPU per message for clean-session QoS 1 pairs at a fixed
+    // rate and no gain for persistent ones, whose per-message writes it would batch: the bus
+    // batches its messages itself (one PUBLISH per node per turn).
+    enableAutoPipelining: false,
     // The first connect may also happen while Redis is down: wait for it rather than failing start.
     lazyConnect: false,
     connectionName: `starling:${role}`,

@@ -1,6 +1,6 @@
 // The cluster backend: sessions, retained messages, ownership and the message bus, all over one
-// Redis. One command connection per process is shared by the stores and the bus (auto-
-// pipelining batches them together); the bus has a second connection in subscriber mode.
+// Redis. One command connection per process is shared by the stores and the bus (commands go
+// out in issue order); the bus has a second connection in subscriber mode.
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Backend } from '../types.js';

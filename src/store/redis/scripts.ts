@@ -1,6 +1,6 @@
 // The Lua scripts of the Redis store: each one is a multi-key change that must be atomic.
 // Registered with defineCommand, so ioredis sends EVALSHA (EVAL after a NOSCRIPT) and the calls
-// join the connection's auto-pipeline in issue order, like any other command.
+// go out on the connection in issue order, like any other command.
 //
 // Some scripts build key names from a prefix passed in ARGV (the trie nodes of a topic, the
 // previous owner's node set): fine on a single Redis or a replica set, not on Redis Cluster.

@@ -1,6 +1,5 @@
 // SessionStore over Redis. Every key of a client is listed in keys.ts; writes are single
-// commands or Lua scripts on one connection, so auto-pipelining keeps them in issue order and
-// batches those of one event-loop turn into one write.
+// commands or Lua scripts on one connection, written in issue order.
 //
 // Session expiry: the core runs the expiry timers and calls delete(), as with the memory store.
 // As a safety net for sessions whose node died, ownership.release() (the connection ended) sets
