@@ -13,7 +13,10 @@
 // - --semi-space-growth-factor=1: the young generation keeps its startup size (1-2 MiB semi-spaces).
 //   This is the one setting V8 reads when it grows new space, so it works after start, unlike
 //   --max-semi-space-size, which only a command line can set (and `node bin/starling.js` has none).
-//   Broker CPU per message was unchanged with it (pairs, fan-out, qos1-pairs, side by side).
+//   Its cost in broker CPU per message is within this machine's noise: pairs and fan-out showed
+//   none; qos1-pairs none in one 3-run A/B and a median +20% in a 5-run one (GC works more often
+//   with a small young generation). A deployment that wants the CPU back and not the memory runs
+//   `node --semi-space-growth-factor=2 bin/starling.js` (any semi-space flag turns this file off).
 // Not --optimize-for-size: it also saved memory, but cost 40-50% more broker CPU per message in
 // qos1-pairs (V8 then optimizes less), measured side by side (docs/benchmarks.md, "Idle memory per connection").
 // A command line that sets either family of flags itself is left alone; so is `starling bench`.
