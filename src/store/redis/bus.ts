@@ -410,6 +410,11 @@ export class RedisBus implements MessageBus {
   private resync(): Promise<void> {
     if (this.resyncing === null) {
       this.resyncing = (async () => {
+        // After a reconnect, 'ready' can come before the re-SUBSCRIBE is in effect. The PING
+        // queued behind it answers once it is: only then load the other nodes' routes, so a node
+        // that rewrites its routes after our load is heard ('j'), not missed (Redis lost them all
+        // when it restarted without persistence, so every node rewrites them).
+        await this.subscriber.ping();
         await this.sync.heartbeat();
         await this.sync.publishOwnRoutes();
         await this.sync.loadAll();
