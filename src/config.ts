@@ -38,6 +38,10 @@ export interface BrokerConfig {
   maxWriteBuffer: number;
   redis: string | undefined;
   workers: number;
+  /** Cluster flow control: entry bytes a node may have unprocessed from another before that one pauses its publishers (0: off). */
+  busWindowBytes: number;
+  /** Milliseconds a node that is behind may go without acking before its senders stop waiting for it. */
+  busStallMs: number;
 }
 
 export const defaultConfig: BrokerConfig = {
@@ -59,6 +63,8 @@ export const defaultConfig: BrokerConfig = {
   maxWriteBuffer: 1024 * 1024,
   redis: undefined,
   workers: 1,
+  busWindowBytes: 1024 * 1024,
+  busStallMs: 1000,
 };
 
 export class ConfigError extends Error {}
@@ -95,6 +101,8 @@ const OPTIONS: readonly Option[] = [
   { flag: 'max-write-buffer', key: 'maxWriteBuffer', kind: 'int', min: 1024, help: 'bytes queued per socket before QoS 0 is dropped (default 1048576)' },
   { flag: 'redis', key: 'redis', kind: 'string', help: 'redis:// URL of the shared store (cluster mode)' },
   { flag: 'workers', key: 'workers', kind: 'int', min: 1, max: 1024, help: 'worker processes (needs --redis when > 1)' },
+  { flag: 'bus-window', key: 'busWindowBytes', kind: 'int', min: 0, help: 'cluster flow control: bytes one node may have unprocessed from another, 0 = off (default 1048576, at least 262144)' },
+  { flag: 'bus-stall', key: 'busStallMs', kind: 'seconds-ms', help: 'seconds a node that is behind may go without acking before it is not waited for (default 1)' },
 ];
 
 export function usage(): string {

@@ -6,9 +6,12 @@ import { join } from 'node:path';
 import { freePort, canConnect } from '../../test/helpers/ports.js';
 export { freePort };
 
-export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' | 'aedes' | 'aedes-cluster' | 'mosquitto';
-/** starling-cluster-1: the cluster with one worker (Redis-backed, no cross-worker traffic). */
-export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'starling-cluster-1', 'aedes', 'aedes-cluster', 'mosquitto'];
+export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' | 'starling-cluster-noflow' | 'aedes' | 'aedes-cluster' | 'mosquitto';
+/**
+ * starling-cluster-1: the cluster with one worker (Redis-backed, no cross-worker traffic).
+ * starling-cluster-noflow: the 2-worker cluster without flow control on the bus (--bus-window 0), for A/B runs.
+ */
+export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'starling-cluster-1', 'starling-cluster-noflow', 'aedes', 'aedes-cluster', 'mosquitto'];
 
 /** pids: the broker's own process first, then any redis-server it runs on (for RSS and CPU). */
 export interface RunningBroker { name: BrokerName; port: number; pid: number; pids: number[]; stop(): Promise<void> }
@@ -25,8 +28,8 @@ export function setPinned(value: boolean): void {
 }
 
 /** Spawns `taskset -c 0 cmd...` (taskset execs, so the pid is the program's) and waits until it is ready. */
-async function startPinned(cmd: string, args: string[], port: number, readyText: string | undefined): Promise<ChildProcess> {
-  const child = pinned ? spawn('taskset', ['-c', BROKER_CPU, cmd, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startPinned(cmd: string, args: string[], port: number, readyText: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+  const child = pinned ? spawn('taskset', ['-c', BROKER_CPU, cmd, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let exited = false;
   child.stdout!.on('data', (d) => { output += d; });
@@ -67,15 +70,17 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
   switch (name) {
     case 'starling':
     case 'starling-cluster':
-    case 'starling-cluster-1': {
+    case 'starling-cluster-1':
+    case 'starling-cluster-noflow': {
       if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npx tsc -p tsconfig.build.json` first');
       const args = ['bin/starling.js', '--host', '127.0.0.1', '--port', String(port)];
       if (name !== 'starling') {
         const redis = await startRedis();
         extra.push(redis.child);
-        args.push('--workers', name === 'starling-cluster' ? '2' : '1', '--redis', redis.url);
+        args.push('--workers', name === 'starling-cluster-1' ? '1' : '2', '--redis', redis.url);
       }
-      child = await startPinned(process.execPath, args, port, 'listening');
+      const env = name === 'starling-cluster-noflow' ? { ...process.env, STARLING_BUS_WINDOW: '0' } : process.env;
+      child = await startPinned(process.execPath, args, port, 'listening', env);
       break;
     }
     case 'aedes':

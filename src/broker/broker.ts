@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Packet } from '../protocol/index.js';
-import { SHARED_ONLINE_SUFFIX, type Backend, type Message, type SubscriptionOptions } from '../store/types.js';
+import { SHARED_ONLINE_SUFFIX, type Backend, type Message, type SubscriptionOptions, type Throttled } from '../store/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { FanOut, isExpired, ownPayload, type Target } from './outgoing.js';
@@ -122,8 +122,9 @@ export class Broker implements ConnectionHost, StatsSource {
   /**
    * Routes a message published on this node: retained store, local subscribers, other nodes.
    * The promise settles when other nodes have it (QoS 1/2 acknowledgements wait for it).
+   * `publisher`: the client connection it came from, which the bus may hold back (flow control).
    */
-  publish(message: Message, originClientId?: string): Promise<void> {
+  publish(message: Message, originClientId?: string, publisher?: Throttled): Promise<void> {
     if (message.retain) {
       // An empty payload clears the retained message [MQTT-3.3.1-10]; otherwise it replaces it [MQTT-3.3.1-5].
       this.backend.retained.set(message.topic, message.payload.length === 0 ? null : ownPayload(message));
@@ -133,6 +134,8 @@ export class Broker implements ConnectionHost, StatsSource {
     // Shared subscriptions, here or elsewhere in the cluster: choose a node (and member) per group.
     const away = this.shared.size === 0 && bus.sharedRouteCount === 0 ? undefined : this.shared.deliverPublished(message, fan, bus);
     const handedOver = bus.publish(message, away);
+    // Flow control: a publisher whose message went to a node that is behind waits for it.
+    if (publisher !== undefined) bus.throttle?.(publisher);
     return message.retain && message.qos > 0 ? Promise.all([handedOver, this.backend.retained.flush()]).then(() => undefined) : handedOver;
   }
 

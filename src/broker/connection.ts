@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { DEFAULT_MAX_PACKET_SIZE, encode, PacketParser, ProtocolError, UnsupportedProtocolVersionError, type Packet, type ProtocolVersion } from '../protocol/index.js';
 import type { Logger } from '../log.js';
 import type { Session, SessionSink } from './session.js';
+import type { Throttled } from '../store/types.js';
 import type { BrokerCounters } from './stats.js';
 import type { OutgoingAliases } from './outgoing-aliases.js';
 
@@ -58,7 +59,7 @@ function onPacket(this: Connection, packet: Packet): void {
   if (this.state !== 'closed') this.host.dispatch(this, packet);
 }
 
-export class Connection implements SessionSink {
+export class Connection implements SessionSink, Throttled {
   state: ConnectionState = 'new';
   version: ProtocolVersion = 4;
   clientId = '';
@@ -86,6 +87,8 @@ export class Connection implements SessionSink {
   closeReason = '';
   /** True while writes of this tick are being batched (socket corked). */
   corked = false;
+  /** True while the bus holds this publisher back (flow control): its socket is not read. */
+  readPaused = false;
   private readonly parser: PacketParser;
 
   constructor(readonly id: string, readonly socket: Socket, readonly host: ConnectionHost, maxPacketSize: number) {
@@ -122,6 +125,20 @@ export class Connection implements SessionSink {
     if (!this.corked) return;
     this.corked = false;
     this.socket.uncork();
+  }
+
+  pauseReading(): boolean {
+    if (this.readPaused || this.state === 'closed') return false;
+    this.readPaused = true;
+    this.socket.pause();
+    return true;
+  }
+
+  resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    this.lastActivity = Date.now();
+    if (this.state !== 'closed') this.socket.resume();
   }
 
   send(packet: Packet): void {

@@ -7,7 +7,8 @@ export function sweepConnections(connections: Iterable<Connection>, connectTimeo
   for (const conn of connections) {
     if (conn.state === 'new') {
       if (conn.openedAt < connectDeadline) conn.close('no CONNECT in time', { will: false });
-    } else if (conn.state === 'connected' && conn.keepaliveMs > 0) {
+    } else if (conn.state === 'connected' && conn.keepaliveMs > 0 && !conn.readPaused) {
+      // (A connection the bus holds back is not read: its silence is ours, not the client's.)
       // One and a half times the keep-alive without a packet closes the connection [MQTT-3.1.2-24].
       if (now - conn.lastActivity > conn.keepaliveMs * 1.5) conn.close('keep-alive timeout', { will: true, disconnectCode: 0x8d });
     }

@@ -150,6 +150,12 @@ export interface MessageBus {
    * this node; the core delivers them if the client is online (else they wait for its resume).
    */
   onQueued?(handler: (clientId: string) => void): void;
+  /**
+   * Optional (cluster) flow control, called by the core right after publish() with the publishing
+   * connection: if a node the message went to is behind (too much of what we sent it unprocessed),
+   * the publisher is paused and resumed once that node has caught up (bus-flow.ts).
+   */
+  throttle?(publisher: Throttled): void;
   /** Count of messages this node received from the bus (tests use it to prove routing by interest). */
   readonly received: number;
   close(): Promise<void>;
@@ -171,6 +177,13 @@ export interface SharedRoute {
   readonly online: readonly string[];
   /** Round-robin position of the publishing node's choice; advanced by the chooser. */
   turn: number;
+}
+
+/** A publisher the bus can hold back: the core stops and restarts reading its socket. */
+export interface Throttled {
+  /** Stops reading; false if it was already stopped (then it is not resumed twice). */
+  pauseReading(): boolean;
+  resumeReading(): void;
 }
 
 /** Everything a broker core needs from the outside world. */

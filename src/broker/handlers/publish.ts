@@ -26,12 +26,12 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   const message = toMessage(packet);
   const clientId = session.clientId;
   if (packet.qos === 0) {
-    broker.publish(message, clientId).catch((err: unknown) => broker.log.error({ err }, 'could not route a QoS 0 message'));
+    broker.publish(message, clientId, conn).catch((err: unknown) => broker.log.error({ err }, 'could not route a QoS 0 message'));
     return;
   }
   const messageId = packet.messageId as number;
   if (packet.qos === 1) {
-    broker.publish(message, clientId).then(
+    broker.publish(message, clientId, conn).then(
       () => conn.send({ cmd: 'puback', messageId }), // [MQTT-4.3.2-2]
       (err: unknown) => handOffFailed(broker, conn, err),
     );
@@ -42,7 +42,7 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
     return;
   }
   session.addIncomingQos2(messageId);
-  broker.publish(message, clientId).then(
+  broker.publish(message, clientId, conn).then(
     () => conn.send({ cmd: 'pubrec', messageId }), // [MQTT-4.3.3-1]
     (err: unknown) => {
       session.releaseIncomingQos2(messageId);

@@ -3,6 +3,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RedisBus } from './bus.js';
+import type { BusFlowOptions } from './bus-flow.js';
 import type { MessageCodec } from './node-frames.js';
 import type { BusKeys } from './route-sync.js';
 import { redisKeys } from './keys.js';
@@ -16,6 +17,7 @@ export interface ConnectBusOptions {
   ackTimeoutMs?: number;
   heartbeatMs?: number;
   nodeTtlMs?: number;
+  flow?: BusFlowOptions;
 }
 
 /** Key and channel names of the bus: the ones in keys.ts (every key in one place). */

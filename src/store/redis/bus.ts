@@ -26,24 +26,37 @@
 // A node that does not ack within ackTimeoutMs is logged and not waited for (if it is dead, its
 // heartbeat expires and recovery takes over).
 //
+// Flow control (bus-flow.ts): a node acks the bytes it processed from each sender; a sender whose
+// unacked bytes to a node reach a window pauses the publishers whose messages go there until
+// that node catches up, as TCP does between a client and one process.
+//
 // The command connection runs with enableOfflineQueue false, so while Redis is away publish()
 // rejects at once (the core then does not acknowledge the PUBLISH). When Redis comes back the
 // node re-registers, rewrites its routes hash, reloads the table and drains its limbo.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Message, MessageBus, SharedRoute } from '../types.js';
+import type { Throttled } from '../types.js';
+import { BusFlow, type BusFlowOptions } from './bus-flow.js';
 import {
   ackTarget,
+  decodeFlowAck,
   decodeMessagesFrame,
   decodeRouteAnnouncement,
   decodeTextFields,
+  encodeFlowAck,
   encodeMessagesFrame,
   encodeQueued,
   encodeRouteAck,
   encodeRouteAnnouncement,
+  entryBytes,
+  isMessagesFrame,
   MarkedEntry,
+  messagesFrameSender,
   type MessageCodec,
+  TAG_FLOW_ACK,
   TAG_MESSAGES,
+  TAG_MESSAGES_FROM,
   TAG_QUEUED,
   TAG_ROUTE_ACK,
   TAG_TAKEOVER,
@@ -68,6 +81,8 @@ export interface RedisBusOptions {
   nodeTtlMs?: number;
   /** How long frames sent to a node are kept to be replayed into its limbo if it dies. */
   replayMs?: number;
+  /** Flow control between nodes (window, stall time). */
+  flow?: BusFlowOptions;
 }
 
 export class BusUnavailableError extends Error {
@@ -80,6 +95,8 @@ type MessageHandler = (message: Message, groups: readonly string[] | undefined) 
 
 interface Batch {
   parts: Array<Buffer | MarkedEntry>;
+  /** Sum of entryBytes over parts: the frame's size less its header, and what flow control counts. */
+  entries: number;
   promise: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -93,6 +110,7 @@ export class RedisBus implements MessageBus {
   readonly nodeId: string;
   received = 0;
   readonly sync: RouteSync;
+  readonly flow: BusFlow;
   private readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly keys: BusKeys;
@@ -127,6 +145,7 @@ export class RedisBus implements MessageBus {
     this.acks = new AckTracker(this.ackTimeoutMs);
     this.replay = new ReplayBuffer(options.replayMs ?? 2000);
     this.sync = new RouteSync(this.redis, this.keys, this.nodeId, options.nodeTtlMs ?? 5000);
+    this.flow = new BusFlow(options.flow ?? {}, (to, bytes) => void this.redis.publish(this.keys.nodeChannel(to), encodeFlowAck(bytes, this.nodeId)).catch(() => {}));
     this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel, data));
   }
 
@@ -176,6 +195,7 @@ export class RedisBus implements MessageBus {
     const announcement = encodeRouteAnnouncement({ kind: 'gone', nodeId: deadNode, seq, origin: this.nodeId });
     this.sync.table.dropNode(deadNode);
     const replay = this.replay.take(deadNode);
+    this.flow.forget(deadNode);
     return this.announceAndWait(
       seq,
       (multi) => {
@@ -210,6 +230,10 @@ export class RedisBus implements MessageBus {
     }
     for (const [node, groups] of shared) if (!nodes.includes(node)) waits.push(this.batchFor(node, new MarkedEntry(encoded, groups)));
     return Promise.all(waits).then(() => undefined);
+  }
+
+  throttle(publisher: Throttled): void {
+    this.flow.throttle(publisher);
   }
 
   get sharedRouteCount(): number {
@@ -253,7 +277,7 @@ export class RedisBus implements MessageBus {
   /** Delivers a MESSAGES frame to `deliver` (default: every onMessage handler, as if it had arrived on our channel). */
   deliverFrame(frame: Buffer, deliver?: MessageHandler): number {
     let count = 0;
-    if (frame[0] !== TAG_MESSAGES) return 0;
+    if (!isMessagesFrame(frame)) return 0;
     decodeMessagesFrame(frame, (bytes) => this.codec.decode(bytes), (message, groups) => {
       count++;
       this.received++;
@@ -283,6 +307,7 @@ export class RedisBus implements MessageBus {
     this.up = false;
     clearInterval(this.heartbeatTimer);
     this.acks.closeAll();
+    this.flow.close();
     try {
       // Leave as a dead node does, only sooner: our heartbeat is marked expired and our routes stay,
       // so a live node recovers us (adopts our offline sessions, drains our limbo, drops our routes).
@@ -300,7 +325,7 @@ export class RedisBus implements MessageBus {
       let resolve!: () => void;
       let reject!: (err: unknown) => void;
       const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-      batch = { parts: [], promise, resolve, reject };
+      batch = { parts: [], entries: 0, promise, resolve, reject };
       this.pending.set(node, batch);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -308,6 +333,9 @@ export class RedisBus implements MessageBus {
       }
     }
     batch.parts.push(encoded);
+    const bytes = entryBytes(encoded);
+    batch.entries += bytes;
+    this.flow.sent(node, bytes);
     return batch.promise;
   }
 
@@ -317,15 +345,25 @@ export class RedisBus implements MessageBus {
     this.pending = new Map();
     const now = Date.now();
     for (const [node, batch] of pending) {
-      const frame = encodeMessagesFrame(batch.parts);
+      const frame = encodeMessagesFrame(batch.parts, this.nodeId, batch.entries);
       this.redis
         .publish(this.keys.nodeChannel(node), frame)
         .then((receivers) => {
-          // Heard: kept a while in case the node dies with it unread. Unheard: into its limbo.
+          // Heard: kept a while in case the node dies with it unread. Unheard: into its limbo
+          // (and not in flight any more: limbo is drained without acks).
           if (receivers > 0) this.replay.record(node, frame, now);
-          else return this.redis.rpush(this.keys.limbo(node), frame);
+          else {
+            this.flow.unsent(node, batch.entries);
+            return this.redis.rpush(this.keys.limbo(node), frame);
+          }
         })
-        .then(() => batch.resolve(), batch.reject);
+        .then(
+          () => batch.resolve(),
+          (err: unknown) => {
+            this.flow.unsent(node, batch.entries);
+            batch.reject(err);
+          },
+        );
     }
   };
 
@@ -357,12 +395,17 @@ export class RedisBus implements MessageBus {
 
   private onFrame(_channel: Buffer, data: Buffer): void {
     const tag = data[0];
-    if (tag === TAG_MESSAGES) {
+    if (tag === TAG_MESSAGES_FROM || tag === TAG_MESSAGES) {
       try {
         this.deliverFrame(data);
+        const sender = messagesFrameSender(data);
+        if (sender !== undefined) this.flow.processed(sender.from, sender.entries);
       } catch (err) {
         this.log.error({ err }, 'bus: dropped a malformed message frame');
       }
+    } else if (tag === TAG_FLOW_ACK) {
+      const ack = decodeFlowAck(data);
+      if (ack !== null) this.flow.onAck(ack.from, ack.bytes);
     } else if (tag === TAG_ROUTE_ACK) {
       const [seq, from] = decodeTextFields(data);
       if (from !== undefined) this.acks.ack(Number(seq), from);
@@ -381,6 +424,7 @@ export class RedisBus implements MessageBus {
   private onAnnouncement(text: string): void {
     const a = decodeRouteAnnouncement(text);
     if (a === null) return;
+    if (a.kind === 'gone') this.flow.forget(a.nodeId);
     if (a.kind === 'gone' && a.nodeId === this.nodeId) {
       // Someone declared us dead (we stalled past the ttl): put our routes back.
       if (a.origin !== this.nodeId) void this.resync().catch(() => {});
@@ -427,6 +471,8 @@ export class RedisBus implements MessageBus {
   private onConnectionLost(): void {
     if (this.closed || !this.up) return;
     this.up = false;
+    // Acks in flight are lost with the connection: nobody waits on credit that cannot come back.
+    this.flow.forgetAll();
     this.log.warn({ nodeId: this.nodeId }, 'bus: Redis connection lost; publishes are refused until it is back');
   }
 

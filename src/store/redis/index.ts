@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Backend } from '../types.js';
 import { RedisBus } from './bus.js';
+import type { BusFlowOptions } from './bus-flow.js';
 import { messageCodec } from './codec.js';
 import { createRedisClient, waitReady, warnIfPubsubLimited } from './connection.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
@@ -24,6 +25,8 @@ export interface RedisBackendOptions {
   ackTimeoutMs?: number;
   heartbeatMs?: number;
   nodeTtlMs?: number;
+  /** Flow control between nodes (bus-flow.ts). */
+  flow?: BusFlowOptions;
   /** How long to wait for the first connection. */
   connectTimeoutMs?: number;
 }
@@ -58,6 +61,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
       ...(options.nodeTtlMs !== undefined ? { nodeTtlMs: options.nodeTtlMs } : {}),
+      ...(options.flow !== undefined ? { flow: options.flow } : {}),
     });
     bus.onTakeover((clientId, connectionId, epoch) => ownership.handleRemoteTakeover(clientId, connectionId, epoch, true));
     // TAKEOVER frames sent while our subscriber was away are lost. When it is back: once the PING

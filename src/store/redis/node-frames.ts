@@ -11,6 +11,9 @@
 //   0x03 TAKEOVER  utf8 "clientId\0connectionId\0epoch"  a newer claim took clientId from this node
 //   0x04 QUEUED    utf8 "clientId"                  messages for clientId (held here) were appended to
 //                                                  its queue by another node: deliver them if it is online
+//   0x05 MESSAGES  [u8 n][sender id][entries as 0x01]  what nodes send now: 0x01 with its sender, whom the
+//                                                  receiver acks (bus-flow.ts); 0x01 is still read (limbo)
+//   0x06 FLOW_ACK  [u32 bytes][utf8 ackingNodeId]  "I have processed this many entry bytes of yours"
 //
 // Routes channel: utf8 fields joined by NUL (MQTT forbids U+0000 in topics and filters, and node
 // ids are ours), the filter always last:
@@ -30,6 +33,8 @@ export const TAG_MESSAGES = 0x01;
 export const TAG_ROUTE_ACK = 0x02;
 export const TAG_TAKEOVER = 0x03;
 export const TAG_QUEUED = 0x04;
+export const TAG_MESSAGES_FROM = 0x05;
+export const TAG_FLOW_ACK = 0x06;
 
 const MARKED = 0x8000_0000;
 
@@ -54,13 +59,25 @@ export class MarkedEntry {
   }
 }
 
-/** One MESSAGES frame holding every message in `parts` (already encoded by the codec; some marked with groups). */
-export function encodeMessagesFrame(parts: ReadonlyArray<Buffer | MarkedEntry>): Buffer {
-  let size = 1;
-  for (const part of parts) size += 4 + part.length;
-  const frame = Buffer.allocUnsafe(size);
-  frame[0] = TAG_MESSAGES;
-  let at = 1;
+/** Bytes a part takes in a MESSAGES frame (its length field included): what flow control counts. */
+export function entryBytes(part: Buffer | MarkedEntry): number {
+  return 4 + part.length;
+}
+
+/**
+ * One MESSAGES frame holding every message in `parts` (already encoded by the codec; some marked
+ * with groups), from node `from`. `entries` is the sum of entryBytes(part), known to the caller.
+ */
+export function encodeMessagesFrame(parts: ReadonlyArray<Buffer | MarkedEntry>, from: string, entries?: number): Buffer {
+  let size = entries ?? 0;
+  if (entries === undefined) for (const part of parts) size += entryBytes(part);
+  const fromLength = Buffer.byteLength(from, 'utf8');
+  if (fromLength > 0xff) throw new Error('bus frame: node id longer than 255 bytes');
+  const frame = Buffer.allocUnsafe(2 + fromLength + size);
+  frame[0] = TAG_MESSAGES_FROM;
+  frame[1] = fromLength;
+  frame.write(from, 2, 'utf8');
+  let at = 2 + fromLength;
   for (const part of parts) {
     if (part instanceof MarkedEntry) {
       frame.writeUInt32BE((part.length | MARKED) >>> 0, at);
@@ -74,9 +91,28 @@ export function encodeMessagesFrame(parts: ReadonlyArray<Buffer | MarkedEntry>):
   return frame;
 }
 
+/** Whether frame is a MESSAGES frame (either form). */
+export function isMessagesFrame(frame: Buffer): boolean {
+  return frame[0] === TAG_MESSAGES_FROM || frame[0] === TAG_MESSAGES;
+}
+
+/** Offset of the first entry of a MESSAGES frame (after the tag and, in 0x05, the sender). */
+function entriesStart(frame: Buffer): number {
+  if (frame[0] === TAG_MESSAGES) return 1;
+  if (frame.length < 2 || 2 + frame[1]! > frame.length) throw new Error('bus frame: truncated sender');
+  return 2 + frame[1]!;
+}
+
+/** The sender of a 0x05 MESSAGES frame and the entry bytes it carries; undefined for 0x01. */
+export function messagesFrameSender(frame: Buffer): { from: string; entries: number } | undefined {
+  if (frame[0] !== TAG_MESSAGES_FROM) return undefined;
+  const start = entriesStart(frame);
+  return { from: frame.toString('utf8', 2, start), entries: frame.length - start };
+}
+
 /** Calls visit for each message of a MESSAGES frame (with its groups, if marked); throws on a truncated frame. */
 export function decodeMessagesFrame(frame: Buffer, decode: MessageCodec['decode'], visit: (message: Message, groups: string[] | undefined) => void): void {
-  let at = 1;
+  let at = entriesStart(frame);
   while (at < frame.length) {
     if (at + 4 > frame.length) throw new Error('bus frame: truncated length');
     const word = frame.readUInt32BE(at);
@@ -94,6 +130,21 @@ export function decodeMessagesFrame(frame: Buffer, decode: MessageCodec['decode'
     }
     at = end;
   }
+}
+
+export function encodeFlowAck(bytes: number, nodeId: string): Buffer {
+  const id = Buffer.from(nodeId, 'utf8');
+  const frame = Buffer.allocUnsafe(5 + id.length);
+  frame[0] = TAG_FLOW_ACK;
+  frame.writeUInt32BE(Math.min(bytes, 0xffff_ffff), 1);
+  id.copy(frame, 5);
+  return frame;
+}
+
+/** Null for a truncated ack. */
+export function decodeFlowAck(frame: Buffer): { bytes: number; from: string } | null {
+  if (frame.length < 6) return null;
+  return { bytes: frame.readUInt32BE(1), from: frame.toString('utf8', 5) };
 }
 
 export function encodeRouteAck(seq: number, nodeId: string): Buffer {

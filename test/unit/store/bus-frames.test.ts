@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { messageCodec } from '../../../src/store/redis/codec.js';
 import {
+  decodeFlowAck,
   decodeMessagesFrame,
+  encodeFlowAck,
+  entryBytes,
+  messagesFrameSender,
+  TAG_FLOW_ACK,
+  TAG_MESSAGES,
+  TAG_MESSAGES_FROM,
   decodeRouteAnnouncement,
   decodeTextFields,
   encodeMessagesFrame,
@@ -22,16 +29,42 @@ const m = (topic: string, payload: string): Message => ({ topic, payload: Buffer
 describe('MESSAGES frames', () => {
   it('round-trip a batch in order, binary payloads intact', () => {
     const batch = [m('a/b', 'one'), { ...m('c', ''), payload: Buffer.from([0, 255, 10]) }, m('d/e/f', 'three')];
-    const frame = encodeMessagesFrame(batch.map((x) => messageCodec.encode(x)));
+    const frame = encodeMessagesFrame(batch.map((x) => messageCodec.encode(x)), 'n1');
     const out: Message[] = [];
     decodeMessagesFrame(frame, messageCodec.decode, (x) => out.push(x));
     expect(out.map((x) => [x.topic, [...x.payload]])).toEqual(batch.map((x) => [x.topic, [...x.payload]]));
   });
 
   it('a truncated frame throws instead of delivering garbage', () => {
-    const frame = encodeMessagesFrame([messageCodec.encode(m('a', 'payload'))]);
+    const frame = encodeMessagesFrame([messageCodec.encode(m('a', 'payload'))], 'n1');
     expect(() => decodeMessagesFrame(frame.subarray(0, frame.length - 2), messageCodec.decode, () => {})).toThrow(/truncated/);
+    expect(() => decodeMessagesFrame(frame.subarray(0, 6), messageCodec.decode, () => {})).toThrow(/truncated/);
     expect(() => decodeMessagesFrame(frame.subarray(0, 3), messageCodec.decode, () => {})).toThrow(/truncated/);
+  });
+
+  it('carry their sender and the entry bytes that flow control counts, which the sender counted too', () => {
+    const parts = [messageCodec.encode(m('a', 'x')), new MarkedEntry(messageCodec.encode(m('b', 'y')), ['$share/g/b'])];
+    const counted = parts.reduce((sum, p) => sum + entryBytes(p), 0);
+    const frame = encodeMessagesFrame(parts, 'host-1-42-abcdef');
+    expect(frame[0]).toBe(TAG_MESSAGES_FROM);
+    expect(messagesFrameSender(frame)).toEqual({ from: 'host-1-42-abcdef', entries: counted });
+    expect(encodeMessagesFrame(parts, 'host-1-42-abcdef', counted).equals(frame)).toBe(true);
+  });
+
+  it('the older form without a sender (0x01, in limbo lists) is still read', () => {
+    const withSender = encodeMessagesFrame([messageCodec.encode(m('a/b', 'old'))], 'n1');
+    const old = Buffer.concat([Buffer.from([TAG_MESSAGES]), withSender.subarray(2 + 2)]);
+    const out: string[] = [];
+    decodeMessagesFrame(old, messageCodec.decode, (x) => out.push(`${x.topic}=${x.payload.toString()}`));
+    expect(out).toEqual(['a/b=old']);
+    expect(messagesFrameSender(old)).toBeUndefined();
+  });
+
+  it('flow acks carry the byte count and the acking node; a truncated one is ignored', () => {
+    const ack = encodeFlowAck(123_456, 'node-7');
+    expect(ack[0]).toBe(TAG_FLOW_ACK);
+    expect(decodeFlowAck(ack)).toEqual({ bytes: 123_456, from: 'node-7' });
+    expect(decodeFlowAck(ack.subarray(0, 4))).toBeNull();
   });
 });
 
@@ -41,7 +74,7 @@ describe('MESSAGES frames with shared subscription groups', () => {
       messageCodec.encode(m('a', 'plain')),
       new MarkedEntry(messageCodec.encode(m('b', 'marked')), ['$share/g/b', '$share/h/#']),
       messageCodec.encode(m('c', 'plain again')),
-    ]);
+    ], 'n1');
     const out: Array<[string, string, string[] | undefined]> = [];
     decodeMessagesFrame(frame, messageCodec.decode, (x, groups) => out.push([x.topic, x.payload.toString(), groups]));
     expect(out).toEqual([
@@ -52,7 +85,7 @@ describe('MESSAGES frames with shared subscription groups', () => {
   });
 
   it('a marked entry cut inside its groups throws', () => {
-    const frame = encodeMessagesFrame([new MarkedEntry(messageCodec.encode(m('b', 'x')), ['$share/g/b'])]);
+    const frame = encodeMessagesFrame([new MarkedEntry(messageCodec.encode(m('b', 'x')), ['$share/g/b'])], 'n1');
     expect(() => decodeMessagesFrame(frame.subarray(0, 8), messageCodec.decode, () => {})).toThrow(/truncated/);
   });
 });
