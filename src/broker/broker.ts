@@ -168,7 +168,7 @@ export class Broker implements ConnectionHost, StatsSource {
       if (target.subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: target.subIds };
       this.enqueueOffline(clientId, queued);
       // Still connecting: this may land behind the queue's drain; look again once connected.
-      if (conn !== undefined && conn.session !== null) conn.session.queueDirty = true;
+      if (conn !== undefined && conn.session !== null) conn.session.queueDirty = conn.session.stored = true;
     }
   }
 
@@ -276,6 +276,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const session = new Session(clientId, request.expiryInterval, request.window, conn, this.sessionDeps);
     session.will = request.will;
     session.willDelay = request.willDelay;
+    session.stored = !request.clean || session.persistent || request.will !== null;
     conn.session = session;
     if (conn.closed) {
       // detached() ran before the session existed: the claim is still ours to give back.
@@ -354,7 +355,10 @@ export class Broker implements ConnectionHost, StatsSource {
   /** v5 DISCONNECT may change the Session Expiry Interval. */
   setSessionExpiry(session: Session, seconds: number): void {
     session.expiryInterval = seconds;
-    if (seconds > 0) this.backend.sessions.save(session.clientId, seconds);
+    if (seconds > 0) {
+      session.stored = true;
+      this.backend.sessions.save(session.clientId, seconds);
+    }
   }
 
   /** A connection is gone: publish its will if due, then park or end its session. */
@@ -399,7 +403,8 @@ export class Broker implements ConnectionHost, StatsSource {
       return;
     }
     this.removeRoutes(clientId, session.subscriptions.keys());
-    store.delete(clientId);
+    // A clean start deleted what was stored; if nothing was stored since, there is nothing to delete.
+    if (session.stored) store.delete(clientId);
     this.backend.ownership.release(clientId, conn.epoch);
   }
 

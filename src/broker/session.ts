@@ -40,6 +40,11 @@ export class Session {
   will: Message | null = null;
   /** v5 Will Delay Interval in seconds (0: publish at once). */
   willDelay = 0;
+  /**
+   * Whether the store may hold something of this session: false only for a clean start that never
+   * stored a will and never became persistent, whose end then costs the store nothing.
+   */
+  stored = true;
   /** Outgoing QoS 1/2 messages sent and not yet acknowledged, by packet id (created on first use: idle sessions stay small). */
   private inflight: Map<number, InflightRecord> | null = null;
   /** QoS 1/2 messages waiting for a free slot in the window (delivery QoS/RETAIN already applied); created on first use. */

@@ -1,9 +1,11 @@
 // The one place ioredis clients are made, with settings right for a broker:
 // - enableOfflineQueue false on command connections: while Redis is away, commands fail at once
 //   instead of piling up, so the broker never acknowledges what it could not hand off.
-// - few retries per request and no auto-pipelining (see below),
+// - few retries per request and no auto-pipelining (see below), but the writes of one event-loop
+//   turn leave in one syscall (corkEachTurn),
 // - reconnect forever with capped backoff,
 // - one "redis unavailable" line per outage and one "redis back" when it ends (never per error).
+import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 
 /** The part of a pino logger we use; any pino-compatible logger fits. */
@@ -42,6 +44,7 @@ export function createRedisClient(url: string, role: string, options: RedisClien
     // Never give up a connection because a command was in the air when it dropped.
     reconnectOnError: () => false,
   });
+  if (!subscriber) corkEachTurn(client);
   let outage = false;
   const down = (err?: Error): void => {
     if (outage) return;
@@ -57,6 +60,35 @@ export function createRedisClient(url: string, role: string, options: RedisClien
     log.info({ role, url: redactUrl(url) }, 'redis back');
   });
   return client;
+}
+
+/**
+ * Corks the connection's socket at its first write in an event-loop turn and uncorks it in the
+ * turn's check phase (setImmediate), so every command issued while the loop handles one batch of
+ * I/O (a connection storm's CONNECTs, a chunk of QoS 1 PUBLISHes) leaves in one writev instead
+ * of one write syscall each, which on loopback also wakes redis-server once instead of N times.
+ * Commands keep their order and nothing waits longer than the current turn. (ioredis'
+ * auto-pipelining batches too, but builds a Pipeline object per turn; this is a cork.)
+ * ioredis writes each command with stream.write; a new stream per (re)connect.
+ */
+function corkEachTurn(client: Redis): void {
+  client.on('connect', () => {
+    const stream = (client as unknown as { stream: Socket }).stream;
+    const write = stream.write;
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      stream.uncork();
+    };
+    stream.write = function (this: Socket, ...args: Parameters<Socket['write']>): boolean {
+      if (!corked) {
+        corked = true;
+        stream.cork();
+        setImmediate(uncork);
+      }
+      return write.apply(this, args);
+    } as Socket['write'];
+  });
 }
 
 /** Waits until the client is ready (first connect); rejects after timeoutMs. */
@@ -85,13 +117,16 @@ function redactUrl(url: string): string {
  * PUBLISH counted it as a receiver. A node that falls that far behind under a flood would lose
  * acknowledged messages, so say so once at start. (Managed Redis may refuse CONFIG: then nothing.)
  */
-export async function warnIfPubsubLimited(redis: Redis, log: RedisLogger): Promise<void> {
+export async function warnIfPubsubLimited(redis: Redis, log: RedisLogger, windowBytes: number): Promise<void> {
   try {
     const reply = (await redis.config('GET', 'client-output-buffer-limit')) as string[];
     const limits = reply[1] ?? '';
     const pubsub = /pubsub (\d+) (\d+) (\d+)/.exec(limits);
     if (pubsub === null || (pubsub[1] === '0' && pubsub[2] === '0')) return;
-    log.warn({ pubsubLimit: `${pubsub[1]} ${pubsub[2]} ${pubsub[3]}` }, "Redis disconnects a pub/sub client this far behind, losing its unread messages: under floods set `client-output-buffer-limit pubsub 0 0 0` (or a larger limit) on this Redis");
+    const bound = Number.isFinite(windowBytes)
+      ? `flow control keeps a node's unread backlog to about ${windowBytes} bytes per sending node (--bus-window), so keep the soft limit above nodes × that`
+      : 'flow control is off (--bus-window 0), so a flooded node has no bound';
+    log.warn({ pubsubLimit: `${pubsub[1]} ${pubsub[2]} ${pubsub[3]}` }, `Redis disconnects a pub/sub client this far behind, losing its unread messages: ${bound}, or set \`client-output-buffer-limit pubsub 0 0 0\` on this Redis`);
   } catch {
     // CONFIG disabled or Redis away: nothing to say
   }

@@ -69,7 +69,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     // owner records then misses nothing.
     subscriber.on('ready', () => setImmediate(() => void subscriber.ping().then(() => ownership.recheck()).catch(() => {})));
     await bus.start();
-    void warnIfPubsubLimited(redis, logger);
+    void warnIfPubsubLimited(redis, logger, bus.flow.windowBytes);
     return {
       sessions,
       retained,
