@@ -348,22 +348,20 @@ export class RedisBus implements MessageBus {
       const frame = encodeMessagesFrame(batch.parts, this.nodeId, batch.entries);
       this.redis
         .publish(this.keys.nodeChannel(node), frame)
-        .then((receivers) => {
-          // Heard: kept a while in case the node dies with it unread. Unheard: into its limbo
-          // (and not in flight any more: limbo is drained without acks).
-          if (receivers > 0) this.replay.record(node, frame, now);
-          else {
-            this.flow.unsent(node, batch.entries);
-            return this.redis.rpush(this.keys.limbo(node), frame);
-          }
-        })
         .then(
-          () => batch.resolve(),
+          (receivers) => {
+            // Heard: kept a while in case the node dies with it unread. Unheard: into its limbo
+            // (and not in flight any more: limbo is drained without acks).
+            if (receivers > 0) return this.replay.record(node, frame, now);
+            this.flow.unsent(node, batch.entries);
+            return this.redis.rpush(this.keys.limbo(node), frame).then(() => undefined);
+          },
           (err: unknown) => {
             this.flow.unsent(node, batch.entries);
-            batch.reject(err);
+            throw err;
           },
-        );
+        )
+        .then(() => batch.resolve(), batch.reject);
     }
   };
 
