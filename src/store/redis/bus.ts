@@ -35,8 +35,7 @@
 // node re-registers, rewrites its routes hash, reloads the table and drains its limbo.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Message, MessageBus, SharedRoute } from '../types.js';
-import type { Throttled } from '../types.js';
+import type { Message, MessageBus, SharedRoute, Throttled } from '../types.js';
 import { BusFlow, type BusFlowOptions } from './bus-flow.js';
 import {
   ackTarget,
