@@ -4,7 +4,7 @@
 // It keeps a route table of the OTHER nodes' filters (RouteSync). publish(msg) matches the
 // topic against that table and sends the message only to the nodes that want it: one PUBLISH
 // per target node per event-loop turn, carrying every message gathered for that node in the
-// turn (a MESSAGES frame). Local subscribers are the core's business: they never see Redis.
+// turn (a MESSAGES frame, node-batches.ts). Local subscribers are the core's business: they never see Redis.
 //
 // A PUBLISH that reaches no subscriber means the target node is gone (or its subscriber is
 // between reconnects): the frame is pushed onto {p}limbo:{node}, which that node drains when it
@@ -44,11 +44,9 @@ import {
   decodeRouteAnnouncement,
   decodeTextFields,
   encodeFlowAck,
-  encodeMessagesFrame,
   encodeQueued,
   encodeRouteAck,
   encodeRouteAnnouncement,
-  entryBytes,
   isMessagesFrame,
   MarkedEntry,
   messagesFrameSender,
@@ -60,6 +58,7 @@ import {
   TAG_ROUTE_ACK,
   TAG_TAKEOVER,
 } from './node-frames.js';
+import { NodeBatches } from './node-batches.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { AckTracker } from './route-acks.js';
 import { RouteSync, type BusKeys } from './route-sync.js';
@@ -92,15 +91,6 @@ export class BusUnavailableError extends Error {
 
 type MessageHandler = (message: Message, groups: readonly string[] | undefined) => void;
 
-interface Batch {
-  parts: Array<Buffer | MarkedEntry>;
-  /** Sum of entryBytes over parts: the frame's size less its header, and what flow control counts. */
-  entries: number;
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 type TakeoverHandler = (clientId: string, connectionId: string, epoch: number) => void;
 
 const resolved = Promise.resolve();
@@ -123,8 +113,7 @@ export class RedisBus implements MessageBus {
   private takeoverHandlers: TakeoverHandler[] = [];
   private deadNodeHandlers: Array<(nodeId: string) => void> = [];
   private queuedHandlers: Array<(clientId: string) => void> = [];
-  private pending = new Map<string, Batch>();
-  private flushScheduled = false;
+  private readonly batches: NodeBatches;
   private seq = 0;
   private readonly acks: AckTracker;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -145,6 +134,7 @@ export class RedisBus implements MessageBus {
     this.replay = new ReplayBuffer(options.replayMs ?? 2000);
     this.sync = new RouteSync(this.redis, this.keys, this.nodeId, options.nodeTtlMs ?? 5000);
     this.flow = new BusFlow(options.flow ?? {}, (to, bytes) => void this.redis.publish(this.keys.nodeChannel(to), encodeFlowAck(bytes, this.nodeId)).catch(() => {}));
+    this.batches = new NodeBatches(this.nodeId, this.redis, this.keys, this.flow, this.replay);
     this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel, data));
   }
 
@@ -212,9 +202,9 @@ export class RedisBus implements MessageBus {
     if (nodes.length === 0) return resolved;
     if (!this.up || this.redis.status !== 'ready') return Promise.reject(new BusUnavailableError());
     const encoded = this.codec.encode(message);
-    if (nodes.length === 1) return this.batchFor(nodes[0]!, encoded);
+    if (nodes.length === 1) return this.batches.add(nodes[0]!, encoded);
     const waits: Promise<void>[] = [];
-    for (const node of nodes) waits.push(this.batchFor(node, encoded));
+    for (const node of nodes) waits.push(this.batches.add(node, encoded));
     return Promise.all(waits).then(() => undefined);
   }
 
@@ -225,9 +215,9 @@ export class RedisBus implements MessageBus {
     const waits: Promise<void>[] = [];
     for (const node of nodes) {
       const groups = shared.get(node);
-      waits.push(this.batchFor(node, groups === undefined ? encoded : new MarkedEntry(encoded, groups)));
+      waits.push(this.batches.add(node, groups === undefined ? encoded : new MarkedEntry(encoded, groups)));
     }
-    for (const [node, groups] of shared) if (!nodes.includes(node)) waits.push(this.batchFor(node, new MarkedEntry(encoded, groups)));
+    for (const [node, groups] of shared) if (!nodes.includes(node)) waits.push(this.batches.add(node, new MarkedEntry(encoded, groups)));
     return Promise.all(waits).then(() => undefined);
   }
 
@@ -317,52 +307,6 @@ export class RedisBus implements MessageBus {
     this.subscriber.disconnect();
     this.redis.disconnect();
   }
-
-  private batchFor(node: string, encoded: Buffer | MarkedEntry): Promise<void> {
-    let batch = this.pending.get(node);
-    if (batch === undefined) {
-      let resolve!: () => void;
-      let reject!: (err: unknown) => void;
-      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-      batch = { parts: [], entries: 0, promise, resolve, reject };
-      this.pending.set(node, batch);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flush);
-      }
-    }
-    batch.parts.push(encoded);
-    const bytes = entryBytes(encoded);
-    batch.entries += bytes;
-    this.flow.sent(node, bytes);
-    return batch.promise;
-  }
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    const pending = this.pending;
-    this.pending = new Map();
-    const now = Date.now();
-    for (const [node, batch] of pending) {
-      const frame = encodeMessagesFrame(batch.parts, this.nodeId, batch.entries);
-      this.redis
-        .publish(this.keys.nodeChannel(node), frame)
-        .then(
-          (receivers) => {
-            // Heard: kept a while in case the node dies with it unread. Unheard: into its limbo
-            // (and not in flight any more: limbo is drained without acks).
-            if (receivers > 0) return this.replay.record(node, frame, now);
-            this.flow.unsent(node, batch.entries);
-            return this.redis.rpush(this.keys.limbo(node), frame).then(() => undefined);
-          },
-          (err: unknown) => {
-            this.flow.unsent(node, batch.entries);
-            throw err;
-          },
-        )
-        .then(() => batch.resolve(), batch.reject);
-    }
-  };
 
   private announceAndWait(seq: number, build: (multi: ReturnType<Redis['multi']>) => ReturnType<Redis['multi']>, what: string): Promise<void> {
     this.acks.open(seq);

@@ -1,0 +1,80 @@
+// Messages leaving this node, batched per target node: everything gathered for one node in an
+// event-loop turn goes out as one MESSAGES frame in one PUBLISH on its channel. Redis pays per
+// command, not per byte, so under load the batches grow by themselves and the cost per message
+// falls. Each frame's entry bytes count against the target's flow-control window (bus-flow.ts).
+//
+// PUBLISH answers with the number of receivers. A heard frame is kept for a while (ReplayBuffer)
+// in case the node dies with it unread; an unheard one (the node is gone, or between reconnects)
+// is pushed onto the node's limbo list, which is drained without acks, so it leaves the window.
+import type { Redis } from 'ioredis';
+import type { BusFlow } from './bus-flow.js';
+import { encodeMessagesFrame, entryBytes, type MarkedEntry } from './node-frames.js';
+import type { ReplayBuffer } from './replay-buffer.js';
+import type { BusKeys } from './route-sync.js';
+
+interface Batch {
+  parts: Array<Buffer | MarkedEntry>;
+  /** Sum of entryBytes over parts: the frame's size less its header, and what flow control counts. */
+  entries: number;
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class NodeBatches {
+  private pending = new Map<string, Batch>();
+  private flushScheduled = false;
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly redis: Redis,
+    private readonly keys: BusKeys,
+    private readonly flow: BusFlow,
+    private readonly replay: ReplayBuffer,
+  ) {}
+
+  /** Adds one encoded message to node's batch; resolves once its frame is with Redis (or in the node's limbo). */
+  add(node: string, encoded: Buffer | MarkedEntry): Promise<void> {
+    let batch = this.pending.get(node);
+    if (batch === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      batch = { parts: [], entries: 0, promise, resolve, reject };
+      this.pending.set(node, batch);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+    }
+    batch.parts.push(encoded);
+    const bytes = entryBytes(encoded);
+    batch.entries += bytes;
+    this.flow.sent(node, bytes);
+    return batch.promise;
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const pending = this.pending;
+    this.pending = new Map();
+    const now = Date.now();
+    for (const [node, batch] of pending) {
+      const frame = encodeMessagesFrame(batch.parts, this.nodeId, batch.entries);
+      this.redis
+        .publish(this.keys.nodeChannel(node), frame)
+        .then(
+          (receivers) => {
+            if (receivers > 0) return this.replay.record(node, frame, now);
+            this.flow.unsent(node, batch.entries);
+            return this.redis.rpush(this.keys.limbo(node), frame).then(() => undefined);
+          },
+          (err: unknown) => {
+            this.flow.unsent(node, batch.entries);
+            throw err;
+          },
+        )
+        .then(() => batch.resolve(), batch.reject);
+    }
+  };
+}
