@@ -10,20 +10,20 @@
 // Routing: publish() stores retained messages, delivers to local subscribers and hands the
 // message to the bus for other nodes. Messages from the bus are delivered locally only.
 // Shared subscriptions ($share/...) live in SharedSubscriptions, not in the TopicTree: each
-// matching group gets the message once, on one node, through one member.
+// matching group gets the message once, on one node, through one member. Both, and the bus routes
+// that follow them, are in LocalSubscriptions.
 import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Packet } from '../protocol/index.js';
-import { SHARED_ONLINE_SUFFIX, type Backend, type Message, type SubscriptionOptions, type Throttled } from '../store/types.js';
+import type { Backend, Message, SubscriptionOptions, Throttled } from '../store/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { FanOut, isExpired, ownPayload, type Target } from './outgoing.js';
-import { SharedSubscriptions } from './shared-subscriptions.js';
+import { LocalSubscriptions } from './local-subscriptions.js';
 import { sweepConnections } from './keepalive.js';
 import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
-import { SubscriptionIndex } from './subscription-index.js';
 import { Wills } from './wills.js';
 
 /** A persistent session this node owns while its client is offline. */
@@ -52,11 +52,7 @@ export class Broker implements ConnectionHost, StatsSource {
   readonly counters = new BrokerCounters();
   readonly maxWriteBuffer: number;
   readonly startedAt = Date.now();
-  private readonly subscriptions = new SubscriptionIndex();
-  private readonly shared = new SharedSubscriptions(
-    (clientId) => this.online.get(clientId)?.state === 'connected',
-    (clientId, fan, target) => this.deliverTo(clientId, fan, target),
-  );
+  private readonly local: LocalSubscriptions;
   private readonly connections = new Map<string, Connection>();
   /** Client id → the connection holding it (connecting or connected). */
   private readonly online = new Map<string, Connection>();
@@ -73,11 +69,17 @@ export class Broker implements ConnectionHost, StatsSource {
 
   constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger) {
     this.maxWriteBuffer = config.maxWriteBuffer;
+    this.local = new LocalSubscriptions(
+      backend.bus,
+      log,
+      (clientId) => this.online.get(clientId)?.state === 'connected',
+      (clientId, fan, target) => this.deliverTo(clientId, fan, target),
+    );
     this.sessionDeps = { store: backend.sessions, counters: this.counters, log, maxQueued: config.maxQueued };
     this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
     backend.bus.onMessage((message, groups) => {
       const fan = this.deliverLocal(message);
-      if (groups !== undefined) this.counters.messagesDropped += this.shared.deliverFromBus(message, groups, fan);
+      if (groups !== undefined) this.counters.messagesDropped += this.local.shared.deliverFromBus(message, groups, fan);
     });
     backend.ownership.onTakeover((clientId, connectionId, epoch) => this.onTakeover(clientId, connectionId, epoch));
     backend.bus.onQueued?.((clientId) => this.queueChanged(clientId));
@@ -132,7 +134,8 @@ export class Broker implements ConnectionHost, StatsSource {
     const fan = this.deliverLocal(message, originClientId);
     const bus = this.backend.bus;
     // Shared subscriptions, here or elsewhere in the cluster: choose a node (and member) per group.
-    const away = this.shared.size === 0 && bus.sharedRouteCount === 0 ? undefined : this.shared.deliverPublished(message, fan, bus);
+    const shared = this.local.shared;
+    const away = shared.size === 0 && bus.sharedRouteCount === 0 ? undefined : shared.deliverPublished(message, fan, bus);
     const handedOver = bus.publish(message, away);
     // Flow control: a publisher whose message went to a node that is behind waits for it.
     if (publisher !== undefined) bus.throttle?.(publisher);
@@ -143,7 +146,7 @@ export class Broker implements ConnectionHost, StatsSource {
   deliverLocal(message: Message, originClientId?: string): FanOut | undefined {
     const now = Date.now();
     if (isExpired(message, now)) return undefined;
-    const matched = this.subscriptions.match(message.topic);
+    const matched = this.local.index.match(message.topic);
     if (matched.length === 0) return undefined;
     const fan = new FanOut(message, now);
     for (let i = 0; i < matched.length; i++) {
@@ -195,8 +198,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const connected = this.online.get(session.clientId)?.state === 'connected';
     for (const [filter, options] of subs) {
       session.subscriptions.set(filter, options); // replaces an existing one [MQTT-3.8.4-3]
-      if (this.index(filter, session.clientId, options)) routes.push(this.backend.bus.addRoute(filter));
-      if (connected && this.shared.setOnline(filter, session.clientId, true)) routes.push(this.backend.bus.addRoute(filter + SHARED_ONLINE_SUFFIX));
+      this.local.add(session.clientId, filter, options, connected, routes);
     }
     if (session.persistent) {
       this.backend.sessions.addSubscriptions(session.clientId, subs);
@@ -208,7 +210,7 @@ export class Broker implements ConnectionHost, StatsSource {
   /** Returns, per filter, whether a subscription existed. */
   unsubscribe(session: Session, filters: readonly string[]): boolean[] {
     const existed = filters.map((filter) => session.subscriptions.delete(filter));
-    this.removeRoutes(session.clientId, filters.filter((_, i) => existed[i]));
+    this.local.remove(session.clientId, filters.filter((_, i) => existed[i]));
     if (session.persistent) this.backend.sessions.removeSubscriptions(session.clientId, filters);
     return existed;
   }
@@ -224,31 +226,6 @@ export class Broker implements ConnectionHost, StatsSource {
       const qos = (m.qos < options.qos ? m.qos : options.qos) as 0 | 1 | 2;
       const properties = options.subscriptionId !== undefined ? { ...m.properties, subscriptionIdentifiers: [options.subscriptionId] } : m.properties;
       session.deliverMessage({ topic: m.topic, payload: m.payload, qos, retain: true, properties, expiresAt: m.expiresAt });
-    }
-  }
-
-  /** Adds to the TopicTree or, for $share/..., to a group. True when the filter (or group) is new on this node: announce a route. */
-  private index(filter: string, clientId: string, options: SubscriptionOptions): boolean {
-    if (SharedSubscriptions.isShared(filter)) return this.shared.add(filter, clientId, options);
-    return this.subscriptions.add(filter, clientId, options);
-  }
-
-  private removeRoutes(clientId: string, filters: Iterable<string>): void {
-    for (const filter of filters) {
-      if (this.shared.setOnline(filter, clientId, false)) this.backend.bus.removeRoute(filter + SHARED_ONLINE_SUFFIX);
-      const last = SharedSubscriptions.isShared(filter) ? this.shared.remove(filter, clientId) : this.subscriptions.remove(filter, clientId);
-      if (last) this.backend.bus.removeRoute(filter);
-    }
-  }
-
-  /** A client with shared subscriptions connected or went away: its groups' online routes follow (not awaited). */
-  private setSharedOnline(session: Session, online: boolean): void {
-    if (this.shared.size === 0) return;
-    const bus = this.backend.bus;
-    for (const filter of session.subscriptions.keys()) {
-      if (!this.shared.setOnline(filter, session.clientId, online)) continue;
-      if (!online) bus.removeRoute(filter + SHARED_ONLINE_SUFFIX);
-      else bus.addRoute(filter + SHARED_ONLINE_SUFFIX).catch((err: unknown) => this.log.warn({ err, filter }, 'could not announce a shared subscription member online'));
     }
   }
 
@@ -288,7 +265,7 @@ export class Broker implements ConnectionHost, StatsSource {
     if (record !== null) {
       for (const [filter, options] of record.subscriptions) {
         session.subscriptions.set(filter, options);
-        if (this.index(filter, clientId, options)) routes.push(this.backend.bus.addRoute(filter));
+        this.local.add(clientId, filter, options, false, routes);
       }
     }
     if (session.persistent) store.save(clientId, request.expiryInterval);
@@ -317,7 +294,7 @@ export class Broker implements ConnectionHost, StatsSource {
     this.connectedCount++;
     this.counters.connectionsAccepted++;
     conn.write(request.connack(record !== null)); // session present [MQTT-3.2.2-2/3]
-    this.setSharedOnline(session, true);
+    this.local.setOnline(session, true);
     session.resume(inflight);
     for (const message of queued) session.deliverMessage(message);
     // Queued while the drain was on its way (or forwarded by another node meanwhile): send it too.
@@ -369,7 +346,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const clientId = session.clientId;
     if (this.online.get(clientId) === conn) this.online.delete(clientId);
     if (conn.everConnected) this.connectedCount--;
-    if (!this.online.has(clientId)) this.setSharedOnline(session, false);
+    if (!this.online.has(clientId)) this.local.setOnline(session, false);
     const store = this.backend.sessions;
     const will = session.will;
     session.will = null;
@@ -390,7 +367,7 @@ export class Broker implements ConnectionHost, StatsSource {
     if (session.persistent) for (const m of pending) this.enqueueOffline(clientId, m);
     if (conn.takenOver) {
       // The newer connection owns the session now and restores its subscriptions from the store.
-      this.removeRoutes(clientId, session.subscriptions.keys());
+      this.local.remove(clientId, session.subscriptions.keys());
       return;
     }
     if (session.persistent) {
@@ -402,7 +379,7 @@ export class Broker implements ConnectionHost, StatsSource {
       this.offline.set(clientId, entry);
       return;
     }
-    this.removeRoutes(clientId, session.subscriptions.keys());
+    this.local.remove(clientId, session.subscriptions.keys());
     // A clean start deleted what was stored; if nothing was stored since, there is nothing to delete.
     if (session.stored) store.delete(clientId);
     this.backend.ownership.release(clientId, conn.epoch);
@@ -412,7 +389,7 @@ export class Broker implements ConnectionHost, StatsSource {
   private expire(clientId: string, entry: OfflineSession): void {
     if (this.offline.get(clientId) !== entry) return;
     this.offline.delete(clientId);
-    this.removeRoutes(clientId, entry.filters);
+    this.local.remove(clientId, entry.filters);
     this.backend.sessions.delete(clientId);
     this.backend.ownership.release(clientId, entry.epoch);
   }
@@ -429,7 +406,7 @@ export class Broker implements ConnectionHost, StatsSource {
     if (entry !== undefined) {
       this.offline.delete(clientId);
       if (entry.expiryTimer !== null) clearTimeout(entry.expiryTimer);
-      this.removeRoutes(clientId, entry.filters);
+      this.local.remove(clientId, entry.filters);
     }
   }
 
@@ -449,7 +426,7 @@ export class Broker implements ConnectionHost, StatsSource {
       messagesDropped: c.messagesDropped,
       bytesReceived: c.bytesReceived,
       bytesSent: c.bytesSent,
-      subscriptions: this.subscriptions.size + this.shared.subscriptionCount,
+      subscriptions: this.local.count,
       retainedMessages: await this.backend.retained.count(),
     };
   }
