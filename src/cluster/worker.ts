@@ -34,8 +34,8 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   const nodeLog = log.child({ nodeId });
   // STARLING_NODE_TTL_MS: how long a silent heartbeat means dead (default 5000; tests shorten it).
   const nodeTtlMs = Number(process.env.STARLING_NODE_TTL_MS) || undefined;
-  const flow = { flow: { windowBytes: config.busWindowBytes, stallMs: config.busStallMs } };
-  const backend = await createRedisBackend({ url: config.redis, prefix: options.prefix, nodeId, logger: nodeLog, ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}), ...flow });
+  const flow = { windowBytes: config.busWindowBytes, stallMs: config.busStallMs };
+  const backend = await createRedisBackend({ url: config.redis, prefix: options.prefix, nodeId, logger: nodeLog, ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}), flow });
   // $SYS sums over the cluster; ClusterStats needs the broker, which needs the stats source first.
   const statsRef: { current?: ClusterStats } = {};
   // One worker per primary publishes $SYS (with cluster-wide sums), not every worker.

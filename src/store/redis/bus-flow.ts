@@ -71,6 +71,14 @@ export class BusFlow {
 
   // ---- sender side ------------------------------------------------------------------------
 
+  /**
+   * A new message is being published: forget which node held back the previous one, which may
+   * have had no publisher to throttle (a will, $SYS, a recovered message).
+   */
+  beginMessage(): void {
+    this.blocking = null;
+  }
+
   /** Counts bytes of one message entry sent to node; notes it when that node is behind. */
   sent(node: string, bytes: number): void {
     if (this.windowBytes === Infinity) return;

@@ -196,6 +196,7 @@ export class RedisBus implements MessageBus {
   }
 
   publish(message: Message, shared?: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    this.flow.beginMessage();
     for (const tap of this.localPublishHandlers) tap(message);
     const nodes = this.sync.table.nodesFor(message.topic);
     if (shared !== undefined) return this.publishShared(message, nodes, shared);

@@ -34,6 +34,7 @@ afterEach(() => {
 /** Sends `bytes` to node in 1 KiB entries, throttling `publisher` after each, as the core does. */
 function send(f: BusFlow, node: string, bytes: number, publisher: Throttled): void {
   for (let sent = 0; sent < bytes; sent += 1024) {
+    f.beginMessage();
     f.sent(node, 1024);
     f.throttle(publisher);
   }
@@ -63,6 +64,17 @@ describe('BusFlow sender side', () => {
     send(f, 'c', 4096, toC);
     expect(toB.paused).toBe(true);
     expect(toC.paused).toBe(false);
+  });
+
+  it('a message sent without a publisher (a will, $SYS) does not make the next publisher wait for its node', () => {
+    const { flow: f } = flow();
+    const p = new Publisher();
+    f.beginMessage();
+    f.sent('b', MIN_WINDOW_BYTES); // behind now, and nobody throttled after it
+    f.beginMessage();
+    f.sent('c', 1024); // p's message goes elsewhere
+    f.throttle(p);
+    expect(p.paused).toBe(false);
   });
 
   it('a publisher already paused is not queued twice', () => {
