@@ -6,17 +6,20 @@ import { SysPublisher } from './broker/sys-topics.js';
 import type { StatsSource } from './broker/stats.js';
 import { createMemoryBackend } from './store/memory/index.js';
 import type { Backend } from './store/types.js';
-import { listenTcp } from './transport/tcp.js';
+import { listenTcp, type TcpListener } from './transport/tcp.js';
 
 export { Broker } from './broker/broker.js';
 export type { BrokerConfig } from './config.js';
 export type { Backend } from './store/types.js';
 export type { BrokerStats, StatsSource } from './broker/stats.js';
+export type { TcpListener } from './transport/tcp.js';
 export { sumStats } from './broker/stats.js';
 
 export interface RunningBroker {
   port: number;
   broker: Broker;
+  /** The TCP listener: its open connections, and pause/resume of accepting (a cluster worker's balance). */
+  listener: TcpListener;
   close(): Promise<void>;
 }
 
@@ -38,7 +41,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
   const store = backend ?? createMemoryBackend();
   const broker = new Broker(config, store, log);
   const sys = new SysPublisher(options.stats ?? broker, (m) => void broker.publish(m).catch(() => undefined), config.sysInterval);
-  let listener;
+  let listener: TcpListener;
   try {
     listener = await listenTcp({ host: config.host, port: config.port, maxConnections: config.maxConnections }, (s) => broker.accept(s), log);
   } catch (err) {
@@ -51,6 +54,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
   return {
     port: listener.port,
     broker,
+    listener,
     close: () =>
       (closing ??= (async () => {
         sys.stop();

@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { freePort, canConnect } from '../../test/helpers/ports.js';
 export { freePort };
 
-export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' | 'starling-cluster-noflow' | 'aedes' | 'aedes-cluster' | 'mosquitto';
+export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' | 'starling-cluster-noflow' | 'starling-cluster-rr' | 'aedes' | 'aedes-cluster' | 'mosquitto';
 /**
  * starling-cluster-1: the cluster with one worker (Redis-backed, no cross-worker traffic).
  * starling-cluster-noflow: the 2-worker cluster without flow control on the bus (--bus-window 0), for A/B runs.
+ * starling-cluster-rr: the 2-worker cluster with node:cluster's round robin (the primary accepts), for A/B runs.
  */
-export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'starling-cluster-1', 'starling-cluster-noflow', 'aedes', 'aedes-cluster', 'mosquitto'];
+export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'starling-cluster-1', 'starling-cluster-noflow', 'starling-cluster-rr', 'aedes', 'aedes-cluster', 'mosquitto'];
 
 /** pids: the broker's own process first, then any redis-server it runs on (for RSS and CPU). */
 export interface RunningBroker { name: BrokerName; port: number; pid: number; pids: number[]; stop(): Promise<void> }
@@ -71,7 +72,8 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
     case 'starling':
     case 'starling-cluster':
     case 'starling-cluster-1':
-    case 'starling-cluster-noflow': {
+    case 'starling-cluster-noflow':
+    case 'starling-cluster-rr': {
       if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npx tsc -p tsconfig.build.json` first');
       const args = ['bin/starling.js', '--host', '127.0.0.1', '--port', String(port)];
       if (name !== 'starling') {
@@ -79,7 +81,7 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
         extra.push(redis.child);
         args.push('--workers', name === 'starling-cluster-1' ? '1' : '2', '--redis', redis.url);
       }
-      const env = name === 'starling-cluster-noflow' ? { ...process.env, STARLING_BUS_WINDOW: '0' } : process.env;
+      const env = name === 'starling-cluster-noflow' ? { ...process.env, STARLING_BUS_WINDOW: '0' } : name === 'starling-cluster-rr' ? { ...process.env, NODE_CLUSTER_SCHED_POLICY: 'rr' } : process.env;
       child = await startPinned(process.execPath, args, port, 'listening', env);
       break;
     }

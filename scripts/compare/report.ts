@@ -52,7 +52,7 @@ export function recipeTable(recipe: string, byBroker: Map<BrokerName, ComparedRu
     const limited = runs.filter((r) => r.swarm.limited).length;
     lines.push(`| ${broker} | ${meds.map((v, i) => show(v, metrics[i]!.digits)).join(' | ')} | ${cpu.toFixed(0)}% | ${limited ? `**yes** (${limited}/${runs.length})` : 'no'} | ${runs.length} |`);
   }
-  for (const [starling, other] of [['starling', 'aedes'], ['starling', 'mosquitto'], ['starling-cluster', 'aedes-cluster'], ['starling-cluster', 'starling'], ['starling-cluster-1', 'starling'], ['starling-cluster', 'starling-cluster-noflow']] as const) {
+  for (const [starling, other] of [['starling', 'aedes'], ['starling', 'mosquitto'], ['starling-cluster', 'aedes-cluster'], ['starling-cluster', 'starling'], ['starling-cluster-1', 'starling'], ['starling-cluster', 'starling-cluster-noflow'], ['starling-cluster', 'starling-cluster-rr']] as const) {
     const a = medians.get(starling);
     const b = medians.get(other);
     if (!a || !b) continue;

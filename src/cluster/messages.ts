@@ -19,8 +19,21 @@ export interface ShutdownMessage {
   starling: 'shutdown';
 }
 
-export type WorkerToPrimary = ReadyMessage;
-export type PrimaryToWorker = RecoverMessage | ShutdownMessage;
+/** Worker → primary, when either changed (at most every LOAD_REPORT_MS): its open connections and whether it accepts. */
+export interface LoadMessage {
+  starling: 'load';
+  connections: number;
+  accepting: boolean;
+}
+
+/** Primary → worker: start or stop accepting new connections (cluster/accept-balance.ts). */
+export interface AcceptMessage {
+  starling: 'accept';
+  accept: boolean;
+}
+
+export type WorkerToPrimary = ReadyMessage | LoadMessage;
+export type PrimaryToWorker = RecoverMessage | ShutdownMessage | AcceptMessage;
 
 export function isStarlingMessage<T extends { starling: string }>(value: unknown): value is T {
   return typeof value === 'object' && value !== null && typeof (value as { starling?: unknown }).starling === 'string';

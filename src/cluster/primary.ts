@@ -8,10 +8,16 @@
 //   the replacement once ready) is told to recover the dead node: publish its clients' wills,
 //   deliver its limbo, drop its routes. Recovery claims the node atomically in Redis, so the
 //   heartbeat-expiry path on other hosts cannot do it a second time.
+// - Accepting: workers accept from the shared socket themselves (cluster.SCHED_NONE) unless
+//   NODE_CLUSTER_SCHED_POLICY says otherwise. Node's default, round robin, accepts every
+//   connection here and passes it to a worker over IPC, which halved the cluster's connection
+//   rate (docs/scaling.md). The kernel's choice of worker can be uneven, so AcceptBalance stops
+//   a worker with more than its share from accepting until the others catch up.
 // - SIGTERM/SIGINT: every worker is told to shut down (stop accepting, close clients, flush,
 //   exit 0); the primary exits 0 when they are gone, or kills stragglers after a bound.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { AcceptBalance, type AcceptCommand } from './accept-balance.js';
 import { isStarlingMessage, type PrimaryToWorker, type WorkerToPrimary } from './messages.js';
 
 export interface PrimaryOptions {
@@ -45,14 +51,19 @@ export class Primary {
   private failedStarts = 0;
   private announced = false;
   private readonly log: Logger;
+  private readonly balance = new AcceptBalance<Worker>();
 
   constructor(private readonly options: PrimaryOptions) {
     this.log = options.logger;
   }
 
   start(): void {
+    // Set before the first fork, which fixes the policy; an explicit environment choice wins.
+    if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.on('message', (worker, message: unknown) => {
-      if (isStarlingMessage<WorkerToPrimary>(message) && message.starling === 'ready') this.onReady(worker, message.nodeId, message.port);
+      if (!isStarlingMessage<WorkerToPrimary>(message) || !this.states.has(worker)) return;
+      if (message.starling === 'ready') this.onReady(worker, message.nodeId, message.port);
+      else if (message.starling === 'load' && !this.stopping) this.ask(this.balance.report(worker, message.connections, message.accepting));
     });
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
     for (let i = 0; i < this.options.workers; i++) this.fork(i === 0);
@@ -90,6 +101,7 @@ export class Primary {
     const state = this.states.get(worker);
     this.states.delete(worker);
     if (this.stopping) return;
+    this.ask(this.balance.remove(worker));
     const nodeId = state?.nodeId ?? null;
     const sysPublisher = state?.sysPublisher === true;
     if (nodeId === null) {
@@ -109,6 +121,15 @@ export class Primary {
     const rescuer = [...this.states].find(([, s]) => s.nodeId !== null)?.[0];
     if (rescuer !== undefined) this.send(rescuer, { starling: 'recover', nodeId });
     else this.pendingRecoveries.push(nodeId);
+  }
+
+  private ask(commands: AcceptCommand<Worker>[]): void {
+    for (const [worker, accept] of commands) {
+      const load = { workerPid: worker.process.pid };
+      if (accept) this.log.info(load, 'primary: worker is back at its share of connections; it accepts again');
+      else this.log.info(load, 'primary: worker holds more than its share of connections; it stops accepting until the others catch up');
+      this.send(worker, { starling: 'accept', accept });
+    }
   }
 
   private send(worker: Worker, message: PrimaryToWorker): void {

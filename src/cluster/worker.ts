@@ -9,12 +9,14 @@ import type { Logger } from '../log.js';
 import { startBroker } from '../index.js';
 import { createRedisBackend } from '../store/redis/index.js';
 import { ClusterStats } from './cluster-stats.js';
-import { isStarlingMessage, type PrimaryToWorker, type ReadyMessage } from './messages.js';
+import { isStarlingMessage, type LoadMessage, type PrimaryToWorker, type ReadyMessage } from './messages.js';
 import { SYS_PUBLISHER_ENV } from './primary.js';
 import { DeadNodeRecovery } from './recovery.js';
 
 /** Bound on a worker's shutdown: clients told, wills published, writes flushed. */
 const SHUTDOWN_TIMEOUT_MS = 5000;
+/** How often a worker tells the primary its open connections, when they changed (accept-balance.ts). */
+const LOAD_REPORT_MS = 100;
 /** How often a node writes its counters to {p}stats:{nodeId} (STARLING_STATS_INTERVAL_MS). */
 const STATS_INTERVAL_MS = Number(process.env.STARLING_STATS_INTERVAL_MS ?? 1000) || 1000;
 
@@ -52,6 +54,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
     (stopping ??= (async () => {
       nodeLog.info({ reason }, 'worker: stopping');
       clearInterval(reportTimer);
+      clearInterval(loadTimer);
       const timer = setTimeout(() => process.exit(0), SHUTDOWN_TIMEOUT_MS);
       timer.unref();
       await running.close().catch((err: unknown) => nodeLog.error({ err }, 'worker: broker close failed'));
@@ -59,10 +62,33 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
       process.exit(0);
     })());
 
+  // Load reports to the primary, which may ask this worker to stop or start accepting.
+  let reported = { connections: -1, accepting: true };
+  const reportLoad = (): void => {
+    const { connections, accepting } = running.listener;
+    if (stopping !== null || (connections === reported.connections && accepting === reported.accepting)) return;
+    reported = { connections, accepting };
+    const load: LoadMessage = { starling: 'load', connections, accepting };
+    process.send?.(load);
+  };
+  const loadTimer = cluster.isWorker ? setInterval(reportLoad, LOAD_REPORT_MS) : undefined;
+  loadTimer?.unref();
+  const setAccepting = async (accept: boolean): Promise<void> => {
+    if (stopping !== null) return;
+    try {
+      const changed = await (accept ? running.listener.resume() : running.listener.pause());
+      if (changed) nodeLog.info({ connections: running.listener.connections }, accept ? 'worker: accepting connections again' : 'worker: stopped accepting connections');
+    } catch (err) {
+      nodeLog.error({ err }, 'worker: could not listen again on the shared port');
+    }
+    reportLoad();
+  };
+
   process.on('message', (message: unknown) => {
     if (!isStarlingMessage<PrimaryToWorker>(message)) return;
     if (message.starling === 'recover') void recovery.recover(message.nodeId);
     else if (message.starling === 'shutdown') void stop('primary asked');
+    else if (message.starling === 'accept') void setAccepting(message.accept);
   });
   // A terminal's Ctrl-C reaches the whole process group: stop the same way as when asked.
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -5,6 +5,10 @@
 // Also usable as STARLING_TEST_HARNESS for the broker's integration tests: it exports
 // startTestBroker(overrides) with the same contract as broker-harness.ts, backed by a
 // 2-worker cluster (clients spread over workers by node:cluster's round robin).
+//
+// Round robin is not Starling's default (the workers accept themselves, cluster.SCHED_NONE), but
+// its strict alternation is what lets a test place a client on a chosen worker
+// (cluster-clients.ts), so the harness asks for it; accept-balance.test.ts runs the default.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -82,7 +86,7 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const prefix = options.prefix ?? `tc${process.pid}-${++clusterCounter}:`;
   const workers = options.workers ?? 2;
   const args = [...(useBin ? [BIN] : ['--import', 'tsx', ENTRY]), '--workers', String(workers), '--redis', redisUrl, '--port', String(options.port ?? 0), '--log-level', 'info', ...flags(options.config ?? {})];
-  const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, STARLING_REDIS_PREFIX: prefix, STARLING_STATS_INTERVAL_MS: '50', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, STARLING_REDIS_PREFIX: prefix, STARLING_STATS_INTERVAL_MS: '50', NODE_CLUSTER_SCHED_POLICY: 'rr', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const live = new Map<number, string>();
   const order: number[] = [];
