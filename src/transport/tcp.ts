@@ -105,6 +105,10 @@ export async function listenTcp(options: TcpOptions, onSocket: (socket: Socket) 
       inTurn(async () => {
         if (server !== null || closed) return false;
         server = await listen(options, onConnection, log);
+        const now = server.address();
+        // Port 0 maps to the shared socket only while another worker holds it; if none did, the
+        // cluster got a new port, and clients of the old one must be told.
+        if (typeof now === 'object' && now !== null && now.port !== port) log.error({ port, now: now.port }, 'listening again, but on a different port: no other worker held the shared socket');
         return true;
       }),
     close: () =>
