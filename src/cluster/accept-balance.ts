@@ -7,6 +7,9 @@
 //
 // At least one worker always accepts: a worker is only told to stop while another one that has
 // confirmed it accepts stays accepting. Otherwise node:cluster would close the shared socket.
+// Workers report at least every second; one silent for staleMs (its event loop stalled, or
+// SIGSTOP) does not count as accepting, so the stopped ones are told to accept again rather than
+// leave new connections waiting in the backlog for it.
 
 /** What the primary knows of one worker: its last report, and what it last asked of it. */
 interface WorkerLoad {
@@ -15,42 +18,57 @@ interface WorkerLoad {
   accepting: boolean;
   /** What the primary last asked (a worker starts out accepting). */
   wanted: boolean;
+  /** When its last report came (ms). */
+  seenAt: number;
 }
 
+/** Why a worker is asked to start or stop accepting (for the primary's log). */
+export type AcceptReason = 'above its share' | 'back at its share' | 'the only worker' | 'no other worker is heard accepting';
+
 /** Ask a worker to start (true) or stop (false) accepting. */
-export type AcceptCommand<W> = [worker: W, accept: boolean];
+export type AcceptCommand<W> = [worker: W, accept: boolean, reason: AcceptReason];
 
 export interface AcceptBalanceOptions {
   /** Connections above the mean a worker may hold before it stops accepting (default 64)... */
   slack?: number;
   /** ...or this fraction of the mean, if more (default 1/8). */
   slackShare?: number;
+  /** A worker not heard from for this long does not count as accepting (default 3000 ms). */
+  staleMs?: number;
 }
 
 export class AcceptBalance<W> {
   private readonly loads = new Map<W, WorkerLoad>();
   private readonly slack: number;
   private readonly slackShare: number;
+  private readonly staleMs: number;
 
   constructor(options: AcceptBalanceOptions = {}) {
     this.slack = options.slack ?? 64;
     this.slackShare = options.slackShare ?? 1 / 8;
+    this.staleMs = options.staleMs ?? 3000;
   }
 
   /** A worker's report; returns what to ask of which workers now. */
-  report(worker: W, connections: number, accepting: boolean): AcceptCommand<W>[] {
+  report(worker: W, connections: number, accepting: boolean, now = Date.now()): AcceptCommand<W>[] {
     const load = this.loads.get(worker);
-    if (load === undefined) this.loads.set(worker, { connections, accepting, wanted: true });
+    if (load === undefined) this.loads.set(worker, { connections, accepting, wanted: true, seenAt: now });
     else {
       load.connections = connections;
       load.accepting = accepting;
+      load.seenAt = now;
     }
-    return this.decide();
+    return this.decide(now);
   }
 
   /** A worker died or left. */
-  remove(worker: W): AcceptCommand<W>[] {
-    return this.loads.delete(worker) ? this.decide() : [];
+  remove(worker: W, now = Date.now()): AcceptCommand<W>[] {
+    return this.loads.delete(worker) ? this.decide(now) : [];
+  }
+
+  /** Called every second or so: notices workers that went silent. */
+  tick(now = Date.now()): AcceptCommand<W>[] {
+    return this.decide(now);
   }
 
   /** Whether the primary currently wants this worker to accept (tests, logs). */
@@ -58,7 +76,7 @@ export class AcceptBalance<W> {
     return this.loads.get(worker)?.wanted ?? true;
   }
 
-  private decide(): AcceptCommand<W>[] {
+  private decide(now: number): AcceptCommand<W>[] {
     const commands: AcceptCommand<W>[] = [];
     const n = this.loads.size;
     if (n === 0) return commands;
@@ -66,22 +84,25 @@ export class AcceptBalance<W> {
     for (const load of this.loads.values()) total += load.connections;
     const mean = total / n;
     const limit = mean + Math.max(this.slack, mean * this.slackShare);
-    for (const [worker, load] of this.loads) {
-      if (!load.wanted && (n === 1 || load.connections <= mean)) {
-        load.wanted = true;
-        commands.push([worker, true]);
-      }
-    }
-    // Workers that accept now and will go on accepting: a pause may only leave one of them.
+    const live = (load: WorkerLoad): boolean => now - load.seenAt <= this.staleMs;
+    // Workers that accept now, are heard from, and will go on accepting.
     let staying = 0;
-    for (const load of this.loads.values()) if (load.accepting && load.wanted) staying++;
+    for (const load of this.loads.values()) if (load.accepting && load.wanted && live(load)) staying++;
+    for (const [worker, load] of this.loads) {
+      if (load.wanted) continue;
+      const reason: AcceptReason | null = n === 1 ? 'the only worker' : load.connections <= mean ? 'back at its share' : staying === 0 ? 'no other worker is heard accepting' : null;
+      if (reason === null) continue;
+      load.wanted = true;
+      commands.push([worker, true, reason]);
+    }
+    // A pause may only leave one of those.
     for (const [worker, load] of this.loads) {
       if (!load.wanted || load.connections <= limit) continue;
-      const after = load.accepting ? staying - 1 : staying;
+      const after = load.accepting && live(load) ? staying - 1 : staying;
       if (after < 1) continue;
       load.wanted = false;
       staying = after;
-      commands.push([worker, false]);
+      commands.push([worker, false, 'above its share']);
     }
     return commands;
   }

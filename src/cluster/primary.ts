@@ -66,6 +66,8 @@ export class Primary {
       else if (message.starling === 'load' && !this.stopping) this.ask(this.balance.report(worker, message.connections, message.accepting));
     });
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
+    // Notices a worker that stopped reporting (stalled) while the others were told to stop accepting.
+    setInterval(() => this.stopping || this.ask(this.balance.tick()), 1000).unref();
     for (let i = 0; i < this.options.workers; i++) this.fork(i === 0);
     process.on('SIGTERM', () => void this.shutdown('SIGTERM'));
     process.on('SIGINT', () => void this.shutdown('SIGINT'));
@@ -124,10 +126,8 @@ export class Primary {
   }
 
   private ask(commands: AcceptCommand<Worker>[]): void {
-    for (const [worker, accept] of commands) {
-      const load = { workerPid: worker.process.pid };
-      if (accept) this.log.info(load, 'primary: worker is back at its share of connections; it accepts again');
-      else this.log.info(load, 'primary: worker holds more than its share of connections; it stops accepting until the others catch up');
+    for (const [worker, accept, reason] of commands) {
+      this.log.info({ workerPid: worker.process.pid, reason }, accept ? 'primary: worker told to accept connections again' : 'primary: worker told to stop accepting connections until the others catch up');
       this.send(worker, { starling: 'accept', accept });
     }
   }

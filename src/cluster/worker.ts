@@ -17,6 +17,8 @@ import { DeadNodeRecovery } from './recovery.js';
 const SHUTDOWN_TIMEOUT_MS = 5000;
 /** How often a worker tells the primary its open connections, when they changed (accept-balance.ts). */
 const LOAD_REPORT_MS = 100;
+/** ...and at least this often, changed or not. */
+const LOAD_KEEPALIVE_MS = 1000;
 /** How often a node writes its counters to {p}stats:{nodeId} (STARLING_STATS_INTERVAL_MS). */
 const STATS_INTERVAL_MS = Number(process.env.STARLING_STATS_INTERVAL_MS ?? 1000) || 1000;
 
@@ -63,11 +65,14 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
     })());
 
   // Load reports to the primary, which may ask this worker to stop or start accepting.
-  let reported = { connections: -1, accepting: true };
+  let reported = { connections: -1, accepting: true, at: 0 };
   const reportLoad = (): void => {
     const { connections, accepting } = running.listener;
-    if (stopping !== null || (connections === reported.connections && accepting === reported.accepting)) return;
-    reported = { connections, accepting };
+    const now = Date.now();
+    const same = connections === reported.connections && accepting === reported.accepting;
+    // Unchanged figures are sent again every second: silence tells the primary this worker stalled.
+    if (stopping !== null || (same && now - reported.at < LOAD_KEEPALIVE_MS)) return;
+    reported = { connections, accepting, at: now };
     const load: LoadMessage = { starling: 'load', connections, accepting };
     process.send?.(load);
   };

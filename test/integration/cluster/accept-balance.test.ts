@@ -46,7 +46,7 @@ async function connectMany(prefix: string, n: number): Promise<Map<string, strin
   const placed = new Map<string, string>();
   for (let i = 0; i < n; i += 50) {
     const ids = Array.from({ length: Math.min(50, n - i) }, (_, k) => `${prefix}-${i + k}`);
-    await Promise.all(ids.map(async (clientId) => open.set(clientId, await connectClient(cluster.url, { clientId, clean: true }))));
+    await Promise.all(ids.map(async (clientId) => open.set(clientId, await connectClient(cluster.url, { clientId, clean: true, connectTimeout: 20_000 }))));
     for (const id of ids) placed.set(id, await nodeOfClient(cluster, id));
   }
   return placed;
@@ -92,3 +92,19 @@ it('a worker with more than its share stops accepting until the others catch up,
   // The port still serves (a resume that listened elsewhere would leave these unconnected).
   expect((await connectMany('later', 20)).size).toBe(20);
 });
+
+it('while the only worker told to accept is stalled (SIGSTOP), the stopped one is told to accept again', async () => {
+  const [stalled, other] = cluster.pids() as [number, number];
+  const nodeOfPid = new Map([...cluster.workers].map(([pid, node]) => [node, pid]));
+  process.kill(stalled, 'SIGSTOP');
+  try {
+    // Every connection goes to `other`; past its share it is told to stop, and the connections
+    // after that wait in the backlog until the primary, no longer hearing from `stalled`, lets
+    // `other` accept again (about 3 s). Without that they would wait for SIGCONT.
+    const placed = await connectMany('stall', 250);
+    await cluster.waitForLog((l) => l.workerPid === other && l.reason === 'no other worker is heard accepting', 'other to be told to accept again');
+    expect(new Set([...placed.values()].map((node) => nodeOfPid.get(node)))).toEqual(new Set([other]));
+  } finally {
+    process.kill(stalled, 'SIGCONT');
+  }
+}, 40_000);
