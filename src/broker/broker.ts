@@ -21,17 +21,11 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { FanOut, isExpired, ownPayload, type Target } from './outgoing.js';
 import { LocalSubscriptions } from './local-subscriptions.js';
+import { OfflineSessions } from './offline-sessions.js';
 import { sweepConnections } from './keepalive.js';
 import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { Wills } from './wills.js';
-
-/** A persistent session this node owns while its client is offline. */
-interface OfflineSession {
-  epoch: number;
-  filters: string[];
-  expiryTimer: NodeJS.Timeout | null;
-}
 
 export interface SessionRequest {
   clientId: string;
@@ -46,8 +40,6 @@ export interface SessionRequest {
   connack(sessionPresent: boolean): Buffer;
 }
 
-const NEVER_EXPIRES = 0xffff_ffff;
-
 export class Broker implements ConnectionHost, StatsSource {
   readonly counters = new BrokerCounters();
   readonly maxWriteBuffer: number;
@@ -56,7 +48,7 @@ export class Broker implements ConnectionHost, StatsSource {
   private readonly connections = new Map<string, Connection>();
   /** Client id → the connection holding it (connecting or connected). */
   private readonly online = new Map<string, Connection>();
-  private readonly offline = new Map<string, OfflineSession>();
+  private readonly offline: OfflineSessions;
   /** Offline clients whose queue is full; a burst of drops is logged once. */
   private readonly droppingOffline = new Set<string>();
   private connectedCount = 0;
@@ -75,6 +67,12 @@ export class Broker implements ConnectionHost, StatsSource {
       (clientId) => this.online.get(clientId)?.state === 'connected',
       (clientId, fan, target) => this.deliverTo(clientId, fan, target),
     );
+    this.offline = new OfflineSessions((clientId, entry) => {
+      // v5 Session Expiry Interval elapsed while offline.
+      this.local.remove(clientId, entry.filters);
+      backend.sessions.delete(clientId);
+      backend.ownership.release(clientId, entry.epoch);
+    });
     this.sessionDeps = { store: backend.sessions, counters: this.counters, log, maxQueued: config.maxQueued };
     this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
     backend.bus.onMessage((message, groups) => {
@@ -347,22 +345,7 @@ export class Broker implements ConnectionHost, StatsSource {
     if (this.online.get(clientId) === conn) this.online.delete(clientId);
     if (conn.everConnected) this.connectedCount--;
     if (!this.online.has(clientId)) this.local.setOnline(session, false);
-    const store = this.backend.sessions;
-    const will = session.will;
-    session.will = null;
-    if (will !== null) {
-      if (!publishWill) {
-        if (session.persistent && !conn.takenOver) store.setWill(clientId, null);
-      } else if (session.willDelay === 0 || !session.persistent) {
-        // No delay, or the session ends now, which ends the delay too [MQTT-3.1.3-9].
-        this.wills.publishNow(will);
-        if (session.persistent && !conn.takenOver) store.setWill(clientId, null);
-      } else if (!conn.takenOver) {
-        // A reconnect within the delay (on any node: onTakeover) cancels the will [MQTT-3.1.3-9].
-        const delay = Math.min(session.willDelay, session.expiryInterval);
-        this.wills.publishLater(clientId, will, delay);
-      }
-    }
+    this.wills.connectionEnded(session, publishWill, conn.takenOver);
     const pending = session.takePending();
     if (session.persistent) for (const m of pending) this.enqueueOffline(clientId, m);
     if (conn.takenOver) {
@@ -371,27 +354,13 @@ export class Broker implements ConnectionHost, StatsSource {
       return;
     }
     if (session.persistent) {
-      const entry: OfflineSession = { epoch: conn.epoch, filters: [...session.subscriptions.keys()], expiryTimer: null };
-      if (session.expiryInterval !== NEVER_EXPIRES) {
-        entry.expiryTimer = setTimeout(() => this.expire(clientId, entry), session.expiryInterval * 1000);
-        entry.expiryTimer.unref();
-      }
-      this.offline.set(clientId, entry);
+      this.offline.park(clientId, conn.epoch, [...session.subscriptions.keys()], session.expiryInterval);
       return;
     }
     this.local.remove(clientId, session.subscriptions.keys());
     // A clean start deleted what was stored; if nothing was stored since, there is nothing to delete.
-    if (session.stored) store.delete(clientId);
+    if (session.stored) this.backend.sessions.delete(clientId);
     this.backend.ownership.release(clientId, conn.epoch);
-  }
-
-  /** v5 Session Expiry Interval elapsed while offline. */
-  private expire(clientId: string, entry: OfflineSession): void {
-    if (this.offline.get(clientId) !== entry) return;
-    this.offline.delete(clientId);
-    this.local.remove(clientId, entry.filters);
-    this.backend.sessions.delete(clientId);
-    this.backend.ownership.release(clientId, entry.epoch);
   }
 
   private onTakeover(clientId: string, connectionId: string, _epoch: number): void {
@@ -402,12 +371,8 @@ export class Broker implements ConnectionHost, StatsSource {
       conn.close('session taken over', { will: true, disconnectCode: 0x8e });
       return;
     }
-    const entry = this.offline.get(clientId);
-    if (entry !== undefined) {
-      this.offline.delete(clientId);
-      if (entry.expiryTimer !== null) clearTimeout(entry.expiryTimer);
-      this.local.remove(clientId, entry.filters);
-    }
+    const entry = this.offline.take(clientId);
+    if (entry !== undefined) this.local.remove(clientId, entry.filters);
   }
 
   // ---- timers, stats, shutdown --------------------------------------------------------------
@@ -445,7 +410,7 @@ export class Broker implements ConnectionHost, StatsSource {
       if (session.persistent) this.backend.sessions.setWill(session.clientId, null);
     }
     for (const conn of [...this.connections.values()]) conn.close('server shutting down', { will: true, disconnectCode: 0x8b });
-    for (const entry of this.offline.values()) if (entry.expiryTimer !== null) clearTimeout(entry.expiryTimer);
+    this.offline.close();
     await this.wills.settled();
     await Promise.allSettled([this.backend.sessions.flush(), this.backend.retained.flush()]);
   }

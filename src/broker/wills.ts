@@ -2,6 +2,7 @@
 // reconnects first [MQTT-3.1.3-9]. Publications in flight are tracked so shutdown can wait for them.
 import type { Logger } from '../log.js';
 import type { Message, SessionStore } from '../store/types.js';
+import type { Session } from './session.js';
 
 export class Wills {
   /** Will publications still being handed to the bus/store (awaited on close). */
@@ -19,6 +20,28 @@ export class Wills {
     const done = this.publish(willPublication(will)).catch((err: unknown) => this.log.error({ err, topic: will.topic }, 'could not publish a will'));
     this.pending.add(done);
     void done.finally(() => this.pending.delete(done));
+  }
+
+  /**
+   * A session's connection ended: its will goes out now, after its v5 delay, or not at all
+   * (publishWill false: a normal DISCONNECT), and the stored copy follows. A connection taken
+   * over leaves the stored will to the newer connection.
+   */
+  connectionEnded(session: Session, publishWill: boolean, takenOver: boolean): void {
+    const will = session.will;
+    if (will === null) return;
+    session.will = null;
+    const { clientId, persistent } = session;
+    if (!publishWill) {
+      if (persistent && !takenOver) this.store.setWill(clientId, null);
+    } else if (session.willDelay === 0 || !persistent) {
+      // No delay, or the session ends now, which ends the delay too [MQTT-3.1.3-9].
+      this.publishNow(will);
+      if (persistent && !takenOver) this.store.setWill(clientId, null);
+    } else if (!takenOver) {
+      // A reconnect within the delay (on any node: onTakeover) cancels the will [MQTT-3.1.3-9].
+      this.publishLater(clientId, will, Math.min(session.willDelay, session.expiryInterval));
+    }
   }
 
   publishLater(clientId: string, will: Message, seconds: number): void {

@@ -19,7 +19,7 @@ export interface ShutdownMessage {
   starling: 'shutdown';
 }
 
-/** Worker → primary, when either changed (at most every LOAD_REPORT_MS): its open connections and whether it accepts. */
+/** Worker → primary, when either changed (checked every 100 ms) and at least every second: its open connections and whether it accepts. */
 export interface LoadMessage {
   starling: 'load';
   connections: number;

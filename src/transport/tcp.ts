@@ -35,6 +35,11 @@ export interface TcpListener {
 /** Seconds between "connection limit reached" log lines, however many sockets are refused. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
+function portOf(server: Server, fallback: number): number {
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : fallback;
+}
+
 function listen(options: TcpOptions, onConnection: (socket: Socket) => void, log: Logger): Promise<Server> {
   const server = createServer(onConnection);
   server.on('error', (err) => log.error({ err }, 'listener error'));
@@ -53,7 +58,7 @@ export async function listenTcp(options: TcpOptions, onSocket: (socket: Socket) 
   let drained: (() => void) | null = null;
   let dropped = 0;
   let lastDropLog = 0;
-  // One shared close listener, not a closure per socket.
+  // One shared close listener, not a closure per socket (once() would wrap it in one).
   const onClose = (): void => {
     if (--open === 0 && drained !== null) drained();
   };
@@ -70,13 +75,12 @@ export async function listenTcp(options: TcpOptions, onSocket: (socket: Socket) 
       return;
     }
     open++;
-    socket.once('close', onClose);
+    socket.on('close', onClose); // 'close' comes once
     onSocket(socket);
   };
 
   let server: Server | null = await listen(options, onConnection, log);
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const port = portOf(server, options.port);
   // pause/resume/close run one at a time, in the order asked.
   let queue: Promise<unknown> = Promise.resolve();
   const inTurn = <T>(step: () => Promise<T> | T): Promise<T> => {
@@ -105,10 +109,10 @@ export async function listenTcp(options: TcpOptions, onSocket: (socket: Socket) 
       inTurn(async () => {
         if (server !== null || closed) return false;
         server = await listen(options, onConnection, log);
-        const now = server.address();
+        const now = portOf(server, port);
         // Port 0 maps to the shared socket only while another worker holds it; if none did, the
         // cluster got a new port, and clients of the old one must be told.
-        if (typeof now === 'object' && now !== null && now.port !== port) log.error({ port, now: now.port }, 'listening again, but on a different port: no other worker held the shared socket');
+        if (now !== port) log.error({ port, now }, 'listening again, but on a different port: no other worker held the shared socket');
         return true;
       }),
     close: () =>

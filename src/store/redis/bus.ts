@@ -22,9 +22,8 @@
 // Without shared routes and groups, publish() does exactly what it did before.
 //
 // addRoute waits until every other node has applied the route: the count PUBLISH returns on
-// the routes channel says how many subscribers heard it, and each node acks on our channel.
-// A node that does not ack within ackTimeoutMs is logged and not waited for (if it is dead, its
-// heartbeat expires and recovery takes over).
+// the routes channel says how many subscribers heard it, and each node acks on our channel
+// (route-acks.ts; a node that does not ack within ackTimeoutMs is logged and not waited for).
 //
 // Flow control (bus-flow.ts): a node acks the bytes it processed from each sender; a sender whose
 // unacked bytes to a node reach a window pauses the publishers whose messages go there until
@@ -60,7 +59,7 @@ import {
 } from './node-frames.js';
 import { NodeBatches } from './node-batches.js';
 import { ReplayBuffer } from './replay-buffer.js';
-import { AckTracker } from './route-acks.js';
+import { Announcements } from './route-acks.js';
 import { RouteSync, type BusKeys } from './route-sync.js';
 
 export interface RedisBusOptions {
@@ -105,7 +104,6 @@ export class RedisBus implements MessageBus {
   private readonly keys: BusKeys;
   private readonly log: Logger;
   private readonly codec: MessageCodec;
-  private readonly ackTimeoutMs: number;
   private readonly heartbeatMs: number;
   private messageHandlers: MessageHandler[] = [];
   private localPublishHandlers: Array<(message: Message) => void> = [];
@@ -114,8 +112,7 @@ export class RedisBus implements MessageBus {
   private deadNodeHandlers: Array<(nodeId: string) => void> = [];
   private queuedHandlers: Array<(clientId: string) => void> = [];
   private readonly batches: NodeBatches;
-  private seq = 0;
-  private readonly acks: AckTracker;
+  private readonly announcements: Announcements;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private up = false;
   private closed = false;
@@ -128,11 +125,10 @@ export class RedisBus implements MessageBus {
     this.keys = options.keys;
     this.log = options.logger;
     this.codec = options.codec;
-    this.ackTimeoutMs = options.ackTimeoutMs ?? 1000;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
-    this.acks = new AckTracker(this.ackTimeoutMs);
     this.replay = new ReplayBuffer(options.replayMs ?? 2000);
     this.sync = new RouteSync(this.redis, this.keys, this.nodeId, options.nodeTtlMs ?? 5000);
+    this.announcements = new Announcements(this.redis, options.ackTimeoutMs ?? 1000, this.log, async () => (await this.sync.liveNodes()).filter((id) => id !== this.nodeId));
     this.flow = new BusFlow(options.flow ?? {}, (to, bytes) => void this.redis.publish(this.keys.nodeChannel(to), encodeFlowAck(bytes, this.nodeId)).catch(() => {}));
     this.batches = new NodeBatches(this.nodeId, this.redis, this.keys, this.flow, this.replay);
     this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel, data));
@@ -157,9 +153,10 @@ export class RedisBus implements MessageBus {
     this.sync.ownRoutes.set(filter, holders + 1);
     // Announced again even when held already: the caller needs the "every node has it" guarantee,
     // which an earlier announcement still in flight does not give yet. Repeats are idempotent.
-    const seq = ++this.seq;
-    const announcement = encodeRouteAnnouncement({ kind: 'add', nodeId: this.nodeId, seq, filter });
-    return this.announceAndWait(seq, (multi) => multi.hset(this.keys.routesHash(this.nodeId), filter, '1').publish(this.keys.routesChannel, announcement), `route ${filter}`);
+    return this.announcements.send(
+      (multi, seq) => multi.hset(this.keys.routesHash(this.nodeId), filter, '1').publish(this.keys.routesChannel, encodeRouteAnnouncement({ kind: 'add', nodeId: this.nodeId, seq, filter })),
+      `route ${filter}`,
+    );
   }
 
   removeRoute(filter: string): void {
@@ -180,15 +177,13 @@ export class RedisBus implements MessageBus {
    * after it resolves nobody pushes to deadNode's limbo any more. Used by recovery.
    */
   announceGone(deadNode: string): Promise<void> {
-    const seq = ++this.seq;
-    const announcement = encodeRouteAnnouncement({ kind: 'gone', nodeId: deadNode, seq, origin: this.nodeId });
     this.sync.table.dropNode(deadNode);
     const replay = this.replay.take(deadNode);
     this.flow.forget(deadNode);
-    return this.announceAndWait(
-      seq,
-      (multi) => {
+    return this.announcements.send(
+      (multi, seq) => {
         if (replay.length > 0) multi.rpush(this.keys.limbo(deadNode), ...replay);
+        const announcement = encodeRouteAnnouncement({ kind: 'gone', nodeId: deadNode, seq, origin: this.nodeId });
         return multi.zrem(this.keys.nodes, deadNode).del(this.keys.routesHash(deadNode)).publish(this.keys.routesChannel, announcement);
       },
       `node ${deadNode} gone`,
@@ -296,7 +291,7 @@ export class RedisBus implements MessageBus {
     this.closed = true;
     this.up = false;
     clearInterval(this.heartbeatTimer);
-    this.acks.closeAll();
+    this.announcements.closeAll();
     this.flow.close();
     try {
       // Leave as a dead node does, only sooner: our heartbeat is marked expired and our routes stay,
@@ -307,32 +302,6 @@ export class RedisBus implements MessageBus {
     }
     this.subscriber.disconnect();
     this.redis.disconnect();
-  }
-
-  private announceAndWait(seq: number, build: (multi: ReturnType<Redis['multi']>) => ReturnType<Redis['multi']>, what: string): Promise<void> {
-    this.acks.open(seq);
-    return build(this.redis.multi())
-      .exec()
-      .then((replies) => {
-        const last = replies?.[replies.length - 1];
-        if (last === undefined || last[0] !== null) throw last?.[0] ?? new BusUnavailableError();
-        // Every subscriber of the routes channel heard it; all but us will ack.
-        const expected = (last[1] as number) - 1;
-        return this.acks.wait(seq, expected, (acked) => this.logMissingAcks(what, acked, expected));
-      })
-      .finally(() => this.acks.close(seq));
-  }
-
-  private logMissingAcks(what: string, acked: ReadonlySet<string>, expected: number): void {
-    void this.sync.liveNodes().then(
-      (live) => {
-        const silent = live.filter((id) => id !== this.nodeId && !acked.has(id));
-        // Only logged: a node that is merely slow must not be recovered (its clients are still
-        // connected); a dead one stops refreshing its heartbeat and is recovered from there.
-        this.log.warn({ what, acked: acked.size, expected, silent }, `bus: ${expected - acked.size} node(s) did not ack within ${this.ackTimeoutMs} ms; not waiting for them`);
-      },
-      () => {},
-    );
   }
 
   private onFrame(_channel: Buffer, data: Buffer): void {
@@ -350,7 +319,7 @@ export class RedisBus implements MessageBus {
       if (ack !== null) this.flow.onAck(ack.from, ack.bytes);
     } else if (tag === TAG_ROUTE_ACK) {
       const [seq, from] = decodeTextFields(data);
-      if (from !== undefined) this.acks.ack(Number(seq), from);
+      if (from !== undefined) this.announcements.ack(Number(seq), from);
     } else if (tag === TAG_TAKEOVER) {
       const [clientId, connectionId, epoch] = decodeTextFields(data);
       if (clientId === undefined || connectionId === undefined) return;

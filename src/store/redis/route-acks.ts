@@ -1,6 +1,12 @@
 // Acks of route announcements: an announcer opens a wait for its seq BEFORE publishing (an ack
 // can arrive on the subscriber connection before the PUBLISH reply on the command connection),
 // learns from that reply how many nodes heard it, and waits for that many acks or a timeout.
+// A node that does not ack in time is logged and not waited for (if it is dead, its heartbeat
+// expires and recovery takes over; if it is merely slow, its clients are still connected).
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+type Multi = ReturnType<Redis['multi']>;
 interface Wait {
   acked: Set<string>;
   expected: number;
@@ -46,5 +52,55 @@ export class AckTracker {
   closeAll(): void {
     for (const wait of this.waits.values()) wait.done();
     this.waits.clear();
+  }
+}
+
+/** Announcements on the routes channel that resolve once every other node acked them (or timed out). */
+export class Announcements {
+  private seq = 0;
+  private readonly acks: AckTracker;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+    /** Live nodes other than this one (to name the silent ones). */
+    private readonly otherLiveNodes: () => Promise<string[]>,
+  ) {
+    this.acks = new AckTracker(timeoutMs);
+  }
+
+  /** Runs build's MULTI, whose last command must be the PUBLISH of the announcement numbered seq. */
+  send(build: (multi: Multi, seq: number) => Multi, what: string): Promise<void> {
+    const seq = ++this.seq;
+    this.acks.open(seq);
+    return build(this.redis.multi(), seq)
+      .exec()
+      .then((replies) => {
+        const last = replies?.[replies.length - 1];
+        if (last === undefined || last[0] !== null) throw last?.[0] ?? new Error(`no reply from Redis to the announcement of ${what}`);
+        // Every subscriber of the routes channel heard it; all but us will ack.
+        const expected = (last[1] as number) - 1;
+        return this.acks.wait(seq, expected, (acked) => this.logMissing(what, acked, expected));
+      })
+      .finally(() => this.acks.close(seq));
+  }
+
+  ack(seq: number, from: string): void {
+    this.acks.ack(seq, from);
+  }
+
+  closeAll(): void {
+    this.acks.closeAll();
+  }
+
+  private logMissing(what: string, acked: ReadonlySet<string>, expected: number): void {
+    void this.otherLiveNodes().then(
+      (live) => {
+        const silent = live.filter((id) => !acked.has(id));
+        this.log.warn({ what, acked: acked.size, expected, silent }, `bus: ${expected - acked.size} node(s) did not ack within ${this.timeoutMs} ms; not waiting for them`);
+      },
+      () => {},
+    );
   }
 }
