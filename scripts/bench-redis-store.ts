@@ -33,7 +33,7 @@ try {
   await timed('enqueue (cap 1e6), 1000 in flight at a time', count, async () => {
     for (let i = 0; i < count; i += 1000) {
       const batch: Promise<boolean>[] = [];
-      for (let j = i; j < Math.min(count, i + 1000); j++) batch.push(sessions.enqueue(`q${j % 100}`, message('q/t'), 1_000_000));
+      for (let j = i; j < Math.min(count, i + 1000); j++) batch.push(sessions.enqueue(`q${j % 100}`, message('q/t'), { messages: 1_000_000, bytes: 0 }));
       await Promise.all(batch);
     }
   });

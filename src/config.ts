@@ -22,6 +22,8 @@ export interface BrokerConfig {
   maxInflight: number;
   /** QoS 1/2 messages held per client behind the in-flight window or while it is offline. */
   maxQueued: number;
+  /** Bytes (payload + topic) of those messages per client; 0 = no byte bound (Mosquitto's max_queued_bytes). */
+  maxQueuedBytes: number;
   maxTopicLength: number;
   maxTopicLevels: number;
   /** v5 Topic Alias Maximum announced in CONNACK: aliases a client may set per connection (0: none). */
@@ -51,7 +53,8 @@ export const defaultConfig: BrokerConfig = {
   maxConnections: 100_000,
   maxPacketSize: 1024 * 1024,
   maxInflight: 20,
-  maxQueued: 1000,
+  maxQueued: 10_000,
+  maxQueuedBytes: 16 * 1024 * 1024,
   maxTopicLength: 65_535,
   maxTopicLevels: 200,
   maxTopicAlias: 10,
@@ -89,7 +92,8 @@ const OPTIONS: readonly Option[] = [
   { flag: 'max-connections', key: 'maxConnections', kind: 'int', min: 1, help: 'open connections (default 100000)' },
   { flag: 'max-packet-size', key: 'maxPacketSize', kind: 'int', min: 64, max: 268_435_460, help: 'bytes per packet (default 1048576)' },
   { flag: 'max-inflight', key: 'maxInflight', kind: 'int', min: 1, max: 65_535, help: 'unacknowledged QoS 1/2 messages per client (default 20)' },
-  { flag: 'max-queued', key: 'maxQueued', kind: 'int', min: 0, help: 'queued QoS 1/2 messages per client (default 1000)' },
+  { flag: 'max-queued', key: 'maxQueued', kind: 'int', min: 0, help: 'queued QoS 1/2 messages per client (default 10000)' },
+  { flag: 'max-queued-bytes', key: 'maxQueuedBytes', kind: 'int', min: 0, help: 'bytes (payload + topic) of queued messages per client, 0 = no bound (default 16777216)' },
   { flag: 'max-topic-length', key: 'maxTopicLength', kind: 'int', min: 1, max: 65_535, help: 'characters per topic (default 65535)' },
   { flag: 'max-topic-levels', key: 'maxTopicLevels', kind: 'int', min: 1, help: 'levels per topic (default 200)' },
   { flag: 'max-topic-alias', key: 'maxTopicAlias', kind: 'int', min: 0, max: 65_535, help: 'v5 topic aliases a client may set, 0 = none (default 10)' },

@@ -16,7 +16,8 @@ import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Packet } from '../protocol/index.js';
-import type { Backend, Message, SubscriptionOptions, Throttled } from '../store/types.js';
+import type { Backend, Message, QueueLimits, SubscriptionOptions, Throttled } from '../store/types.js';
+import { DropLog } from './drop-log.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { FanOut, isExpired, ownPayload, type Target } from './outgoing.js';
@@ -49,8 +50,9 @@ export class Broker implements ConnectionHost, StatsSource {
   /** Client id → the connection holding it (connecting or connected). */
   private readonly online = new Map<string, Connection>();
   private readonly offline: OfflineSessions;
-  /** Offline clients whose queue is full; a burst of drops is logged once. */
-  private readonly droppingOffline = new Set<string>();
+  /** --max-queued / --max-queued-bytes, for the queue behind the window and the offline queue alike. */
+  readonly queueLimits: QueueLimits;
+  readonly drops: DropLog;
   private connectedCount = 0;
   private nextConnection = 0;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -73,7 +75,9 @@ export class Broker implements ConnectionHost, StatsSource {
       backend.sessions.delete(clientId);
       backend.ownership.release(clientId, entry.epoch);
     });
-    this.sessionDeps = { store: backend.sessions, counters: this.counters, log, maxQueued: config.maxQueued };
+    this.queueLimits = { messages: config.maxQueued, bytes: config.maxQueuedBytes };
+    this.drops = new DropLog(this.counters, log);
+    this.sessionDeps = { store: backend.sessions, counters: this.counters, log, limits: this.queueLimits, drops: this.drops };
     this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
     backend.bus.onMessage((message, groups) => {
       const fan = this.deliverLocal(message);
@@ -165,7 +169,7 @@ export class Broker implements ConnectionHost, StatsSource {
     if (conn !== undefined && conn.state === 'connected' && conn.session !== null) {
       conn.session.deliver(fan, qos, retain, target.subIds);
     } else if (qos > 0) {
-      const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt };
+      const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt, origin: message.origin };
       if (target.subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: target.subIds };
       this.enqueueOffline(clientId, queued);
       // Still connecting: this may land behind the queue's drain; look again once connected.
@@ -173,28 +177,31 @@ export class Broker implements ConnectionHost, StatsSource {
     }
   }
 
-  /** Stores a message for an offline persistent session, up to --max-queued. */
+  /**
+   * Stores a message for an offline persistent session, within --max-queued/--max-queued-bytes. A
+   * message from the bus records that this node's copy of the session took it (replay skips it).
+   */
   private enqueueOffline(clientId: string, message: Message): void {
-    this.backend.sessions.enqueue(clientId, ownPayload(message), this.config.maxQueued).then((kept) => {
-      if (kept) {
-        this.droppingOffline.delete(clientId);
-        return;
-      }
-      this.counters.messagesDropped++;
-      if (!this.droppingOffline.has(clientId)) {
-        this.droppingOffline.add(clientId);
-        this.log.warn({ clientId, maxQueued: this.config.maxQueued }, 'offline queue full: dropping new messages for this client');
-      }
-    }, (err: unknown) => this.log.error({ err, clientId }, 'could not queue a message for an offline client'));
+    const origin = message.origin === undefined ? undefined : { sender: message.origin.sender, seq: message.origin.seq, holder: this.backend.bus.nodeId };
+    this.backend.sessions.enqueue(clientId, ownPayload(message), this.queueLimits, origin).then(
+      (kept) => kept || this.drops.dropped(clientId, 'offline queue full', { maxQueued: this.queueLimits.messages, maxQueuedBytes: this.queueLimits.bytes }),
+      (err: unknown) => this.log.error({ err, clientId }, 'could not queue a message for an offline client'),
+    );
   }
 
   // ---- subscriptions ------------------------------------------------------------------------
 
   /** Adds subscriptions; resolves when every node routes matching messages here (then SUBACK). */
-  async subscribe(session: Session, subs: ReadonlyArray<readonly [string, SubscriptionOptions]>): Promise<void> {
+  async subscribe(session: Session, subs: Array<readonly [string, SubscriptionOptions]>): Promise<void> {
     const routes: Promise<void>[] = [];
     const connected = this.online.get(session.clientId)?.state === 'connected';
-    for (const [filter, options] of subs) {
+    const now = Date.now();
+    for (let i = 0; i < subs.length; i++) {
+      const [filter, given] = subs[i]!;
+      // Stamped with when it began (a replacement keeps the first time): a replay after a node's death
+      // gives a session only what was published while it was subscribed.
+      const options: SubscriptionOptions = { ...given, since: session.subscriptions.get(filter)?.since ?? now };
+      subs[i] = [filter, options];
       session.subscriptions.set(filter, options); // replaces an existing one [MQTT-3.8.4-3]
       this.local.add(session.clientId, filter, options, connected, routes);
     }

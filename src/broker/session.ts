@@ -6,11 +6,12 @@
 // incoming QoS 2 ids), so a resume on any node can resend unacknowledged messages with DUP.
 // Clean sessions write nothing but their will.
 import { encode, type ProtocolVersion, type QoS } from '../protocol/index.js';
-import type { InflightRecord, Message, SessionStore, SubscriptionOptions } from '../store/types.js';
+import { queuedSize, type InflightRecord, type Message, type QueueLimits, type SessionStore, type SubscriptionOptions } from '../store/types.js';
 import type { Logger } from '../log.js';
 import { FanOut, isExpired } from './outgoing.js';
 import type { OutgoingAliases } from './outgoing-aliases.js';
 import type { BrokerCounters } from './stats.js';
+import type { DropLog } from './drop-log.js';
 
 /** What a session needs from its connection. */
 export interface SessionSink {
@@ -28,7 +29,9 @@ export interface SessionDeps {
   store: SessionStore;
   counters: BrokerCounters;
   log: Logger;
-  maxQueued: number;
+  /** --max-queued / --max-queued-bytes: the queue behind the window, as the offline queue. */
+  limits: QueueLimits;
+  drops: DropLog;
 }
 
 /** Read-only stand-in for the absent queue of an idle session. */
@@ -49,13 +52,15 @@ export class Session {
   private inflight: Map<number, InflightRecord> | null = null;
   /** QoS 1/2 messages waiting for a free slot in the window (delivery QoS/RETAIN already applied); created on first use. */
   private pending: Message[] | null = null;
+  /** Index of the oldest message in pending (a queue of thousands is not shifted one by one). */
+  private pendingHead = 0;
+  /** queuedSize() summed over pending. */
+  private pendingBytes = 0;
   /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9] (created on first use). */
   private incoming: Set<number> | null = null;
   private nextId = 1;
   /** Set when a message went to the store queue while connecting (or another node added to it): drain again once online. */
   queueDirty = false;
-  /** Set while messages are being dropped at the queue cap, so a burst is logged once. */
-  private dropping = false;
 
   constructor(
     readonly clientId: string,
@@ -90,14 +95,17 @@ export class Session {
   }
 
   get pendingCount(): number {
-    return this.pending === null ? 0 : this.pending.length;
+    return this.pending === null ? 0 : this.pending.length - this.pendingHead;
   }
 
   /** Hands over the messages still waiting behind the window (the connection is going away). */
   takePending(): readonly Message[] {
     const taken = this.pending;
+    const head = this.pendingHead;
     this.pending = null;
-    return taken ?? NO_MESSAGES;
+    this.pendingHead = this.pendingBytes = 0;
+    if (taken === null) return NO_MESSAGES;
+    return head === 0 ? taken : taken.slice(head);
   }
 
   /** Sends one fanned-out message at the delivery QoS and RETAIN flag chosen by the broker. */
@@ -113,7 +121,7 @@ export class Session {
       return;
     }
     const m = fan.message;
-    const message: Message = { topic: m.topic, payload: m.payload, qos, retain, properties: m.properties, expiresAt: m.expiresAt };
+    const message: Message = { topic: m.topic, payload: m.payload, qos, retain, properties: m.properties, expiresAt: m.expiresAt, origin: m.origin };
     if (subIds !== undefined) message.properties = { ...m.properties, subscriptionIdentifiers: subIds };
     if (this.inflightCount >= this.window || this.pending !== null) {
       this.queue(message);
@@ -185,24 +193,31 @@ export class Session {
   }
 
   private queue(message: Message): void {
-    if (this.pendingCount >= this.deps.maxQueued) {
-      this.deps.counters.messagesDropped++;
-      if (!this.dropping) {
-        this.dropping = true;
-        this.deps.log.warn({ clientId: this.clientId, maxQueued: this.deps.maxQueued }, 'queue full: dropping new messages for this client');
-      }
+    const { limits } = this.deps;
+    const size = queuedSize(message);
+    if (this.pendingCount >= limits.messages || (limits.bytes > 0 && this.pendingBytes + size > limits.bytes)) {
+      this.deps.drops.dropped(this.clientId, 'queue full', { maxQueued: limits.messages, maxQueuedBytes: limits.bytes });
       return;
     }
-    this.dropping = false;
     (this.pending ??= []).push(message);
+    this.pendingBytes += size;
   }
 
   /** Moves queued messages into free window slots. */
   private pump(): void {
     const now = Date.now();
     while (this.inflightCount < this.window && this.pending !== null) {
-      const message = this.pending.shift() as Message;
-      if (this.pending.length === 0) this.pending = null;
+      const pending = this.pending;
+      const message = pending[this.pendingHead] as Message;
+      pending[this.pendingHead++] = undefined as unknown as Message; // let it go
+      this.pendingBytes -= queuedSize(message);
+      if (this.pendingHead === pending.length) {
+        this.pending = null;
+        this.pendingHead = this.pendingBytes = 0;
+      } else if (this.pendingHead >= 1024 && this.pendingHead * 2 >= pending.length) {
+        pending.splice(0, this.pendingHead);
+        this.pendingHead = 0;
+      }
       if (isExpired(message, now)) continue;
       this.sendNew(message, new FanOut(message, now), undefined);
     }
@@ -212,7 +227,7 @@ export class Session {
     const messageId = this.allocateId();
     const frame = this.frameOf(fan, subIds, message.qos, message.retain, false, messageId);
     if (frame.length > this.sink.maxPacketSize) {
-      this.deps.counters.messagesDropped++; // the client could not accept it [MQTT-3.1.2-25 v5]
+      this.deps.drops.dropped(this.clientId, 'larger than the client\'s Maximum Packet Size'); // [MQTT-3.1.2-25 v5]
       return;
     }
     const record: InflightRecord = { messageId, state: 'publish', message };

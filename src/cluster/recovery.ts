@@ -36,13 +36,15 @@ import { willPublication } from '../broker/wills.js';
 import { isSharedSubscription } from '../protocol/index.js';
 import type { RedisBackend } from '../store/redis/index.js';
 import { NodeRecoveryStore } from '../store/redis/node-recovery.js';
-import type { Message, SubscriptionOptions } from '../store/types.js';
+import type { Message, QueueLimits, ReplayOrigin, SubscriptionOptions } from '../store/types.js';
 
 export interface RecoveryOptions {
   backend: RedisBackend;
   /** The broker's publish (retained store, local subscribers, bus). */
   publish: (message: Message) => Promise<void>;
-  maxQueued: number;
+  /** The broker's queue limits, and where its drops are counted. */
+  limits: QueueLimits;
+  dropped: (clientId: string, reason: string) => void;
   logger: Logger;
 }
 
@@ -164,32 +166,51 @@ class ForwardedSessions {
 
   /** Few sessions, adopted or bridged only after a crash: a linear scan is fine here. */
   readonly deliver = (message: Message, groups?: readonly string[]): void => {
-    if (message.qos === 0 || this.sessions.size === 0) return;
-    if (groups !== undefined) for (const group of groups) this.deliverToGroup(message, group);
-    for (const [clientId, entry] of this.sessions) {
-      let qos = -1;
-      for (const [filter, options] of entry.subscriptions) if (topicMatchesFilter(message.topic, filter) && options.qos > qos) qos = options.qos;
-      if (qos <= 0) continue;
-      const queued: Message = { ...message, qos: (qos < message.qos ? qos : message.qos) as 1 | 2, retain: false };
-      this.enqueue(clientId, queued);
-    }
+    this.forward(message, groups, undefined);
   };
 
+  /**
+   * A visitor for the frames deadNode received and may not have handed on (its limbo): each message
+   * goes only to sessions that were subscribed when it was published, and not to a session whose
+   * copy on deadNode had already taken it (the store skips those, ReplayOrigin).
+   */
+  replayOf(deadNode: string): (message: Message, groups: readonly string[] | undefined) => void {
+    return (message, groups) => this.forward(message, groups, deadNode);
+  }
+
+  private forward(message: Message, groups: readonly string[] | undefined, replayedFrom: string | undefined): void {
+    if (message.qos === 0 || this.sessions.size === 0) return;
+    const origin = message.origin === undefined ? undefined : { sender: message.origin.sender, seq: message.origin.seq, holder: replayedFrom ?? this.options.backend.bus.nodeId };
+    // A replay compares subscription times with the time the message was sent (live messages need not).
+    const sentAt = replayedFrom === undefined ? undefined : message.publishedAt;
+    if (groups !== undefined) for (const group of groups) this.deliverToGroup(message, group, origin, sentAt);
+    for (const [clientId, entry] of this.sessions) {
+      let qos = -1;
+      for (const [filter, options] of entry.subscriptions) {
+        if (options.qos > qos && subscribedAt(options, sentAt) && topicMatchesFilter(message.topic, filter)) qos = options.qos;
+      }
+      if (qos <= 0) continue;
+      const queued: Message = { ...message, qos: (qos < message.qos ? qos : message.qos) as 1 | 2, retain: false };
+      this.enqueue(clientId, queued, origin);
+    }
+  }
+
   /** A limbo message marked for a shared subscription group: to the first adopted member, if any. */
-  private deliverToGroup(message: Message, group: string): void {
+  private deliverToGroup(message: Message, group: string, origin: ReplayOrigin | undefined, sentAt: number | undefined): void {
     for (const [clientId, entry] of this.sessions) {
       const options = entry.subscriptions.get(group);
-      if (options === undefined || options.qos === 0) continue;
-      this.enqueue(clientId, { ...message, qos: (options.qos < message.qos ? options.qos : message.qos) as 1 | 2, retain: false });
+      if (options === undefined || options.qos === 0 || !subscribedAt(options, sentAt)) continue;
+      this.enqueue(clientId, { ...message, qos: (options.qos < message.qos ? options.qos : message.qos) as 1 | 2, retain: false }, origin);
       return;
     }
   }
 
-  private enqueue(clientId: string, queued: Message): void {
-    const write = this.options.backend.sessions.enqueue(clientId, queued, this.options.maxQueued).then(
-      () => {
+  private enqueue(clientId: string, queued: Message, origin: ReplayOrigin | undefined): void {
+    const write = this.options.backend.sessions.enqueue(clientId, queued, this.options.limits, origin).then(
+      (kept) => {
+        if (!kept) this.options.dropped(clientId, 'offline queue full');
         // A bridge (now or since): the client is online somewhere; its node drains the queue.
-        if (this.sessions.get(clientId)?.mode !== 'adopted') this.notify(clientId);
+        else if (this.sessions.get(clientId)?.mode !== 'adopted') this.notify(clientId);
       },
       (err: unknown) => this.options.logger.error({ err, clientId }, 'recovery: could not queue for an adopted session'),
     );
@@ -216,6 +237,11 @@ class ForwardedSessions {
       this.notifyScheduled = false;
     });
   }
+}
+
+/** Whether a subscription existed when a message sent at sentAt was published (unknown times: yes). */
+function subscribedAt(options: SubscriptionOptions, sentAt: number | undefined): boolean {
+  return sentAt === undefined || options.since === undefined || options.since <= sentAt;
 }
 
 /** Filters an adopted session routes to this node: not its shared subscriptions. */
@@ -321,7 +347,7 @@ export class DeadNodeRecovery {
         }),
       );
       await bus.announceGone(deadNode);
-      const drained = await bus.drainLimbo(deadNode, this.forwarded.deliver);
+      const drained = await bus.drainLimbo(deadNode, this.forwarded.replayOf(deadNode));
       await this.forwarded.settled();
       await this.store.forget(deadNode);
       await this.store.markDone(deadNode);

@@ -49,7 +49,8 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   const reportTimer = setInterval(() => void reporter.report().catch(() => {}), STATS_INTERVAL_MS);
   reportTimer.unref();
   void reporter.report().catch(() => {});
-  const recovery = new DeadNodeRecovery({ backend, publish: (m) => running.broker.publish(m), maxQueued: config.maxQueued, logger: nodeLog });
+  const broker = running.broker;
+  const recovery = new DeadNodeRecovery({ backend, publish: (m) => broker.publish(m), limits: broker.queueLimits, dropped: (clientId, reason) => broker.drops.dropped(clientId, reason), logger: nodeLog });
 
   let stopping: Promise<void> | null = null;
   const stop = (reason: string): Promise<void> =>

@@ -21,6 +21,10 @@ export interface Message {
   properties?: Properties;
   /** Epoch ms after which it must not be delivered (v5 Message Expiry Interval). */
   expiresAt?: number;
+  /** Set on messages from the bus: the sending node and its sequence number (not stored with the message). */
+  origin?: Origin;
+  /** Set on messages from the bus: epoch ms the sender handed it to Redis (replay compares it with subscription times). */
+  publishedAt?: number;
 }
 
 export interface SubscriptionOptions {
@@ -31,6 +35,8 @@ export interface SubscriptionOptions {
   rh?: 0 | 1 | 2;
   /** v5 Subscription Identifier. */
   subscriptionId?: number;
+  /** Epoch ms the subscription was made: a replayed message published before it is not for it. */
+  since?: number;
 }
 
 /** An outgoing QoS 1/2 message awaiting acknowledgement, kept so it can be resent on resume. */
@@ -39,6 +45,33 @@ export interface InflightRecord {
   /** 'publish': PUBLISH sent, awaiting PUBACK/PUBREC. 'pubrel': PUBREC received, PUBREL sent, awaiting PUBCOMP. */
   state: 'publish' | 'pubrel';
   message: Message;
+}
+
+/** Per-client bounds of a queue (--max-queued, --max-queued-bytes; bytes 0 = no byte bound). */
+export interface QueueLimits {
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+/** What a queue limit counts of a message: its payload and topic (UTF-16 length: close enough, and free). */
+export function queuedSize(message: Message): number {
+  return message.payload.length + message.topic.length;
+}
+
+/**
+ * Where a message crossing the bus came from: the sending node and its sequence number there
+ * (per sender, growing with every message it hands to the bus). A session records, per sender
+ * and per node that held it, the highest sequence it took (InflightRecord.origin, enqueue), so a
+ * replay of what a dead node received skips what that node's sessions had already taken.
+ */
+export interface Origin {
+  readonly sender: string;
+  readonly seq: number;
+}
+
+/** A replayed message: its origin, and the (dead) node whose sessions it was sent to. */
+export interface ReplayOrigin extends Origin {
+  readonly holder: string;
 }
 
 export interface SessionRecord {
@@ -59,12 +92,20 @@ export interface SessionStore {
   addSubscriptions(clientId: string, subs: ReadonlyArray<readonly [filter: string, options: SubscriptionOptions]>): void;
   removeSubscriptions(clientId: string, filters: readonly string[]): void;
 
-  /** Appends to the offline queue unless it already holds `cap` messages; the result says whether it was kept. */
-  enqueue(clientId: string, message: Message, cap: number): Promise<boolean>;
+  /**
+   * Appends to the offline queue unless that would take it past either limit; the result says
+   * whether it was kept. With `origin` (a message replayed after a node's death) it is also skipped,
+   * as kept, when the session already took that message on that node (see ReplayOrigin).
+   */
+  enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin): Promise<boolean>;
   /** Removes and returns the queued messages, oldest first. */
   drainQueue(clientId: string): Promise<Message[]>;
   queueLength(clientId: string): Promise<number>;
 
+  /**
+   * Records a message sent and awaiting acknowledgement. A message from the bus (message.origin)
+   * also advances what this node's copy of the session has taken from its sender (ReplayOrigin).
+   */
   putInflight(clientId: string, record: InflightRecord): void;
   deleteInflight(clientId: string, messageId: number): void;
   /** In-flight records, in the order they were first put. */

@@ -44,7 +44,7 @@ export function sessionContract(fx: () => ContractFixture): void {
       const id = uniqueId('delete');
       sessions.save(id, 60);
       sessions.addSubscriptions(id, [['d/#', { qos: 2 }]]);
-      await sessions.enqueue(id, message('d/1'), 10);
+      await sessions.enqueue(id, message('d/1'), { messages: 10, bytes: 0 });
       sessions.putInflight(id, { messageId: 3, state: 'publish', message: message('d/2') });
       sessions.addIncomingQos2(id, 4);
       sessions.setWill(id, message('d/will'), 10);
@@ -67,7 +67,7 @@ export function sessionContract(fx: () => ContractFixture): void {
       const two = uniqueId('iso');
       sessions.save(one, 1);
       sessions.addSubscriptions(one, [['iso/a', { qos: 0 }]]);
-      await sessions.enqueue(one, message('iso/a'), 10);
+      await sessions.enqueue(one, message('iso/a'), { messages: 10, bytes: 0 });
       sessions.save(two, 2);
       await sessions.flush();
       expect([...(await sessions.load(two))!.subscriptions]).toEqual([]);
@@ -124,9 +124,9 @@ export function sessionContract(fx: () => ContractFixture): void {
           userProperties: [['k', 'v'], ['k', 'v2']],
         },
       });
-      expect(await sessions.enqueue(id, message('q/1'), 10)).toBe(true);
-      expect(await sessions.enqueue(id, rich, 10)).toBe(true);
-      expect(await sessions.enqueue(id, message('q/3', { qos: 0, payload: Buffer.alloc(0) }), 10)).toBe(true);
+      expect(await sessions.enqueue(id, message('q/1'), { messages: 10, bytes: 0 })).toBe(true);
+      expect(await sessions.enqueue(id, rich, { messages: 10, bytes: 0 })).toBe(true);
+      expect(await sessions.enqueue(id, message('q/3', { qos: 0, payload: Buffer.alloc(0) }), { messages: 10, bytes: 0 })).toBe(true);
       expect(await sessions.queueLength(id)).toBe(3);
       const drained = await sessions.drainQueue(id);
       expect(drained.map((m) => m.topic)).toEqual(['q/1', 'q/rich', 'q/3']);
@@ -138,7 +138,7 @@ export function sessionContract(fx: () => ContractFixture): void {
     it('drainQueue empties the queue', async () => {
       const { sessions } = fx().a;
       const id = uniqueId('drain');
-      await sessions.enqueue(id, message('dr/1'), 10);
+      await sessions.enqueue(id, message('dr/1'), { messages: 10, bytes: 0 });
       expect(await sessions.drainQueue(id)).toHaveLength(1);
       expect(await sessions.queueLength(id)).toBe(0);
       expect(await sessions.drainQueue(id)).toEqual([]);
@@ -148,12 +148,50 @@ export function sessionContract(fx: () => ContractFixture): void {
       const { sessions } = fx().a;
       const id = uniqueId('cap');
       const kept: boolean[] = [];
-      for (let i = 0; i < 5; i++) kept.push(await sessions.enqueue(id, message(`cap/${i}`), 3));
+      for (let i = 0; i < 5; i++) kept.push(await sessions.enqueue(id, message(`cap/${i}`), { messages: 3, bytes: 0 }));
       expect(kept).toEqual([true, true, true, false, false]);
       expect(await sessions.queueLength(id)).toBe(3);
       expect((await sessions.drainQueue(id)).map((m) => m.topic)).toEqual(['cap/0', 'cap/1', 'cap/2']);
-      expect(await sessions.enqueue(id, message('cap/after'), 3)).toBe(true);
-      expect(await sessions.enqueue(id, message('cap/zero'), 0)).toBe(false);
+      expect(await sessions.enqueue(id, message('cap/after'), { messages: 3, bytes: 0 })).toBe(true);
+      expect(await sessions.enqueue(id, message('cap/zero'), { messages: 0, bytes: 0 })).toBe(false);
+    });
+    // Fails if the byte bound is not checked, or not reset by drainQueue (the 4th enqueue would be refused).
+    it('enqueue honours the byte bound (payload + topic) as well as the count, and a drain frees it', async () => {
+      const { sessions } = fx().a;
+      const id = uniqueId('bytes');
+      const limits = { messages: 100, bytes: 250 };
+      const sized = (topic: string) => message(topic, { payload: Buffer.alloc(100 - topic.length) }); // 100 bytes each
+      expect(await sessions.enqueue(id, sized('b/1'), limits)).toBe(true);
+      expect(await sessions.enqueue(id, sized('b/2'), limits)).toBe(true);
+      expect(await sessions.enqueue(id, sized('b/3'), limits)).toBe(false);
+      expect(await sessions.enqueue(id, message('b/s', { payload: Buffer.alloc(10) }), limits)).toBe(true);
+      expect((await sessions.drainQueue(id)).map((m) => m.topic)).toEqual(['b/1', 'b/2', 'b/s']);
+      expect(await sessions.enqueue(id, sized('b/4'), limits)).toBe(true);
+      expect(await sessions.queueLength(id)).toBe(1);
+    });
+
+    // Fails if putInflight does not record what the session took from the bus, or enqueue with a
+    // ReplayOrigin ignores it: the replay of a dead node's frames would then duplicate messages.
+    it('a replayed message the session already took on that node is skipped; one it did not take is queued once', async () => {
+      const { a } = fx();
+      const { sessions } = a;
+      const id = uniqueId('replay');
+      const holder = a.bus.nodeId;
+      const limits = { messages: 100, bytes: 0 };
+      const fromBus = (topic: string, seq: number) => ({ ...message(topic, { qos: 2 }), origin: { sender: 'node-p', seq } });
+      sessions.putInflight(id, { messageId: 1, state: 'publish', message: fromBus('r/4', 4) });
+      sessions.putInflight(id, { messageId: 2, state: 'publish', message: fromBus('r/5', 5) });
+      sessions.deleteInflight(id, 1); // acknowledged: what it took is still known
+      await sessions.flush();
+      const replay = (topic: string, seq: number, from = holder) => sessions.enqueue(id, message(topic, { qos: 2 }), limits, { sender: 'node-p', seq, holder: from });
+      expect(await replay('r/4', 4)).toBe(true);
+      expect(await replay('r/5', 5)).toBe(true);
+      expect(await sessions.queueLength(id)).toBe(0);
+      expect(await replay('r/6', 6)).toBe(true);
+      expect(await replay('r/6', 6)).toBe(true); // replayed twice (two paths): queued once
+      expect(await replay('r/5', 5, 'another-node')).toBe(true); // what it took on another node is another count
+      expect((await sessions.drainQueue(id)).map((m) => m.topic)).toEqual(['r/6', 'r/5']);
+      expect((await sessions.loadInflight(id)).map((r) => r.messageId)).toEqual([2]);
     });
   });
 

@@ -17,7 +17,7 @@ export interface MemoryBackend extends Backend {
 export function createMemoryBackend(options: { nodeId?: string } = {}): MemoryBackend {
   const bus = new MemoryBus(options.nodeId);
   return {
-    sessions: new MemorySessionStore(),
+    sessions: new MemorySessionStore(bus.nodeId),
     retained: new MemoryRetainedStore(),
     ownership: new MemoryOwnership(),
     bus,

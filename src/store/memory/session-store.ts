@@ -2,7 +2,7 @@
 //
 // Expiry is not enforced here: the core runs the expiry timers and calls delete(). load()
 // therefore returns whatever was last saved until it is deleted.
-import type { InflightRecord, Message, SessionRecord, SessionStore, SubscriptionOptions } from '../types.js';
+import { queuedSize, type InflightRecord, type Message, type QueueLimits, type ReplayOrigin, type SessionRecord, type SessionStore, type SubscriptionOptions } from '../types.js';
 
 /** One client's state. Collections are created on first use so an idle session stays small. */
 interface SessionState {
@@ -11,6 +11,10 @@ interface SessionState {
   expiryInterval: number;
   subscriptions: Map<string, SubscriptionOptions> | null;
   queue: Message[] | null;
+  /** queuedSize() summed over queue. */
+  queueBytes: number;
+  /** Highest sequence taken per "holder\0sender" (see ReplayOrigin); created on first use. */
+  taken: Map<string, number> | null;
   /** Keyed by message id; Map order is first-put order, which a re-put keeps. */
   inflight: Map<number, InflightRecord> | null;
   incomingQos2: Set<number> | null;
@@ -21,6 +25,9 @@ const resolved = Promise.resolve();
 
 export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, SessionState>();
+
+  /** holder: the node this store's sessions are held on (what putInflight records as taken there). */
+  constructor(private readonly holder = 'local') {}
 
   load(clientId: string): Promise<SessionRecord | null> {
     const state = this.sessions.get(clientId);
@@ -53,18 +60,26 @@ export class MemorySessionStore implements SessionStore {
     if (state.subscriptions.size === 0) state.subscriptions = null;
   }
 
-  enqueue(clientId: string, message: Message, cap: number): Promise<boolean> {
+  enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin): Promise<boolean> {
     const state = this.state(clientId);
-    state.queue ??= [];
-    if (state.queue.length >= cap) return Promise.resolve(false);
-    state.queue.push(message);
+    const mark = origin !== undefined ? `${origin.holder}\0${origin.sender}` : undefined;
+    if (mark !== undefined && (state.taken?.get(mark) ?? -1) >= origin!.seq) return Promise.resolve(true); // taken already
+    const size = queuedSize(message);
+    const length = state.queue?.length ?? 0;
+    if (length >= limits.messages || (limits.bytes > 0 && state.queueBytes + size > limits.bytes)) return Promise.resolve(false);
+    (state.queue ??= []).push(message);
+    state.queueBytes += size;
+    if (mark !== undefined) (state.taken ??= new Map()).set(mark, origin!.seq);
     return Promise.resolve(true);
   }
 
   drainQueue(clientId: string): Promise<Message[]> {
     const state = this.sessions.get(clientId);
     const queue = state?.queue ?? [];
-    if (state !== undefined) state.queue = null;
+    if (state !== undefined) {
+      state.queue = null;
+      state.queueBytes = 0;
+    }
     return Promise.resolve(queue);
   }
 
@@ -76,6 +91,12 @@ export class MemorySessionStore implements SessionStore {
     const state = this.state(clientId);
     state.inflight ??= new Map();
     state.inflight.set(record.messageId, record);
+    const origin = record.message.origin;
+    if (origin !== undefined) {
+      const mark = `${this.holder}\0${origin.sender}`;
+      const taken = (state.taken ??= new Map());
+      if ((taken.get(mark) ?? -1) < origin.seq) taken.set(mark, origin.seq);
+    }
   }
 
   deleteInflight(clientId: string, messageId: number): void {
@@ -127,7 +148,7 @@ export class MemorySessionStore implements SessionStore {
   private state(clientId: string): SessionState {
     let state = this.sessions.get(clientId);
     if (state === undefined) {
-      state = { saved: false, expiryInterval: 0, subscriptions: null, queue: null, inflight: null, incomingQos2: null, will: null };
+      state = { saved: false, expiryInterval: 0, subscriptions: null, queue: null, queueBytes: 0, taken: null, inflight: null, incomingQos2: null, will: null };
       this.sessions.set(clientId, state);
     }
     return state;

@@ -53,6 +53,7 @@ import {
   TAG_FLOW_ACK,
   TAG_MESSAGES,
   TAG_MESSAGES_FROM,
+  TAG_MESSAGES_SEQ,
   TAG_QUEUED,
   TAG_ROUTE_ACK,
   TAG_TAKEOVER,
@@ -306,7 +307,7 @@ export class RedisBus implements MessageBus {
 
   private onFrame(_channel: Buffer, data: Buffer): void {
     const tag = data[0];
-    if (tag === TAG_MESSAGES_FROM || tag === TAG_MESSAGES) {
+    if (tag === TAG_MESSAGES_SEQ || tag === TAG_MESSAGES_FROM || tag === TAG_MESSAGES) {
       try {
         this.deliverFrame(data);
         const sender = messagesFrameSender(data);

@@ -11,7 +11,7 @@
 // InflightRecord: u8 state (0 publish, 1 pubrel), u16 messageId, then the Message encoding.
 //
 // SubscriptionOptions: u8 bits 0-1 qos, 2 nl, 3 rap, 4 rh present, 5-6 rh, 7 subscriptionId
-// present; [u32 subscriptionId].
+// present; [u32 subscriptionId]; [u48 since, epoch ms] when the bytes go on (older records end before).
 import type { Properties, QoS } from '../../protocol/types.js';
 import type { InflightRecord, Message, SubscriptionOptions } from '../types.js';
 
@@ -47,10 +47,11 @@ export function encodeSubscriptionOptions(options: SubscriptionOptions): Buffer 
   if (options.nl !== undefined && options.nl) flags |= 0x04;
   if (options.rap !== undefined && options.rap) flags |= 0x08;
   if (options.rh !== undefined) flags |= 0x10 | (options.rh << 5);
-  if (options.subscriptionId === undefined) return Buffer.from([flags]);
-  const bytes = Buffer.allocUnsafe(5);
-  bytes[0] = flags | 0x80;
-  bytes.writeUInt32BE(options.subscriptionId, 1);
+  const idBytes = options.subscriptionId === undefined ? 0 : 4;
+  const bytes = Buffer.allocUnsafe(1 + idBytes + (options.since === undefined ? 0 : 6));
+  bytes[0] = idBytes === 0 ? flags : flags | 0x80;
+  if (options.subscriptionId !== undefined) bytes.writeUInt32BE(options.subscriptionId, 1);
+  if (options.since !== undefined) bytes.writeUIntBE(options.since, 1 + idBytes, 6);
   return bytes;
 }
 
@@ -61,6 +62,8 @@ export function decodeSubscriptionOptions(bytes: Buffer): SubscriptionOptions {
   if (flags & 0x08) options.rap = true;
   if (flags & 0x10) options.rh = ((flags >> 5) & 3) as 0 | 1 | 2;
   if (flags & 0x80) options.subscriptionId = bytes.readUInt32BE(1);
+  const sinceAt = flags & 0x80 ? 5 : 1;
+  if (bytes.length >= sinceAt + 6) options.since = bytes.readUIntBE(sinceAt, 6);
   return options;
 }
 

@@ -2,10 +2,11 @@
 // (default `starling:`) so several clusters, or several tests, can share one redis-server.
 //
 // Per client ({cid} = the MQTT client id, used verbatim: Redis keys are binary-safe):
-//   {p}session:{cid}      hash   expiry (seconds), savedAt (ms)               session-store.ts
+//   {p}session:{cid}      hash   expiry (seconds), savedAt (ms), qbytes (bytes in queue)  session-store.ts
 //   {p}subs:{cid}         hash   filter -> encoded SubscriptionOptions          session-store.ts
 //   {p}queue:{cid}        list   encoded Message, oldest first                 session-store.ts
-//   {p}inflight:{cid}     hash   messageId -> encoded InflightRecord           session-store.ts
+//   {p}inflight:{cid}     hash   messageId -> encoded InflightRecord; "~holder\0sender" -> highest bus
+//                                sequence the session took from sender while on holder (replay)  session-store.ts
 //   {p}inflightseq:{cid}  zset   messageId scored by first-put sequence        session-store.ts
 //   {p}qos2:{cid}         set    incoming QoS 2 packet ids awaiting PUBREL     session-store.ts
 //   {p}will:{cid}         hash   msg (encoded Message), delay (s), node (id)    session-store.ts

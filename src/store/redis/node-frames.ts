@@ -14,6 +14,12 @@
 //   0x05 MESSAGES  [u8 n][sender id][entries as 0x01]  what nodes send now: 0x01 with its sender, whom the
 //                                                  receiver acks (bus-flow.ts); 0x01 is still read (limbo)
 //   0x06 FLOW_ACK  [u32 bytes][utf8 ackingNodeId]  "I have processed this many entry bytes of yours"
+//   0x07 MESSAGES  [u8 n][sender id][u48 seq][u48 sentAt ms][entries as 0x01]  what nodes send now: 0x05
+//                                                  numbered. The sender numbers the messages it sends to each
+//                                                  node (seq is the first entry's; entry i is seq + i) so that a
+//                                                  replay after the receiver's death can skip what its sessions
+//                                                  took (store/types.ts ReplayOrigin); sentAt tells a replay
+//                                                  which subscriptions existed when the message was published.
 //
 // Routes channel: utf8 fields joined by NUL (MQTT forbids U+0000 in topics and filters, and node
 // ids are ours), the filter always last:
@@ -35,6 +41,7 @@ export const TAG_TAKEOVER = 0x03;
 export const TAG_QUEUED = 0x04;
 export const TAG_MESSAGES_FROM = 0x05;
 export const TAG_FLOW_ACK = 0x06;
+export const TAG_MESSAGES_SEQ = 0x07;
 
 const MARKED = 0x8000_0000;
 
@@ -68,16 +75,21 @@ export function entryBytes(part: Buffer | MarkedEntry): number {
  * One MESSAGES frame holding every message in `parts` (already encoded by the codec; some marked
  * with groups), from node `from`. `entries` is the sum of entryBytes(part), known to the caller.
  */
-export function encodeMessagesFrame(parts: ReadonlyArray<Buffer | MarkedEntry>, from: string, entries?: number): Buffer {
+export function encodeMessagesFrame(parts: ReadonlyArray<Buffer | MarkedEntry>, from: string, entries?: number, numbering?: { seq: number; sentAt: number }): Buffer {
   let size = entries ?? 0;
   if (entries === undefined) for (const part of parts) size += entryBytes(part);
   const fromLength = Buffer.byteLength(from, 'utf8');
   if (fromLength > 0xff) throw new Error('bus frame: node id longer than 255 bytes');
-  const frame = Buffer.allocUnsafe(2 + fromLength + size);
-  frame[0] = TAG_MESSAGES_FROM;
+  const header = 2 + fromLength + (numbering === undefined ? 0 : 12);
+  const frame = Buffer.allocUnsafe(header + size);
+  frame[0] = numbering === undefined ? TAG_MESSAGES_FROM : TAG_MESSAGES_SEQ;
   frame[1] = fromLength;
   frame.write(from, 2, 'utf8');
-  let at = 2 + fromLength;
+  if (numbering !== undefined) {
+    frame.writeUIntBE(numbering.seq, 2 + fromLength, 6);
+    frame.writeUIntBE(numbering.sentAt, 8 + fromLength, 6);
+  }
+  let at = header;
   for (const part of parts) {
     if (part instanceof MarkedEntry) {
       frame.writeUInt32BE((part.length | MARKED) >>> 0, at);
@@ -93,26 +105,40 @@ export function encodeMessagesFrame(parts: ReadonlyArray<Buffer | MarkedEntry>, 
 
 /** Whether frame is a MESSAGES frame (either form). */
 export function isMessagesFrame(frame: Buffer): boolean {
-  return frame[0] === TAG_MESSAGES_FROM || frame[0] === TAG_MESSAGES;
+  return frame[0] === TAG_MESSAGES_SEQ || frame[0] === TAG_MESSAGES_FROM || frame[0] === TAG_MESSAGES;
 }
 
-/** Offset of the first entry of a MESSAGES frame (after the tag and, in 0x05, the sender). */
+/** Offset of the first entry of a MESSAGES frame (after the tag and, in 0x05/0x07, the sender and numbering). */
 function entriesStart(frame: Buffer): number {
   if (frame[0] === TAG_MESSAGES) return 1;
-  if (frame.length < 2 || 2 + frame[1]! > frame.length) throw new Error('bus frame: truncated sender');
-  return 2 + frame[1]!;
+  const start = 2 + (frame[1] ?? 0) + (frame[0] === TAG_MESSAGES_SEQ ? 12 : 0);
+  if (frame.length < 2 || start > frame.length) throw new Error('bus frame: truncated sender');
+  return start;
 }
 
-/** The sender of a 0x05 MESSAGES frame and the entry bytes it carries; undefined for 0x01. */
+/** The sender of a 0x05/0x07 MESSAGES frame and the entry bytes it carries; undefined for 0x01. */
 export function messagesFrameSender(frame: Buffer): { from: string; entries: number } | undefined {
-  if (frame[0] !== TAG_MESSAGES_FROM) return undefined;
+  if (frame[0] !== TAG_MESSAGES_FROM && frame[0] !== TAG_MESSAGES_SEQ) return undefined;
   const start = entriesStart(frame);
-  return { from: frame.toString('utf8', 2, start), entries: frame.length - start };
+  return { from: frame.toString('utf8', 2, 2 + frame[1]!), entries: frame.length - start };
 }
 
 /** Calls visit for each message of a MESSAGES frame (with its groups, if marked); throws on a truncated frame. */
 export function decodeMessagesFrame(frame: Buffer, decode: MessageCodec['decode'], visit: (message: Message, groups: string[] | undefined) => void): void {
   let at = entriesStart(frame);
+  if (frame[0] === TAG_MESSAGES_SEQ) {
+    // Numbered: each message gets its origin (sender, seq) and the time it was sent.
+    const n = frame[1]!;
+    const sender = frame.toString('utf8', 2, 2 + n);
+    let seq = frame.readUIntBE(2 + n, 6);
+    const sentAt = frame.readUIntBE(8 + n, 6);
+    const numbered = visit;
+    visit = (message, groups) => {
+      message.origin = { sender, seq: seq++ };
+      message.publishedAt = sentAt;
+      numbered(message, groups);
+    };
+  }
   while (at < frame.length) {
     if (at + 4 > frame.length) throw new Error('bus frame: truncated length');
     const word = frame.readUInt32BE(at);

@@ -13,24 +13,40 @@ redis.call('HSET', KEYS[1], 'expiry', ARGV[1], 'savedAt', ARGV[2])
 for i = 1, #KEYS do redis.call('PERSIST', KEYS[i]) end
 return 1`;
 
-// KEYS: queue. ARGV: cap, encoded message. RPUSH only below the cap; 1 when kept.
+// KEYS: queue, session hash (field qbytes: the queue's bytes), inflight hash (fields "~holder\0sender":
+// highest sequence taken, see ReplayOrigin in store/types.ts).
+// ARGV: cap (messages), cap (bytes, 0 = none), encoded message, its size[, taken field, sequence].
+// With a taken field: a sequence at or below the one recorded is skipped (2: taken already), else
+// recorded. RPUSH only within both caps; 1 when kept, 0 when dropped.
 const ENQUEUE_CAPPED = `
-if redis.call('LLEN', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('RPUSH', KEYS[1], ARGV[2])
-  return 1
+if ARGV[5] then
+  local taken = tonumber(redis.call('HGET', KEYS[3], ARGV[5]))
+  if taken and taken >= tonumber(ARGV[6]) then return 2 end
 end
-return 0`;
+if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+local cap = tonumber(ARGV[2])
+if cap > 0 and (tonumber(redis.call('HGET', KEYS[2], 'qbytes')) or 0) + tonumber(ARGV[4]) > cap then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[3])
+redis.call('HINCRBY', KEYS[2], 'qbytes', ARGV[4])
+if ARGV[5] then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end
+return 1`;
 
-// KEYS: queue. Every message, oldest first, and the queue emptied.
+// KEYS: queue, session hash. Every message, oldest first, and the queue emptied.
 const DRAIN_QUEUE = `
 local all = redis.call('LRANGE', KEYS[1], 0, -1)
 redis.call('DEL', KEYS[1])
+redis.call('HDEL', KEYS[2], 'qbytes')
 return all`;
 
-// KEYS: inflight hash, order zset. ARGV: messageId, record. A first put gets the next order
-// score; a re-put keeps its place.
+// KEYS: inflight hash, order zset. ARGV: messageId, record[, taken field, sequence]. A first put
+// gets the next order score; a re-put keeps its place. The taken field (a message from the bus)
+// only grows (a node's own limbo can hand it an older message after newer ones).
 const PUT_INFLIGHT = `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] then
+  local taken = tonumber(redis.call('HGET', KEYS[1], ARGV[3]))
+  if not taken or taken < tonumber(ARGV[4]) then redis.call('HSET', KEYS[1], ARGV[3], ARGV[4]) end
+end
 if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
   local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
   local score = 1
@@ -139,9 +155,9 @@ type Arg = string | Buffer | number;
 export interface StoreScripts {
   /** sessionKeys: the session hash first. */
   saveSession(sessionKeys: readonly string[], expiryInterval: number, savedAt: number): Promise<number>;
-  enqueueCapped(queue: string, cap: number, message: Buffer): Promise<number>;
-  drainQueue(queue: string): Promise<Buffer[]>;
-  putInflight(inflight: string, order: string, messageId: number, record: Buffer): Promise<number>;
+  enqueueCapped(queue: string, session: string, inflight: string, cap: number, capBytes: number, message: Buffer, size: number, taken?: string, seq?: number): Promise<number>;
+  drainQueue(queue: string, session: string): Promise<Buffer[]>;
+  putInflight(inflight: string, order: string, messageId: number, record: Buffer, taken?: string, seq?: number): Promise<number>;
   deleteInflight(inflight: string, order: string, messageId: number): Promise<number>;
   loadInflight(inflight: string, order: string): Promise<Buffer[]>;
   retainSet(retained: string, triePrefix: string, topic: string, message: Buffer | null): Promise<number>;
@@ -152,8 +168,8 @@ export interface StoreScripts {
 }
 
 const definitions = {
-  stEnqueueCapped: [1, ENQUEUE_CAPPED],
-  stDrainQueue: [1, DRAIN_QUEUE],
+  stEnqueueCapped: [3, ENQUEUE_CAPPED],
+  stDrainQueue: [2, DRAIN_QUEUE],
   stPutInflight: [2, PUT_INFLIGHT],
   stDeleteInflight: [2, DELETE_INFLIGHT],
   stLoadInflight: [2, LOAD_INFLIGHT],
@@ -175,9 +191,13 @@ export function storeScripts(redis: Redis): StoreScripts {
   const call = redis as unknown as Record<string, (...args: Arg[]) => Promise<unknown>>;
   const scripts: StoreScripts = {
     saveSession: (sessionKeys, expiry, savedAt) => call.stSaveSession!(sessionKeys.length, ...sessionKeys, expiry, savedAt) as Promise<number>,
-    enqueueCapped: (queue, cap, message) => call.stEnqueueCapped!(queue, cap, message) as Promise<number>,
-    drainQueue: (queue) => call.stDrainQueueBuffer!(queue) as Promise<Buffer[]>,
-    putInflight: (inflight, order, messageId, record) => call.stPutInflight!(inflight, order, messageId, record) as Promise<number>,
+    enqueueCapped: (queue, session, inflight, cap, capBytes, message, size, taken, seq) =>
+      (taken === undefined
+        ? call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size)
+        : call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size, taken, seq!)) as Promise<number>,
+    drainQueue: (queue, session) => call.stDrainQueueBuffer!(queue, session) as Promise<Buffer[]>,
+    putInflight: (inflight, order, messageId, record, taken, seq) =>
+      (taken === undefined ? call.stPutInflight!(inflight, order, messageId, record) : call.stPutInflight!(inflight, order, messageId, record, taken, seq!)) as Promise<number>,
     deleteInflight: (inflight, order, messageId) => call.stDeleteInflight!(inflight, order, messageId) as Promise<number>,
     loadInflight: (inflight, order) => call.stLoadInflightBuffer!(inflight, order) as Promise<Buffer[]>,
     retainSet: (retained, triePrefix, topic, message) =>

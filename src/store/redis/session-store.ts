@@ -7,7 +7,7 @@
 // session again) removes it with PERSIST. An expired session is simply gone: load() sees no
 // {p}session:{cid} and returns null.
 import type { Redis } from 'ioredis';
-import type { InflightRecord, Message, SessionRecord, SessionStore, SubscriptionOptions } from '../types.js';
+import { queuedSize, type InflightRecord, type Message, type QueueLimits, type ReplayOrigin, type SessionRecord, type SessionStore, type SubscriptionOptions } from '../types.js';
 import { decodeInflight, decodeMessage, decodeSubscriptionOptions, encodeInflight, encodeMessage, encodeSubscriptionOptions } from './codec.js';
 import type { RedisKeys } from './keys.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
@@ -64,13 +64,17 @@ export class RedisSessionStore implements SessionStore {
     this.writes.track(this.redis.hdel(this.keys.subs(clientId), ...filters));
   }
 
-  async enqueue(clientId: string, message: Message, cap: number): Promise<boolean> {
-    if (cap <= 0) return false;
-    return (await this.scripts.enqueueCapped(this.keys.queue(clientId), cap, encodeMessage(message))) === 1;
+  async enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin): Promise<boolean> {
+    const k = this.keys;
+    const encoded = encodeMessage(message);
+    const size = queuedSize(message);
+    const taken = origin === undefined ? undefined : takenField(origin.holder, origin.sender);
+    const reply = await this.scripts.enqueueCapped(k.queue(clientId), k.session(clientId), k.inflight(clientId), limits.messages, limits.bytes, encoded, size, taken, origin?.seq);
+    return reply !== 0;
   }
 
   async drainQueue(clientId: string): Promise<Message[]> {
-    const encoded = await this.scripts.drainQueue(this.keys.queue(clientId));
+    const encoded = await this.scripts.drainQueue(this.keys.queue(clientId), this.keys.session(clientId));
     return encoded.map(decodeMessage);
   }
 
@@ -79,7 +83,9 @@ export class RedisSessionStore implements SessionStore {
   }
 
   putInflight(clientId: string, record: InflightRecord): void {
-    this.writes.track(this.scripts.putInflight(this.keys.inflight(clientId), this.keys.inflightOrder(clientId), record.messageId, encodeInflight(record)));
+    const origin = record.message.origin;
+    const taken = origin === undefined ? undefined : takenField(this.nodeId, origin.sender);
+    this.writes.track(this.scripts.putInflight(this.keys.inflight(clientId), this.keys.inflightOrder(clientId), record.messageId, encodeInflight(record), taken, origin?.seq));
   }
 
   deleteInflight(clientId: string, messageId: number): void {
@@ -119,4 +125,9 @@ export class RedisSessionStore implements SessionStore {
   flush(): Promise<void> {
     return this.writes.flush();
   }
+}
+
+/** The inflight-hash field holding the highest sequence from sender a session took on holder ('~': never a packet id). */
+function takenField(holder: string, sender: string): string {
+  return `~${holder}\0${sender}`;
 }

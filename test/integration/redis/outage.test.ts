@@ -39,7 +39,7 @@ describe('Redis store through an outage', () => {
     await expect(within(sessions.flush(), 5000)).rejects.toThrow(/writeable|closed|Connection|ECONNREFUSED/i);
     retained.set('o/r', msg);
     await expect(within(retained.flush(), 5000)).rejects.toThrow();
-    await expect(within(sessions.enqueue('out-1', msg, 10), 5000)).rejects.toThrow();
+    await expect(within(sessions.enqueue('out-1', msg, { messages: 10, bytes: 0 }), 5000)).rejects.toThrow();
     await expect(within(sessions.load('out-1'), 5000)).rejects.toThrow();
     // A flush after the failed one reports only new failures (none were issued): still down, so the PING fails.
     await expect(within(sessions.flush(), 5000)).rejects.toThrow();
@@ -52,7 +52,7 @@ describe('Redis store through an outage', () => {
     sessions.addSubscriptions('out-1', [['o/#', { qos: 1 }]]);
     await sessions.flush();
     expect([...(await sessions.load('out-1'))!.subscriptions.keys()]).toEqual(['o/#']);
-    expect(await sessions.enqueue('out-1', msg, 10)).toBe(true);
+    expect(await sessions.enqueue('out-1', msg, { messages: 10, bytes: 0 })).toBe(true);
     retained.set('o/r', msg);
     await retained.flush();
     expect(await retained.match('o/+')).toEqual([msg]);

@@ -62,7 +62,7 @@ describe('RedisSessionStore beyond the contract', () => {
     const s = a.sessions;
     s.save('keys-1', 10);
     s.addSubscriptions('keys-1', [['k/#', { qos: 0 }]]);
-    await s.enqueue('keys-1', will, 5);
+    await s.enqueue('keys-1', will, { messages: 5, bytes: 0 });
     s.putInflight('keys-1', { messageId: 9, state: 'publish', message: will });
     s.addIncomingQos2('keys-1', 3);
     s.setWill('keys-1', will, 0);

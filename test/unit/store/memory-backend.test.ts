@@ -62,7 +62,7 @@ describe('memory backend', () => {
 
   it('stores messages as given (no copy of the payload)', async () => {
     const { sessions, retained } = createMemoryBackend();
-    await sessions.enqueue('c', will, 1);
+    await sessions.enqueue('c', will, { messages: 1, bytes: 0 });
     expect((await sessions.drainQueue('c'))[0]).toBe(will);
     retained.set('w', will);
     expect((await retained.match('w'))[0]).toBe(will);

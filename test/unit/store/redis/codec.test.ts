@@ -62,6 +62,8 @@ describe('redis codec: SubscriptionOptions', () => {
     { qos: 2, rh: 1 },
     { qos: 1, nl: true, rap: true, rh: 2, subscriptionId: 42 },
     { qos: 1, rh: 0, subscriptionId: 268_435_455 },
+    { qos: 2, since: 1_764_000_000_123 },
+    { qos: 1, subscriptionId: 9, since: 2 ** 47 - 1 },
   ];
   for (const options of cases) {
     it(`round-trips ${JSON.stringify(options)}`, () => {
