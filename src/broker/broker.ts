@@ -53,6 +53,8 @@ export class Broker implements ConnectionHost, StatsSource {
   /** --max-queued / --max-queued-bytes, for the queue behind the window and the offline queue alike. */
   readonly queueLimits: QueueLimits;
   readonly drops: DropLog;
+  /** Store writes made by deliveries (in-flight records, queue entries): publish() waits for those it caused. */
+  private readonly deliveryWrites = { count: 0 };
   private connectedCount = 0;
   private nextConnection = 0;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -77,7 +79,7 @@ export class Broker implements ConnectionHost, StatsSource {
     });
     this.queueLimits = { messages: config.maxQueued, bytes: config.maxQueuedBytes };
     this.drops = new DropLog(this.counters, log);
-    this.sessionDeps = { store: backend.sessions, counters: this.counters, log, limits: this.queueLimits, drops: this.drops };
+    this.sessionDeps = { store: backend.sessions, counters: this.counters, log, limits: this.queueLimits, drops: this.drops, nodeId: backend.bus.nodeId, writes: this.deliveryWrites };
     this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
     backend.bus.onMessage((message, groups) => {
       const fan = this.deliverLocal(message);
@@ -133,6 +135,7 @@ export class Broker implements ConnectionHost, StatsSource {
       // An empty payload clears the retained message [MQTT-3.3.1-10]; otherwise it replaces it [MQTT-3.3.1-5].
       this.backend.retained.set(message.topic, message.payload.length === 0 ? null : ownPayload(message));
     }
+    const writesBefore = this.deliveryWrites.count;
     const fan = this.deliverLocal(message, originClientId);
     const bus = this.backend.bus;
     // Shared subscriptions, here or elsewhere in the cluster: choose a node (and member) per group.
@@ -141,7 +144,14 @@ export class Broker implements ConnectionHost, StatsSource {
     const handedOver = bus.publish(message, away);
     // Flow control: a publisher whose message went to a node that is behind waits for it.
     if (publisher !== undefined) bus.throttle?.(publisher);
-    return message.retain && message.qos > 0 ? Promise.all([handedOver, this.backend.retained.flush()]).then(() => undefined) : handedOver;
+    if (message.qos === 0) return handedOver;
+    // The acknowledgement promises what this node stored for its subscribers too (in flight, queued).
+    const stored = this.deliveryWrites.count !== writesBefore;
+    if (!stored && !message.retain) return handedOver;
+    const waits = [handedOver];
+    if (stored) waits.push(this.backend.sessions.flush());
+    if (message.retain) waits.push(this.backend.retained.flush());
+    return Promise.all(waits).then(() => undefined);
   }
 
   /** Delivers to the (non-shared) subscribers of sessions owned by this node; returns the FanOut if it made one. */
@@ -173,7 +183,7 @@ export class Broker implements ConnectionHost, StatsSource {
       if (target.subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: target.subIds };
       this.enqueueOffline(clientId, queued);
       // Still connecting: this may land behind the queue's drain; look again once connected.
-      if (conn !== undefined && conn.session !== null) conn.session.queueDirty = conn.session.stored = true;
+      if (conn !== undefined && conn.session !== null) conn.session.queueChanged();
     }
   }
 
@@ -286,13 +296,7 @@ export class Broker implements ConnectionHost, StatsSource {
     // The routes are in place: if the previous holder died unrecovered, wait (bounded) until what
     // was routed to it is forwarded into the queue (cluster; see store/redis/ownership.ts).
     await this.backend.ownership.settle?.(clientId, record !== null);
-    // Drained last: until the session goes online, new messages for it land in the queue.
-    const queued = record !== null ? await store.drainQueue(clientId) : [];
-    if (conn.closed) {
-      // detached() has already parked or ended the session; keep what was drained.
-      if (session.persistent) for (const m of queued) this.enqueueOffline(clientId, m);
-      return false;
-    }
+    if (conn.closed) return false; // detached() has already parked or ended the session
     // From here on synchronously: nothing may be delivered to the client before its CONNACK.
     conn.state = 'connected';
     conn.everConnected = true;
@@ -300,38 +304,27 @@ export class Broker implements ConnectionHost, StatsSource {
     this.counters.connectionsAccepted++;
     conn.write(request.connack(record !== null)); // session present [MQTT-3.2.2-2/3]
     this.local.setOnline(session, true);
+    if (record !== null) session.watchCopies();
     session.resume(inflight);
-    for (const message of queued) session.deliverMessage(message);
-    // Queued while the drain was on its way (or forwarded by another node meanwhile): send it too.
-    if (session.queueDirty) void this.redrain(conn);
+    // What waits in the store queue (offline, or queued while connecting) fills the window next, in
+    // order, ahead of anything new (Session: spilled).
+    session.goOnline(record !== null);
     return true;
+  }
+
+  /**
+   * Whether a connection of this node holds clientId with its session loaded: its subscriptions are
+   * in the local index, so every message for it published here or routed here reaches it.
+   */
+  holds(clientId: string): boolean {
+    const conn = this.online.get(clientId);
+    return conn !== undefined && conn.session !== null;
   }
 
   /** Another node appended to clientId's store queue (QUEUED notice): deliver it if online here. */
   private queueChanged(clientId: string): void {
-    const conn = this.online.get(clientId);
-    if (conn === undefined || conn.session === null) return; // offline: the next resume drains it
-    if (conn.state === 'connected') void this.redrain(conn);
-    else conn.session.queueDirty = true; // connecting: openSession drains again once connected
-  }
-
-  /** Drains the store queue of an online session into it (at least once: a closed connection's share goes back). */
-  private async redrain(conn: Connection): Promise<void> {
-    const session = conn.session;
-    if (session === null) return;
-    session.queueDirty = false;
-    let messages: Message[];
-    try {
-      messages = await this.backend.sessions.drainQueue(session.clientId);
-    } catch (err) {
-      this.log.error({ err, clientId: session.clientId }, 'could not drain the queue of an online client');
-      return;
-    }
-    if (conn.state === 'connected' && !conn.closed && conn.session === session) {
-      for (const message of messages) session.deliverMessage(message);
-    } else if (session.persistent) {
-      for (const message of messages) this.enqueueOffline(session.clientId, message);
-    }
+    // Offline: the next resume takes it. Connecting: taken once connected.
+    this.online.get(clientId)?.session?.queueChanged();
   }
 
   /** v5 DISCONNECT may change the Session Expiry Interval. */
@@ -349,6 +342,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const session = conn.session;
     if (session === null) return;
     const clientId = session.clientId;
+    session.online = false;
     if (this.online.get(clientId) === conn) this.online.delete(clientId);
     if (conn.everConnected) this.connectedCount--;
     if (!this.online.has(clientId)) this.local.setOnline(session, false);

@@ -8,10 +8,11 @@
 import { encode, type ProtocolVersion, type QoS } from '../protocol/index.js';
 import { queuedSize, type InflightRecord, type Message, type QueueLimits, type SessionStore, type SubscriptionOptions } from '../store/types.js';
 import type { Logger } from '../log.js';
-import { FanOut, isExpired } from './outgoing.js';
+import { FanOut, isExpired, ownPayload } from './outgoing.js';
 import type { OutgoingAliases } from './outgoing-aliases.js';
 import type { BrokerCounters } from './stats.js';
 import type { DropLog } from './drop-log.js';
+import { RecentCopies } from './recent-copies.js';
 
 /** What a session needs from its connection. */
 export interface SessionSink {
@@ -32,6 +33,10 @@ export interface SessionDeps {
   /** --max-queued / --max-queued-bytes: the queue behind the window, as the offline queue. */
   limits: QueueLimits;
   drops: DropLog;
+  /** This node's id: what a session takes from the bus is recorded as taken here (ReplayOrigin). */
+  nodeId: string;
+  /** Store writes made by deliveries (a PUBACK waits for them when a publish made any). */
+  writes: { count: number };
 }
 
 /** Read-only stand-in for the absent queue of an idle session. */
@@ -59,8 +64,21 @@ export class Session {
   /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9] (created on first use). */
   private incoming: Set<number> | null = null;
   private nextId = 1;
-  /** Set when a message went to the store queue while connecting (or another node added to it): drain again once online. */
-  queueDirty = false;
+  /**
+   * True while the store queue may hold messages for this session (it was offline, its window was
+   * full, or another node queued for it): new QoS 1/2 messages then go behind them, into the store
+   * queue too, and free window slots are filled from it (takeQueued). A persistent session's backlog
+   * lives only there, never only in this process.
+   */
+  private spilled = false;
+  /** Counts messages put in the store queue: a take that comes back short means empty only if none went in meanwhile. */
+  private spillCount = 0;
+  /** A take from the store queue is under way (its packet ids count against the window). */
+  private taking = 0;
+  /** Set while the connection is up (CONNACK sent): only then are messages taken from the store queue. */
+  online = false;
+  /** While set (a while after a resume or a forwarded-messages notice), second copies of a message are skipped. */
+  private copies: RecentCopies | null = null;
 
   constructor(
     readonly clientId: string,
@@ -121,9 +139,10 @@ export class Session {
       return;
     }
     const m = fan.message;
+    if (this.copies !== null && m.origin !== undefined && this.isCopy(m.origin.sender, m.origin.seq)) return;
     const message: Message = { topic: m.topic, payload: m.payload, qos, retain, properties: m.properties, expiresAt: m.expiresAt, origin: m.origin };
     if (subIds !== undefined) message.properties = { ...m.properties, subscriptionIdentifiers: subIds };
-    if (this.inflightCount >= this.window || this.pending !== null) {
+    if (this.mustQueue()) {
       this.queue(message);
       return;
     }
@@ -141,8 +160,47 @@ export class Session {
       this.writePublish(this.frameOf(new FanOut(message, Date.now()), undefined, 0, message.retain, false));
       return;
     }
-    if (this.inflightCount >= this.window || this.pending !== null) this.queue(message);
+    if (this.mustQueue()) this.queue(message);
     else this.sendNew(message, new FanOut(message, Date.now()), undefined);
+  }
+
+  /** CONNACK is sent: from now on messages are taken from the store queue (resumed: it may hold some). */
+  goOnline(resumed: boolean): void {
+    this.online = true;
+    if (resumed) this.spilled = true;
+    this.pump();
+  }
+
+  /**
+   * A resumed session: for a while, a message it has sent (or resends now) is not sent again when a
+   * second copy arrives (directly and through the store queue, after a node's death).
+   */
+  watchCopies(): void {
+    const now = Date.now();
+    if (this.copies === null) this.copies = new RecentCopies(now);
+    else this.copies.extend(now);
+  }
+
+  /** Another node put messages in this session's store queue, or it was offline: take them (once online). */
+  queueChanged(): void {
+    this.spilled = this.stored = true;
+    this.watchCopies();
+    this.pump();
+  }
+
+  /** Whether this origin was sent already while copies are watched (and forgets the watch once it is over). */
+  private isCopy(sender: string, seq: number): boolean {
+    const copies = this.copies!;
+    if (!copies.active(Date.now())) {
+      this.copies = null;
+      return false;
+    }
+    return copies.has(sender, seq);
+  }
+
+  /** Whether a new QoS 1/2 message must wait behind others (the window is full, or older ones wait). */
+  private mustQueue(): boolean {
+    return this.spilled || this.pending !== null || this.inflightCount + this.taking >= this.window;
   }
 
   /** Resends what was in flight when the session was last connected, DUP set [MQTT-4.4.0-1]. */
@@ -151,6 +209,8 @@ export class Session {
     const map = (this.inflight ??= new Map());
     for (const record of inflight) {
       map.set(record.messageId, record);
+      const origin = record.message.origin;
+      if (this.copies !== null && origin !== undefined) this.copies.add(origin.sender, origin.seq);
       if (record.state === 'pubrel') {
         this.sink.write(encode({ cmd: 'pubrel', messageId: record.messageId }, this.sink.version));
       } else {
@@ -192,7 +252,12 @@ export class Session {
     return true;
   }
 
+  /** Behind the window: a persistent session's message goes to the store queue, a clean session's stays here. */
   private queue(message: Message): void {
+    if (this.persistent || this.spilled) {
+      this.spill(message);
+      return;
+    }
     const { limits } = this.deps;
     const size = queuedSize(message);
     if (this.pendingCount >= limits.messages || (limits.bytes > 0 && this.pendingBytes + size > limits.bytes)) {
@@ -201,6 +266,62 @@ export class Session {
     }
     (this.pending ??= []).push(message);
     this.pendingBytes += size;
+  }
+
+  private spill(message: Message): void {
+    const deps = this.deps;
+    this.spilled = this.stored = true;
+    this.spillCount++;
+    deps.writes.count++;
+    const origin = message.origin === undefined ? undefined : { sender: message.origin.sender, seq: message.origin.seq, holder: deps.nodeId };
+    deps.store.enqueue(this.clientId, ownPayload(message), deps.limits, origin).then(
+      (kept) => kept || deps.drops.dropped(this.clientId, 'queue full', { maxQueued: deps.limits.messages, maxQueuedBytes: deps.limits.bytes }),
+      (err: unknown) => deps.log.error({ err, clientId: this.clientId }, 'could not queue a message for a client'),
+    );
+  }
+
+  /** Fills free window slots from the store queue: one take at a time, with the packet ids it will use. */
+  private take(): void {
+    const free = this.window - this.inflightCount;
+    if (free <= 0 || this.taking > 0 || !this.online) return;
+    const ids: number[] = [];
+    for (let i = 0; i < free; i++) ids.push(this.allocateId());
+    this.taking = ids.length;
+    const mark = this.spillCount;
+    this.deps.store.takeQueued(this.clientId, ids).then(
+      (records) => this.took(records, ids.length, mark),
+      (err: unknown) => {
+        this.taking = 0;
+        this.deps.log.error({ err, clientId: this.clientId }, 'could not take queued messages for a client; they stay queued');
+        // Retried on the next acknowledgement, queue notice or resume.
+      },
+    );
+  }
+
+  private took(records: readonly InflightRecord[], asked: number, mark: number): void {
+    this.taking = 0;
+    const now = Date.now();
+    for (const record of records) {
+      const message = record.message;
+      // In the store's in-flight records already: a resume resends them if this connection ends.
+      (this.inflight ??= new Map()).set(record.messageId, record);
+      const origin = message.origin;
+      const copy = this.copies !== null && origin !== undefined && this.isCopy(origin.sender, origin.seq);
+      if (copy) this.deps.counters.duplicatesSkipped++;
+      else if (this.copies !== null && origin !== undefined) this.copies.add(origin.sender, origin.seq);
+      const frame = copy || isExpired(message, now) ? null : this.frameOf(new FanOut(message, now), undefined, message.qos, message.retain, false, record.messageId);
+      if (frame === null || frame.length > this.sink.maxPacketSize) {
+        if (frame !== null) this.deps.drops.dropped(this.clientId, 'larger than the client\'s Maximum Packet Size');
+        this.inflight.delete(record.messageId);
+        this.deps.store.deleteInflight(this.clientId, record.messageId);
+        continue;
+      }
+      this.writePublish(frame);
+    }
+    if (this.inflight?.size === 0) this.inflight = null;
+    // Short of what was asked, with nothing queued since the take: the store queue is empty.
+    if (records.length < asked && this.spillCount === mark) this.spilled = false;
+    this.pump();
   }
 
   /** Moves queued messages into free window slots. */
@@ -221,6 +342,7 @@ export class Session {
       if (isExpired(message, now)) continue;
       this.sendNew(message, new FanOut(message, now), undefined);
     }
+    if (this.spilled) this.take();
   }
 
   private sendNew(message: Message, fan: FanOut, subIds: number[] | undefined): void {
@@ -231,8 +353,12 @@ export class Session {
       return;
     }
     const record: InflightRecord = { messageId, state: 'publish', message };
+    if (this.copies !== null && message.origin !== undefined) this.copies.add(message.origin.sender, message.origin.seq);
     (this.inflight ??= new Map()).set(messageId, record);
-    if (this.persistent) this.deps.store.putInflight(this.clientId, record);
+    if (this.persistent) {
+      this.deps.writes.count++;
+      this.deps.store.putInflight(this.clientId, record);
+    }
     this.writePublish(frame);
   }
 

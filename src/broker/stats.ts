@@ -11,6 +11,8 @@ export class BrokerCounters {
   bytesSent = 0;
   /** Connections that completed CONNECT since start. */
   connectionsAccepted = 0;
+  /** Second copies of a message a resumed session did not send again (after a node's death; recent-copies.ts). */
+  duplicatesSkipped = 0;
 }
 
 export interface BrokerStats {

@@ -45,6 +45,8 @@ export interface RecoveryOptions {
   /** The broker's queue limits, and where its drops are counted. */
   limits: QueueLimits;
   dropped: (clientId: string, reason: string) => void;
+  /** Whether the broker of this node holds clientId's connection: its messages reach it directly, no bridge needed. */
+  holds: (clientId: string) => boolean;
   logger: Logger;
 }
 
@@ -84,7 +86,11 @@ class ForwardedSessions {
   ) {
     // Messages from other nodes, and those published here (the bus sees every one).
     options.backend.bus.onMessage((message, groups) => this.deliver(message, groups));
-    options.backend.bus.onLocalPublish((message) => this.deliver(message));
+    // Numbered as the bus numbers them for other nodes, so the client's holder can tell this copy
+    // from the one it gets directly (broker/recent-copies.ts).
+    options.backend.bus.onLocalPublish((message, seq) => {
+      if (this.sessions.size > 0 && message.qos > 0) this.deliver({ ...message, origin: { sender: options.backend.bus.nodeId, seq } });
+    });
     // The client came back: on another node (a TAKEOVER frame on our channel) or on this one
     // (ownership calls its handlers directly). Until its new holder's routes are visible, what
     // comes our way still goes into its queue.
@@ -185,6 +191,8 @@ class ForwardedSessions {
     const sentAt = replayedFrom === undefined ? undefined : message.publishedAt;
     if (groups !== undefined) for (const group of groups) this.deliverToGroup(message, group, origin, sentAt);
     for (const [clientId, entry] of this.sessions) {
+      // A live message for a client now held here reaches it directly (a replayed one does not).
+      if (replayedFrom === undefined && entry.mode === 'bridge' && this.options.holds(clientId)) continue;
       let qos = -1;
       for (const [filter, options] of entry.subscriptions) {
         if (options.qos > qos && subscribedAt(options, sentAt) && topicMatchesFilter(message.topic, filter)) qos = options.qos;

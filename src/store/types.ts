@@ -94,12 +94,19 @@ export interface SessionStore {
 
   /**
    * Appends to the offline queue unless that would take it past either limit; the result says
-   * whether it was kept. With `origin` (a message replayed after a node's death) it is also skipped,
-   * as kept, when the session already took that message on that node (see ReplayOrigin).
+   * whether it was kept. With `origin` it is skipped, as kept, when the session already took that
+   * message on origin.holder (see ReplayOrigin); when origin.holder is this node (its session takes
+   * it now) it is recorded as taken; for another (dead) holder it is only checked.
    */
   enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin): Promise<boolean>;
   /** Removes and returns the queued messages, oldest first. */
   drainQueue(clientId: string): Promise<Message[]>;
+  /**
+   * Moves up to ids.length of the oldest queued messages into the in-flight records, atomically, the
+   * i-th under packet id ids[i] (state 'publish'), and returns those records: a message is always in
+   * the queue or in flight, never only in a process that may die.
+   */
+  takeQueued(clientId: string, ids: readonly number[]): Promise<InflightRecord[]>;
   queueLength(clientId: string): Promise<number>;
 
   /**

@@ -69,7 +69,8 @@ export class MemorySessionStore implements SessionStore {
     if (length >= limits.messages || (limits.bytes > 0 && state.queueBytes + size > limits.bytes)) return Promise.resolve(false);
     (state.queue ??= []).push(message);
     state.queueBytes += size;
-    if (mark !== undefined) (state.taken ??= new Map()).set(mark, origin!.seq);
+    // Recorded only for this store's own holder (a replay for another node only checks).
+    if (mark !== undefined && origin!.holder === this.holder) (state.taken ??= new Map()).set(mark, origin!.seq);
     return Promise.resolve(true);
   }
 
@@ -81,6 +82,25 @@ export class MemorySessionStore implements SessionStore {
       state.queueBytes = 0;
     }
     return Promise.resolve(queue);
+  }
+
+  takeQueued(clientId: string, ids: readonly number[]): Promise<InflightRecord[]> {
+    const state = this.sessions.get(clientId);
+    const queue = state?.queue;
+    if (state === undefined || queue == null) return Promise.resolve([]);
+    const taken = queue.splice(0, ids.length);
+    if (queue.length === 0) state.queue = null;
+    const records: InflightRecord[] = [];
+    state.inflight ??= new Map();
+    for (let i = 0; i < taken.length; i++) {
+      const message = taken[i]!;
+      state.queueBytes -= queuedSize(message);
+      const record: InflightRecord = { messageId: ids[i]!, state: 'publish', message };
+      state.inflight.set(record.messageId, record);
+      records.push(record);
+    }
+    if (state.queue === null) state.queueBytes = 0;
+    return Promise.resolve(records);
   }
 
   queueLength(clientId: string): Promise<number> {

@@ -98,6 +98,8 @@ const resolved = Promise.resolve();
 export class RedisBus implements MessageBus {
   readonly nodeId: string;
   received = 0;
+  /** Messages handed to the bus so far: each one's number (origin.seq at the receivers). */
+  private published = 0;
   readonly sync: RouteSync;
   readonly flow: BusFlow;
   private readonly redis: Redis;
@@ -107,7 +109,7 @@ export class RedisBus implements MessageBus {
   private readonly codec: MessageCodec;
   private readonly heartbeatMs: number;
   private messageHandlers: MessageHandler[] = [];
-  private localPublishHandlers: Array<(message: Message) => void> = [];
+  private localPublishHandlers: Array<(message: Message, seq: number) => void> = [];
   private readonly replay: ReplayBuffer;
   private takeoverHandlers: TakeoverHandler[] = [];
   private deadNodeHandlers: Array<(nodeId: string) => void> = [];
@@ -183,7 +185,9 @@ export class RedisBus implements MessageBus {
     this.flow.forget(deadNode);
     return this.announcements.send(
       (multi, seq) => {
-        if (replay.length > 0) multi.rpush(this.keys.limbo(deadNode), ...replay);
+        // Ahead of what is in the limbo already (frames sent after it died, unheard): a sender's frames
+        // are then drained in the order it sent them, which the replay's dedup relies on.
+        if (replay.length > 0) multi.lpush(this.keys.limbo(deadNode), ...replay.reverse());
         const announcement = encodeRouteAnnouncement({ kind: 'gone', nodeId: deadNode, seq, origin: this.nodeId });
         return multi.zrem(this.keys.nodes, deadNode).del(this.keys.routesHash(deadNode)).publish(this.keys.routesChannel, announcement);
       },
@@ -193,12 +197,13 @@ export class RedisBus implements MessageBus {
 
   publish(message: Message, shared?: ReadonlyMap<string, readonly string[]>): Promise<void> {
     this.flow.beginMessage();
-    for (const tap of this.localPublishHandlers) tap(message);
+    const seq = ++this.published;
+    for (const tap of this.localPublishHandlers) tap(message, seq);
     const nodes = this.sync.table.nodesFor(message.topic);
-    if (shared !== undefined) return this.publishShared(message, nodes, shared);
+    if (shared !== undefined) return this.publishShared(message, nodes, shared, seq);
     if (nodes.length === 0) return resolved;
     if (!this.up || this.redis.status !== 'ready') return Promise.reject(new BusUnavailableError());
-    const encoded = this.codec.encode(message);
+    const encoded = this.codec.encodeNumbered(message, seq);
     if (nodes.length === 1) return this.batches.add(nodes[0]!, encoded);
     const waits: Promise<void>[] = [];
     for (const node of nodes) waits.push(this.batches.add(node, encoded));
@@ -206,9 +211,9 @@ export class RedisBus implements MessageBus {
   }
 
   /** Sends to the nodes with normal routes and to those chosen for shared groups (their entries marked). */
-  private publishShared(message: Message, nodes: readonly string[], shared: ReadonlyMap<string, readonly string[]>): Promise<void> {
+  private publishShared(message: Message, nodes: readonly string[], shared: ReadonlyMap<string, readonly string[]>, seq: number): Promise<void> {
     if (!this.up || this.redis.status !== 'ready') return Promise.reject(new BusUnavailableError());
-    const encoded = this.codec.encode(message);
+    const encoded = this.codec.encodeNumbered(message, seq);
     const waits: Promise<void>[] = [];
     for (const node of nodes) {
       const groups = shared.get(node);
@@ -234,8 +239,8 @@ export class RedisBus implements MessageBus {
     this.messageHandlers.push(handler);
   }
 
-  /** Every message published on this node (recovery's adopted sessions need local publishes too). */
-  onLocalPublish(handler: (message: Message) => void): void {
+  /** Every message published on this node, with its number (recovery's adopted sessions need local publishes too). */
+  onLocalPublish(handler: (message: Message, seq: number) => void): void {
     this.localPublishHandlers.push(handler);
   }
 
@@ -350,7 +355,7 @@ export class RedisBus implements MessageBus {
     // A gone node: what we sent it lately may have died with it; into its limbo before we ack.
     const replay = a.kind === 'gone' ? this.replay.take(a.nodeId) : [];
     if (replay.length === 0) ack().catch(() => {});
-    else this.redis.rpush(this.keys.limbo(a.nodeId), ...replay).then(ack).catch(() => {});
+    else this.redis.lpush(this.keys.limbo(a.nodeId), ...replay.reverse()).then(ack).catch(() => {}); // ahead of later unheard frames, as in announceGone
   }
 
   private async beat(): Promise<void> {

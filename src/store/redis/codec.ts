@@ -2,11 +2,16 @@
 // never uses JSON: only the rare v5 properties block is JSON (Buffers inside as {"$b": base64}).
 //
 // Message:
-//   u8   flags   bits 0-1 qos, bit 2 retain, bit 3 expiresAt present, bit 4 properties present
+//   u8   flags   bits 0-1 qos, bit 2 retain, bit 3 expiresAt present, bit 4 properties present,
+//                bit 5 origin present
 //   u16  topic length, topic (utf8)
 //   [u48 expiresAt, epoch ms]           when bit 3
 //   [u32 length, properties JSON]       when bit 4
+//   [u8 n, sender id, u48 seq]          when bit 5: where a message from the bus came from (a queued
+//                                       copy keeps it, so a session can tell two copies apart)
 //   payload: every remaining byte (raw, never base64)
+//
+// On the bus (node-frames.ts 0x07), each entry is [u48 seq][Message]: the sender's number for it.
 //
 // InflightRecord: u8 state (0 publish, 1 pubrel), u16 messageId, then the Message encoding.
 //
@@ -18,6 +23,7 @@ import type { InflightRecord, Message, SubscriptionOptions } from '../types.js';
 const RETAIN = 0x04;
 const HAS_EXPIRY = 0x08;
 const HAS_PROPERTIES = 0x10;
+const HAS_ORIGIN = 0x20;
 
 export function encodeMessage(message: Message): Buffer {
   return encodeWithHeader(message, 0);
@@ -39,8 +45,15 @@ export function decodeInflight(bytes: Buffer): InflightRecord {
   return { state: bytes[0] === 1 ? 'pubrel' : 'publish', messageId: bytes.readUInt16BE(1), message: decodeAt(bytes, 3) };
 }
 
+/** A message as the bus sends it: [u48 seq][Message], seq the sender's number for it. */
+export function encodeNumbered(message: Message, seq: number): Buffer {
+  const bytes = encodeWithHeader(message, 6, false);
+  bytes.writeUIntBE(seq, 0, 6);
+  return bytes;
+}
+
 /** The MessageCodec the bus takes (node-frames.ts). */
-export const messageCodec = { encode: encodeMessage, decode: decodeMessage };
+export const messageCodec = { encode: encodeMessage, decode: decodeMessage, encodeNumbered };
 
 export function encodeSubscriptionOptions(options: SubscriptionOptions): Buffer {
   let flags = options.qos & 3;
@@ -67,15 +80,18 @@ export function decodeSubscriptionOptions(bytes: Buffer): SubscriptionOptions {
   return options;
 }
 
-function encodeWithHeader(message: Message, headerSize: number): Buffer {
+function encodeWithHeader(message: Message, headerSize: number, withOrigin = true): Buffer {
   const topicLength = Buffer.byteLength(message.topic, 'utf8');
   if (topicLength > 0xffff) throw new Error('message topic longer than 65535 bytes');
   const properties = message.properties !== undefined ? Buffer.from(JSON.stringify(message.properties, withBuffers), 'utf8') : null;
   const hasExpiry = message.expiresAt !== undefined;
-  const size = headerSize + 3 + topicLength + (hasExpiry ? 6 : 0) + (properties !== null ? 4 + properties.length : 0) + message.payload.length;
+  const origin = withOrigin ? message.origin : undefined;
+  const senderLength = origin === undefined ? 0 : Buffer.byteLength(origin.sender, 'utf8');
+  if (senderLength > 0xff) throw new Error('message origin: node id longer than 255 bytes');
+  const size = headerSize + 3 + topicLength + (hasExpiry ? 6 : 0) + (properties !== null ? 4 + properties.length : 0) + (origin === undefined ? 0 : 7 + senderLength) + message.payload.length;
   const bytes = Buffer.allocUnsafe(size);
   let at = headerSize;
-  bytes[at++] = (message.qos & 3) | (message.retain ? RETAIN : 0) | (hasExpiry ? HAS_EXPIRY : 0) | (properties !== null ? HAS_PROPERTIES : 0);
+  bytes[at++] = (message.qos & 3) | (message.retain ? RETAIN : 0) | (hasExpiry ? HAS_EXPIRY : 0) | (properties !== null ? HAS_PROPERTIES : 0) | (origin === undefined ? 0 : HAS_ORIGIN);
   bytes.writeUInt16BE(topicLength, at);
   at += 2;
   at += bytes.write(message.topic, at, topicLength, 'utf8');
@@ -87,6 +103,12 @@ function encodeWithHeader(message: Message, headerSize: number): Buffer {
     bytes.writeUInt32BE(properties.length, at);
     properties.copy(bytes, at + 4);
     at += 4 + properties.length;
+  }
+  if (origin !== undefined) {
+    bytes[at] = senderLength;
+    bytes.write(origin.sender, at + 1, senderLength, 'utf8');
+    bytes.writeUIntBE(origin.seq, at + 1 + senderLength, 6);
+    at += 7 + senderLength;
   }
   message.payload.copy(bytes, at);
   return bytes;
@@ -109,6 +131,12 @@ function decodeAt(bytes: Buffer, start: number): Message {
     if (at + 4 + length > bytes.length) throw new Error('message: truncated properties');
     message.properties = JSON.parse(bytes.toString('utf8', at + 4, at + 4 + length), toBuffers) as Properties;
     at += 4 + length;
+  }
+  if (flags & HAS_ORIGIN) {
+    const n = bytes[at] ?? 0;
+    if (at + 7 + n > bytes.length) throw new Error('message: truncated origin');
+    message.origin = { sender: bytes.toString('utf8', at + 1, at + 1 + n), seq: bytes.readUIntBE(at + 1 + n, 6) };
+    at += 7 + n;
   }
   // A view, not a copy: the reply buffer belongs to this message alone.
   message.payload = bytes.subarray(at);

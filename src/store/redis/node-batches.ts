@@ -24,8 +24,6 @@ interface Batch {
 export class NodeBatches {
   private pending = new Map<string, Batch>();
   private flushScheduled = false;
-  /** Per target node: the number of the next message sent to it (frames are numbered, node-frames.ts 0x07). */
-  private readonly nextSeq = new Map<string, number>();
 
   constructor(
     private readonly nodeId: string,
@@ -62,9 +60,7 @@ export class NodeBatches {
     this.pending = new Map();
     const now = Date.now();
     for (const [node, batch] of pending) {
-      const seq = this.nextSeq.get(node) ?? 1;
-      this.nextSeq.set(node, seq + batch.parts.length);
-      const frame = encodeMessagesFrame(batch.parts, this.nodeId, batch.entries, { seq, sentAt: now });
+      const frame = encodeMessagesFrame(batch.parts, this.nodeId, batch.entries, { sentAt: now });
       this.redis
         .publish(this.keys.nodeChannel(node), frame)
         .then(

@@ -14,12 +14,13 @@
 //   0x05 MESSAGES  [u8 n][sender id][entries as 0x01]  what nodes send now: 0x01 with its sender, whom the
 //                                                  receiver acks (bus-flow.ts); 0x01 is still read (limbo)
 //   0x06 FLOW_ACK  [u32 bytes][utf8 ackingNodeId]  "I have processed this many entry bytes of yours"
-//   0x07 MESSAGES  [u8 n][sender id][u48 seq][u48 sentAt ms][entries as 0x01]  what nodes send now: 0x05
-//                                                  numbered. The sender numbers the messages it sends to each
-//                                                  node (seq is the first entry's; entry i is seq + i) so that a
-//                                                  replay after the receiver's death can skip what its sessions
-//                                                  took (store/types.ts ReplayOrigin); sentAt tells a replay
-//                                                  which subscriptions existed when the message was published.
+//   0x07 MESSAGES  [u8 n][sender id][u48 sentAt ms][entries as 0x01, each message [u48 seq][codec bytes]]
+//                                                  what nodes send now: 0x05 numbered. The sender numbers every
+//                                                  message it publishes (one counter, whatever the targets), so a
+//                                                  replay after a receiver's death can skip what its sessions took
+//                                                  (store/types.ts ReplayOrigin) and a session can tell two copies
+//                                                  of one message apart; sentAt tells a replay which subscriptions
+//                                                  existed when the message was published.
 //
 // Routes channel: utf8 fields joined by NUL (MQTT forbids U+0000 in topics and filters, and node
 // ids are ours), the filter always last:
@@ -33,6 +34,8 @@ import type { Message } from '../types.js';
 export interface MessageCodec {
   encode(message: Message): Buffer;
   decode(bytes: Buffer): Message;
+  /** [u48 seq][encode(message)]: a message as a numbered frame carries it. */
+  encodeNumbered(message: Message, seq: number): Buffer;
 }
 
 export const TAG_MESSAGES = 0x01;
@@ -75,20 +78,17 @@ export function entryBytes(part: Buffer | MarkedEntry): number {
  * One MESSAGES frame holding every message in `parts` (already encoded by the codec; some marked
  * with groups), from node `from`. `entries` is the sum of entryBytes(part), known to the caller.
  */
-export function encodeMessagesFrame(parts: ReadonlyArray<Buffer | MarkedEntry>, from: string, entries?: number, numbering?: { seq: number; sentAt: number }): Buffer {
+export function encodeMessagesFrame(parts: ReadonlyArray<Buffer | MarkedEntry>, from: string, entries?: number, numbered?: { sentAt: number }): Buffer {
   let size = entries ?? 0;
   if (entries === undefined) for (const part of parts) size += entryBytes(part);
   const fromLength = Buffer.byteLength(from, 'utf8');
   if (fromLength > 0xff) throw new Error('bus frame: node id longer than 255 bytes');
-  const header = 2 + fromLength + (numbering === undefined ? 0 : 12);
+  const header = 2 + fromLength + (numbered === undefined ? 0 : 6);
   const frame = Buffer.allocUnsafe(header + size);
-  frame[0] = numbering === undefined ? TAG_MESSAGES_FROM : TAG_MESSAGES_SEQ;
+  frame[0] = numbered === undefined ? TAG_MESSAGES_FROM : TAG_MESSAGES_SEQ;
   frame[1] = fromLength;
   frame.write(from, 2, 'utf8');
-  if (numbering !== undefined) {
-    frame.writeUIntBE(numbering.seq, 2 + fromLength, 6);
-    frame.writeUIntBE(numbering.sentAt, 8 + fromLength, 6);
-  }
+  if (numbered !== undefined) frame.writeUIntBE(numbered.sentAt, 2 + fromLength, 6);
   let at = header;
   for (const part of parts) {
     if (part instanceof MarkedEntry) {
@@ -111,7 +111,7 @@ export function isMessagesFrame(frame: Buffer): boolean {
 /** Offset of the first entry of a MESSAGES frame (after the tag and, in 0x05/0x07, the sender and numbering). */
 function entriesStart(frame: Buffer): number {
   if (frame[0] === TAG_MESSAGES) return 1;
-  const start = 2 + (frame[1] ?? 0) + (frame[0] === TAG_MESSAGES_SEQ ? 12 : 0);
+  const start = 2 + (frame[1] ?? 0) + (frame[0] === TAG_MESSAGES_SEQ ? 6 : 0);
   if (frame.length < 2 || start > frame.length) throw new Error('bus frame: truncated sender');
   return start;
 }
@@ -127,16 +127,17 @@ export function messagesFrameSender(frame: Buffer): { from: string; entries: num
 export function decodeMessagesFrame(frame: Buffer, decode: MessageCodec['decode'], visit: (message: Message, groups: string[] | undefined) => void): void {
   let at = entriesStart(frame);
   if (frame[0] === TAG_MESSAGES_SEQ) {
-    // Numbered: each message gets its origin (sender, seq) and the time it was sent.
+    // Numbered: each message gets its origin (sender, its seq) and the time it was sent.
     const n = frame[1]!;
     const sender = frame.toString('utf8', 2, 2 + n);
-    let seq = frame.readUIntBE(2 + n, 6);
-    const sentAt = frame.readUIntBE(8 + n, 6);
-    const numbered = visit;
-    visit = (message, groups) => {
-      message.origin = { sender, seq: seq++ };
+    const sentAt = frame.readUIntBE(2 + n, 6);
+    const plain = decode;
+    decode = (bytes) => {
+      if (bytes.length < 6) throw new Error('bus frame: truncated sequence number');
+      const message = plain(bytes.subarray(6));
+      message.origin = { sender, seq: bytes.readUIntBE(0, 6) };
       message.publishedAt = sentAt;
-      numbered(message, groups);
+      return message;
     };
   }
   while (at < frame.length) {

@@ -15,9 +15,12 @@ return 1`;
 
 // KEYS: queue, session hash (field qbytes: the queue's bytes), inflight hash (fields "~holder\0sender":
 // highest sequence taken, see ReplayOrigin in store/types.ts).
-// ARGV: cap (messages), cap (bytes, 0 = none), encoded message, its size[, taken field, sequence].
-// With a taken field: a sequence at or below the one recorded is skipped (2: taken already), else
-// recorded. RPUSH only within both caps; 1 when kept, 0 when dropped.
+// ARGV: cap (messages), cap (bytes, 0 = none), encoded message, its size[, taken field, sequence,
+// record]. With a taken field: a sequence at or below the one recorded is skipped (2: taken
+// already); with record = 1 (the holder's own node queues it) the sequence is recorded, growing
+// only. A replay for a dead holder only checks: its record is final, and replayed frames from
+// several senders' limbo pushes need not come in order. RPUSH only within both caps; 1 when kept,
+// 0 when dropped.
 const ENQUEUE_CAPPED = `
 if ARGV[5] then
   local taken = tonumber(redis.call('HGET', KEYS[3], ARGV[5]))
@@ -28,7 +31,7 @@ local cap = tonumber(ARGV[2])
 if cap > 0 and (tonumber(redis.call('HGET', KEYS[2], 'qbytes')) or 0) + tonumber(ARGV[4]) > cap then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[3])
 redis.call('HINCRBY', KEYS[2], 'qbytes', ARGV[4])
-if ARGV[5] then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end
+if ARGV[7] == '1' then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end
 return 1`;
 
 // KEYS: queue, session hash. Every message, oldest first, and the queue emptied.
@@ -37,6 +40,28 @@ local all = redis.call('LRANGE', KEYS[1], 0, -1)
 redis.call('DEL', KEYS[1])
 redis.call('HDEL', KEYS[2], 'qbytes')
 return all`;
+
+// KEYS: queue, session hash, inflight hash, order zset. ARGV: packet ids. Moves the oldest queued
+// messages (one per id) into in-flight records under those ids, in order, and returns the records.
+const TAKE_QUEUED = `
+local messages = redis.call('LRANGE', KEYS[1], 0, #ARGV - 1)
+if #messages == 0 then return messages end
+redis.call('LTRIM', KEYS[1], #messages, -1)
+local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
+local score = 1
+if last[2] then score = tonumber(last[2]) + 1 end
+local records, bytes = {}, 0
+for i = 1, #messages do
+  local record = struct.pack('>BH', 0, tonumber(ARGV[i])) .. messages[i]
+  redis.call('HSET', KEYS[3], ARGV[i], record)
+  redis.call('ZADD', KEYS[4], score, ARGV[i])
+  score = score + 1
+  bytes = bytes + #messages[i]
+  records[i] = record
+end
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('HDEL', KEYS[2], 'qbytes')
+else redis.call('HINCRBY', KEYS[2], 'qbytes', -bytes) end
+return records`;
 
 // KEYS: inflight hash, order zset. ARGV: messageId, record[, taken field, sequence]. A first put
 // gets the next order score; a re-put keeps its place. The taken field (a message from the bus)
@@ -155,8 +180,9 @@ type Arg = string | Buffer | number;
 export interface StoreScripts {
   /** sessionKeys: the session hash first. */
   saveSession(sessionKeys: readonly string[], expiryInterval: number, savedAt: number): Promise<number>;
-  enqueueCapped(queue: string, session: string, inflight: string, cap: number, capBytes: number, message: Buffer, size: number, taken?: string, seq?: number): Promise<number>;
+  enqueueCapped(queue: string, session: string, inflight: string, cap: number, capBytes: number, message: Buffer, size: number, taken?: string, seq?: number, record?: boolean): Promise<number>;
   drainQueue(queue: string, session: string): Promise<Buffer[]>;
+  takeQueued(queue: string, session: string, inflight: string, order: string, ids: readonly number[]): Promise<Buffer[]>;
   putInflight(inflight: string, order: string, messageId: number, record: Buffer, taken?: string, seq?: number): Promise<number>;
   deleteInflight(inflight: string, order: string, messageId: number): Promise<number>;
   loadInflight(inflight: string, order: string): Promise<Buffer[]>;
@@ -170,6 +196,7 @@ export interface StoreScripts {
 const definitions = {
   stEnqueueCapped: [3, ENQUEUE_CAPPED],
   stDrainQueue: [2, DRAIN_QUEUE],
+  stTakeQueued: [4, TAKE_QUEUED],
   stPutInflight: [2, PUT_INFLIGHT],
   stDeleteInflight: [2, DELETE_INFLIGHT],
   stLoadInflight: [2, LOAD_INFLIGHT],
@@ -191,11 +218,12 @@ export function storeScripts(redis: Redis): StoreScripts {
   const call = redis as unknown as Record<string, (...args: Arg[]) => Promise<unknown>>;
   const scripts: StoreScripts = {
     saveSession: (sessionKeys, expiry, savedAt) => call.stSaveSession!(sessionKeys.length, ...sessionKeys, expiry, savedAt) as Promise<number>,
-    enqueueCapped: (queue, session, inflight, cap, capBytes, message, size, taken, seq) =>
+    enqueueCapped: (queue, session, inflight, cap, capBytes, message, size, taken, seq, record) =>
       (taken === undefined
         ? call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size)
-        : call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size, taken, seq!)) as Promise<number>,
+        : call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size, taken, seq!, record === true ? 1 : 0)) as Promise<number>,
     drainQueue: (queue, session) => call.stDrainQueueBuffer!(queue, session) as Promise<Buffer[]>,
+    takeQueued: (queue, session, inflight, order, ids) => call.stTakeQueuedBuffer!(queue, session, inflight, order, ...ids) as Promise<Buffer[]>,
     putInflight: (inflight, order, messageId, record, taken, seq) =>
       (taken === undefined ? call.stPutInflight!(inflight, order, messageId, record) : call.stPutInflight!(inflight, order, messageId, record, taken, seq!)) as Promise<number>,
     deleteInflight: (inflight, order, messageId) => call.stDeleteInflight!(inflight, order, messageId) as Promise<number>,

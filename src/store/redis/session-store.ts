@@ -7,7 +7,7 @@
 // session again) removes it with PERSIST. An expired session is simply gone: load() sees no
 // {p}session:{cid} and returns null.
 import type { Redis } from 'ioredis';
-import { queuedSize, type InflightRecord, type Message, type QueueLimits, type ReplayOrigin, type SessionRecord, type SessionStore, type SubscriptionOptions } from '../types.js';
+import { type InflightRecord, type Message, type QueueLimits, type ReplayOrigin, type SessionRecord, type SessionStore, type SubscriptionOptions } from '../types.js';
 import { decodeInflight, decodeMessage, decodeSubscriptionOptions, encodeInflight, encodeMessage, encodeSubscriptionOptions } from './codec.js';
 import type { RedisKeys } from './keys.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
@@ -67,10 +67,19 @@ export class RedisSessionStore implements SessionStore {
   async enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin): Promise<boolean> {
     const k = this.keys;
     const encoded = encodeMessage(message);
-    const size = queuedSize(message);
+    // Counted as stored (the encoding: topic, payload, a few header bytes), so the script can give it back on take.
     const taken = origin === undefined ? undefined : takenField(origin.holder, origin.sender);
-    const reply = await this.scripts.enqueueCapped(k.queue(clientId), k.session(clientId), k.inflight(clientId), limits.messages, limits.bytes, encoded, size, taken, origin?.seq);
-    return reply !== 0;
+    // Recorded only when this node is the holder (its session took it); a replay for another node only checks.
+    const record = origin !== undefined && origin.holder === this.nodeId;
+    const reply = this.scripts.enqueueCapped(k.queue(clientId), k.session(clientId), k.inflight(clientId), limits.messages, limits.bytes, encoded, encoded.length, taken, origin?.seq, record);
+    this.writes.follow(reply); // flush() covers it (a PUBACK waits for it); its caller handles its failure
+    return (await reply) !== 0;
+  }
+
+  async takeQueued(clientId: string, ids: readonly number[]): Promise<InflightRecord[]> {
+    const k = this.keys;
+    const records = await this.scripts.takeQueued(k.queue(clientId), k.session(clientId), k.inflight(clientId), k.inflightOrder(clientId), ids);
+    return records.map(decodeInflight);
   }
 
   async drainQueue(clientId: string): Promise<Message[]> {

@@ -36,21 +36,25 @@ describe('MESSAGES frames', () => {
     expect(out.map((x) => [x.topic, [...x.payload]])).toEqual(batch.map((x) => [x.topic, [...x.payload]]));
   });
 
-  // Fails if the numbering is not written, or entry i does not get seq + i (replay dedup would skip
-  // or repeat the wrong messages), or the sender/entry bytes of a numbered frame are misread.
-  it('numbered frames give each message its origin (sender, seq + i) and the send time; sender and entry bytes as 0x05', () => {
-    const parts = [messageCodec.encode(m('a', 'x')), new MarkedEntry(messageCodec.encode(m('b', 'y')), ['$share/g/b']), messageCodec.encode(m('c', 'z'))];
+  // Fails if an entry's number is not read (replay dedup and a session's two-copies check would
+  // compare the wrong messages), or the sender/entry bytes of a numbered frame are misread.
+  it('numbered frames give each message its origin (sender, its seq) and the send time; sender and entry bytes as 0x05', () => {
+    const parts = [
+      messageCodec.encodeNumbered(m('a', 'x'), 2 ** 40 + 7),
+      new MarkedEntry(messageCodec.encodeNumbered(m('b', 'y'), 2 ** 40 + 9), ['$share/g/b']),
+      messageCodec.encodeNumbered(m('c', 'z'), 2 ** 40 + 12),
+    ];
     const counted = parts.reduce((sum, p) => sum + entryBytes(p), 0);
     const sentAt = 1_764_000_000_123;
-    const frame = encodeMessagesFrame(parts, 'node-p', counted, { seq: 2 ** 40 + 7, sentAt });
+    const frame = encodeMessagesFrame(parts, 'node-p', counted, { sentAt });
     expect(frame[0]).toBe(TAG_MESSAGES_SEQ);
     expect(messagesFrameSender(frame)).toEqual({ from: 'node-p', entries: counted });
-    const out: Array<[string, Message['origin'], number | undefined, readonly string[] | undefined]> = [];
-    decodeMessagesFrame(frame, messageCodec.decode, (x, groups) => out.push([x.topic, x.origin, x.publishedAt, groups]));
+    const out: Array<[string, string, Message['origin'], number | undefined, readonly string[] | undefined]> = [];
+    decodeMessagesFrame(frame, messageCodec.decode, (x, groups) => out.push([x.topic, x.payload.toString(), x.origin, x.publishedAt, groups]));
     expect(out).toEqual([
-      ['a', { sender: 'node-p', seq: 2 ** 40 + 7 }, sentAt, undefined],
-      ['b', { sender: 'node-p', seq: 2 ** 40 + 8 }, sentAt, ['$share/g/b']],
-      ['c', { sender: 'node-p', seq: 2 ** 40 + 9 }, sentAt, undefined],
+      ['a', 'x', { sender: 'node-p', seq: 2 ** 40 + 7 }, sentAt, undefined],
+      ['b', 'y', { sender: 'node-p', seq: 2 ** 40 + 9 }, sentAt, ['$share/g/b']],
+      ['c', 'z', { sender: 'node-p', seq: 2 ** 40 + 12 }, sentAt, undefined],
     ]);
     expect(() => decodeMessagesFrame(frame.subarray(0, 10), messageCodec.decode, () => {})).toThrow(/truncated/);
   });

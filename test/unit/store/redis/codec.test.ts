@@ -24,6 +24,7 @@ describe('redis codec: Message', () => {
     ['qos 1 retain', { topic: 'x/y', payload: Buffer.from('hello'), qos: 1, retain: true }],
     ['expiry only', { topic: 'e', payload: Buffer.from('p'), qos: 1, retain: false, expiresAt: Date.now() + 5000 }],
     ['every field, v5 properties with Buffers', rich],
+    ['every field and the origin of a message from the bus', { ...rich, origin: { sender: 'host-1-42-abcdef', seq: 2 ** 47 - 1 } }],
     ['empty topic, large payload', { topic: '', payload: Buffer.alloc(20_000, 7), qos: 0, retain: false }],
   ];
   for (const [name, message] of cases) {
