@@ -14,6 +14,7 @@ import { RedisRetainedStore } from './retained-store.js';
 import { RedisSessionStore } from './session-store.js';
 
 export { RedisBus, RedisOwnership, RedisRetainedStore, RedisSessionStore, redisKeys };
+export { RedisUnreachableError } from './connection.js';
 
 export interface RedisBackendOptions {
   url: string;
@@ -27,7 +28,7 @@ export interface RedisBackendOptions {
   nodeTtlMs?: number;
   /** Flow control between nodes (bus-flow.ts). */
   flow?: BusFlowOptions;
-  /** How long to wait for the first connection. */
+  /** How long to wait for the first connection (then RedisUnreachableError). */
   connectTimeoutMs?: number;
 }
 
@@ -47,7 +48,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   const redis = createRedisClient(options.url, `${options.nodeId}:commands`, { logger });
   const subscriber = createRedisClient(options.url, `${options.nodeId}:subscriber`, { logger, subscriber: true });
   try {
-    await Promise.all([waitReady(redis, options.connectTimeoutMs), waitReady(subscriber, options.connectTimeoutMs)]);
+    await Promise.all([waitReady(redis, options.connectTimeoutMs, options.url), waitReady(subscriber, options.connectTimeoutMs, options.url)]);
     const sessions = new RedisSessionStore(redis, keys, options.nodeId);
     const retained = new RedisRetainedStore(redis, keys);
     const ownership = new RedisOwnership(redis, keys, options.nodeId);
