@@ -130,6 +130,18 @@ export function waitReady(client: Redis, timeoutMs = 10_000, url?: string): Prom
 }
 
 /**
+ * Whether a command failed because Redis cannot be reached (the connection is down or dropped
+ * while the command was out) rather than because of the command: the caller should tell its
+ * client to come back later, not log an internal error.
+ */
+export function isConnectionFailure(client: Redis, err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  if (/Stream isn't writeable|Connection is closed/.test(err.message)) return true;
+  return client.status !== 'ready' && err.name !== 'ReplyError';
+}
+
+/**
  * Redis disconnects a subscriber whose unread output passes client-output-buffer-limit (pubsub
  * default: 32 MB, or 8 MB for 60 s), and the frames in that buffer are gone although their
  * PUBLISH counted it as a receiver. A node that falls that far behind under a flood would lose

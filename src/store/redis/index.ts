@@ -4,10 +4,10 @@
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Backend } from '../types.js';
-import { RedisBus } from './bus.js';
+import { BusUnavailableError, RedisBus } from './bus.js';
 import type { BusFlowOptions } from './bus-flow.js';
 import { messageCodec } from './codec.js';
-import { createRedisClient, waitReady, warnIfPubsubLimited } from './connection.js';
+import { createRedisClient, isConnectionFailure, waitReady, warnIfPubsubLimited } from './connection.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { RedisOwnership } from './ownership.js';
 import { RedisRetainedStore } from './retained-store.js';
@@ -78,6 +78,8 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       bus,
       keys,
       redis,
+      // The bus refuses while its own link is down (addRoute of a resumed session's filters).
+      unavailable: (err) => err instanceof BusUnavailableError || isConnectionFailure(redis, err),
       close: async () => {
         // Let writes already issued reach Redis before the connections go.
         await Promise.allSettled([sessions.flush(), retained.flush(), ownership.flush()]);
