@@ -38,7 +38,10 @@ export interface BrokerConfig {
   password: string | undefined;
   /** Bytes queued on a subscriber's socket past which QoS 0 messages to it are dropped. */
   maxWriteBuffer: number;
+  /** redis:// or rediss:// URL of the shared store (host[:port][/db]); undefined: in-memory, one process. */
   redis: string | undefined;
+  /** Milliseconds a node waits for Redis at start before it gives up (exit 1). */
+  redisTimeoutMs: number;
   workers: number;
   /** Cluster flow control: entry bytes a node may have unprocessed from another before that one pauses its publishers (0: off). */
   busWindowBytes: number;
@@ -65,6 +68,7 @@ export const defaultConfig: BrokerConfig = {
   password: undefined,
   maxWriteBuffer: 1024 * 1024,
   redis: undefined,
+  redisTimeoutMs: 10_000,
   workers: 1,
   busWindowBytes: 1024 * 1024,
   busStallMs: 1000,
@@ -72,7 +76,7 @@ export const defaultConfig: BrokerConfig = {
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms';
+type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms' | 'redis-url';
 
 interface Option {
   flag: string;
@@ -103,7 +107,8 @@ const OPTIONS: readonly Option[] = [
   { flag: 'username', key: 'username', kind: 'string', help: 'the one accepted username' },
   { flag: 'password', key: 'password', kind: 'string', help: 'its password' },
   { flag: 'max-write-buffer', key: 'maxWriteBuffer', kind: 'int', min: 1024, help: 'bytes queued per socket before QoS 0 is dropped (default 1048576)' },
-  { flag: 'redis', key: 'redis', kind: 'string', help: 'redis:// URL of the shared store (cluster mode)' },
+  { flag: 'redis', key: 'redis', kind: 'redis-url', help: 'redis[s]://[user:password@]host[:port][/db] of the shared store (cluster mode)' },
+  { flag: 'redis-timeout', key: 'redisTimeoutMs', kind: 'seconds-ms', help: 'seconds to wait for Redis at start before exiting 1 (default 10)' },
   { flag: 'workers', key: 'workers', kind: 'int', min: 1, max: 1024, help: 'worker processes (needs --redis when > 1)' },
   { flag: 'bus-window', key: 'busWindowBytes', kind: 'int', min: 0, help: 'cluster flow control: bytes one node may have unprocessed from another, 0 = off (default 1048576, at least 262144)' },
   { flag: 'bus-stall', key: 'busStallMs', kind: 'seconds-ms', help: 'seconds a node that is behind may go without acking before it is not waited for (default 1)' },
@@ -130,6 +135,9 @@ function convert(option: Option, raw: string, source: string): unknown {
     case 'string':
       if (raw === '') throw new ConfigError(`${source}: needs a value`);
       return raw;
+    case 'redis-url':
+      if (!isRedisUrl(raw)) throw new ConfigError(`${source}: '${redactUrl(raw)}' is not a Redis URL (redis://[user:password@]host[:port][/db], or rediss:// for TLS)`);
+      return raw;
     case 'level':
       if (!(LEVELS as readonly string[]).includes(raw)) throw new ConfigError(`${source}: '${raw}' is not one of ${LEVELS.join(', ')}`);
       return raw;
@@ -149,6 +157,25 @@ function convert(option: Option, raw: string, source: string): unknown {
       return seconds ? Math.round(n * 1000) : n;
     }
   }
+}
+
+/** redis:// or rediss://, a host, an optional port 1..65535 and database number; no query or fragment. */
+function isRedisUrl(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return false;
+  if (url.hostname === '' || url.search !== '' || url.hash !== '') return false;
+  if (!/^(\/\d*)?$/.test(url.pathname)) return false;
+  return url.port === '' || Number(url.port) >= 1;
+}
+
+/** The URL without its password, for logs and error messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, (_all, auth: string) => `//${auth.includes(':') ? `${auth.slice(0, auth.indexOf(':'))}:***` : '***'}@`);
 }
 
 /** Thrown for --help: the caller prints usage() and exits 0. */

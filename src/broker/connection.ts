@@ -36,6 +36,12 @@ export interface CloseOptions {
   connack?: Buffer;
 }
 
+/**
+ * The shared store cannot be reached (Redis down): a CONNECT that needed it is answered "server
+ * unavailable" so the client retries later. The store logs the outage itself, once.
+ */
+export class ServiceUnavailableError extends Error {}
+
 /** Time a closing socket gets to flush its last packet before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -163,6 +169,12 @@ export class Connection implements SessionSink, Throttled {
       // v3.1.1 form of the answer: a client speaking an unknown level can still read it [MQTT-3.1.2-2].
       const connack = encode({ cmd: 'connack', sessionPresent: false, reasonCode: 0x01 }, 4);
       this.close(`unsupported protocol level ${err.protocolLevel}`, { will: false, connack });
+      return;
+    }
+    if (err instanceof ServiceUnavailableError && this.state === 'connecting') {
+      // CONNACK 0x03 Server unavailable (v3.1, v3.1.1) / 0x88 (v5); not an internal error.
+      const connack = encode({ cmd: 'connack', sessionPresent: false, reasonCode: this.version === 5 ? 0x88 : 0x03 }, this.version);
+      this.close(err.message, { will: false, connack });
       return;
     }
     if (err instanceof ProtocolError) {

@@ -5,7 +5,8 @@ import cluster from 'node:cluster';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { Primary } from './primary.js';
-import { runWorker } from './worker.js';
+import { runWorker, StartError } from './worker.js';
+import type { StartFailedMessage } from './messages.js';
 
 export { Primary } from './primary.js';
 export { runWorker } from './worker.js';
@@ -16,8 +17,17 @@ export const PREFIX_ENV = 'STARLING_REDIS_PREFIX';
 export async function runCluster(config: BrokerConfig, log: Logger): Promise<void> {
   const prefix = process.env[PREFIX_ENV];
   if (cluster.isPrimary) {
-    new Primary({ workers: config.workers, logger: log }).start();
+    new Primary({ workers: config.workers, logger: log, ...(config.redis !== undefined ? { redisUrl: config.redis } : {}), redisTimeoutMs: config.redisTimeoutMs }).start();
     return;
   }
-  await runWorker(config, log, prefix !== undefined ? { prefix } : {});
+  try {
+    await runWorker(config, log, prefix !== undefined ? { prefix } : {});
+  } catch (err) {
+    // Tell the primary why, in one line, and exit 1: it decides whether to fork again or give up.
+    const fatal = err instanceof StartError && err.fatal;
+    if (!fatal) log.error({ err }, 'worker: could not start');
+    const report: StartFailedMessage = { starling: 'start-failed', reason: (err as Error)?.message ?? String(err), fatal };
+    process.send?.(report, () => process.exit(1));
+    setTimeout(() => process.exit(1), 1000);
+  }
 }

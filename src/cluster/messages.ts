@@ -8,6 +8,17 @@ export interface ReadyMessage {
   port: number;
 }
 
+/**
+ * Worker → primary, just before it exits 1: it could not start. `fatal`: a fault no restart
+ * fixes (Redis unreachable within --redis-timeout, the port taken or not allowed), so the
+ * primary gives up at once instead of re-forking. `reason` is one line for the operator.
+ */
+export interface StartFailedMessage {
+  starling: 'start-failed';
+  reason: string;
+  fatal: boolean;
+}
+
 /** Primary → worker: node nodeId died; recover it (wills, limbo, routes). */
 export interface RecoverMessage {
   starling: 'recover';
@@ -32,7 +43,7 @@ export interface AcceptMessage {
   accept: boolean;
 }
 
-export type WorkerToPrimary = ReadyMessage | LoadMessage;
+export type WorkerToPrimary = ReadyMessage | LoadMessage | StartFailedMessage;
 export type PrimaryToWorker = RecoverMessage | ShutdownMessage | AcceptMessage;
 
 export function isStarlingMessage<T extends { starling: string }>(value: unknown): value is T {

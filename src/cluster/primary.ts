@@ -4,6 +4,11 @@
 // - Port: workers listen on the configured port; with port 0 the first listen picks a free
 //   port and node:cluster gives every later listen(0), replacements included, the same one.
 //   The primary logs the real port in its "listening" line once every worker is ready.
+// - Start-up failures: a worker that cannot start reports why (start-failed) and exits 1. If the
+//   reason is fatal (Redis unreachable within --redis-timeout, the port taken or not allowed)
+//   and no worker is serving, the primary logs one fatal line and exits 1. Otherwise the worker
+//   is forked again after 250 ms, doubling to 10 s, and after MAX_FAILED_STARTS failed starts in
+//   a row the primary gives up the same way: a broken setup never spins.
 // - A worker that dies is logged and replaced at once; a live worker (or, when none is left,
 //   the replacement once ready) is told to recover the dead node: publish its clients' wills,
 //   deliver its limbo, drop its routes. Recovery claims the node atomically in Redis, so the
@@ -17,12 +22,16 @@
 //   exit 0); the primary exits 0 when they are gone, or kills stragglers after a bound.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { redactUrl } from '../config.js';
 import { AcceptBalance, type AcceptCommand } from './accept-balance.js';
 import { isStarlingMessage, type PrimaryToWorker, type WorkerToPrimary } from './messages.js';
 
 export interface PrimaryOptions {
   workers: number;
   logger: Logger;
+  /** For the "waiting for Redis" line (the workers connect; the primary never does). */
+  redisUrl?: string;
+  redisTimeoutMs?: number;
   /** How long workers get to close their clients before they are killed. */
   shutdownTimeoutMs?: number;
 }
@@ -32,7 +41,15 @@ interface WorkerState {
   port: number | null;
   /** The one worker of this primary that publishes $SYS (cluster-wide sums); its replacement inherits it. */
   sysPublisher: boolean;
+  /** Why it could not start, as it reported before exiting (start-failed). */
+  startFailure: string | null;
 }
+
+/** Workers that died while starting, in a row, after which the primary gives up (exit 1). */
+export const MAX_FAILED_STARTS = 5;
+/** Backoff before re-forking a worker that died while starting: 250 ms, doubling, at most 10 s. */
+const START_BACKOFF_MS = 250;
+const MAX_START_BACKOFF_MS = 10_000;
 
 /** Set in the environment of the worker that publishes $SYS. */
 export const SYS_PUBLISHER_ENV = 'STARLING_SYS_PUBLISHER';
@@ -63,15 +80,19 @@ export class Primary {
     cluster.on('message', (worker, message: unknown) => {
       if (!isStarlingMessage<WorkerToPrimary>(message) || !this.states.has(worker)) return;
       if (message.starling === 'ready') this.onReady(worker, message.nodeId, message.port);
+      else if (message.starling === 'start-failed') this.onStartFailed(worker, message.reason, message.fatal);
       else if (message.starling === 'load' && !this.stopping) this.ask(this.balance.report(worker, message.connections, message.accepting));
     });
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
     // Notices a worker that stopped reporting (stalled) while the others were told to stop accepting.
     setInterval(() => this.stopping || this.ask(this.balance.tick()), 1000).unref();
     for (let i = 0; i < this.options.workers; i++) this.fork(i === 0);
-    process.on('SIGTERM', () => void this.shutdown('SIGTERM'));
-    process.on('SIGINT', () => void this.shutdown('SIGINT'));
+    process.on('SIGTERM', () => void this.shutdown('SIGTERM', 0));
+    process.on('SIGINT', () => void this.shutdown('SIGINT', 0));
     this.log.info({ workers: this.options.workers }, 'primary: forking workers');
+    if (this.options.redisUrl !== undefined) {
+      this.log.info({ timeoutMs: this.options.redisTimeoutMs }, `waiting for Redis at ${redactUrl(this.options.redisUrl)}`);
+    }
   }
 
   /** Live workers' pids (tests kill them). */
@@ -81,7 +102,7 @@ export class Primary {
 
   private fork(sysPublisher: boolean): void {
     const worker = cluster.fork(sysPublisher ? { [SYS_PUBLISHER_ENV]: '1' } : {});
-    this.states.set(worker, { nodeId: null, port: null, sysPublisher });
+    this.states.set(worker, { nodeId: null, port: null, sysPublisher, startFailure: null });
   }
 
   private onReady(worker: Worker, nodeId: string, port: number): void {
@@ -107,9 +128,13 @@ export class Primary {
     const nodeId = state?.nodeId ?? null;
     const sysPublisher = state?.sysPublisher === true;
     if (nodeId === null) {
-      // Died while starting: retry with backoff (a running worker's replacement is immediate).
-      const delayMs = Math.min(250 * 2 ** this.failedStarts++, 10_000);
-      this.log.error({ workerPid: worker.process.pid, code, signal, delayMs }, 'primary: worker died while starting; forking again after a delay');
+      // Died while starting: retry with backoff (a running worker's replacement is immediate),
+      // and give up after MAX_FAILED_STARTS in a row: a broken setup must not spin for ever.
+      const reason = state?.startFailure ?? `exit code ${code}${signal !== null ? `, signal ${signal}` : ''}`;
+      const failed = ++this.failedStarts;
+      if (failed >= MAX_FAILED_STARTS) return this.giveUp(`${failed} workers in a row died while starting, the last: ${reason}`);
+      const delayMs = Math.min(START_BACKOFF_MS * 2 ** (failed - 1), MAX_START_BACKOFF_MS);
+      this.log.error({ workerPid: worker.process.pid, code, signal, delayMs, failedStarts: failed }, `primary: worker died while starting (${reason}); forking again in ${delayMs} ms`);
       setTimeout(() => this.stopping || this.fork(sysPublisher), delayMs);
       return;
     }
@@ -117,6 +142,26 @@ export class Primary {
     this.fork(sysPublisher);
     if (RECOVER_DELAY_MS > 0) setTimeout(() => this.stopping || this.askRecovery(nodeId), RECOVER_DELAY_MS);
     else this.askRecovery(nodeId);
+  }
+
+  /**
+   * A worker could not start and is about to exit 1. A fatal reason (Redis unreachable, port
+   * unusable) while no worker serves ends the cluster at once: every replacement would fail
+   * the same way. With workers serving (a replacement during an outage), its exit counts as a
+   * failed start like any other.
+   */
+  private onStartFailed(worker: Worker, reason: string, fatal: boolean): void {
+    const state = this.states.get(worker);
+    if (state === undefined || this.stopping) return;
+    state.startFailure = reason;
+    if (fatal && ![...this.states.values()].some((s) => s.nodeId !== null)) this.giveUp(reason);
+  }
+
+  /** One fatal line, the workers stopped, exit 1. */
+  private giveUp(reason: string): void {
+    if (this.stopping) return;
+    this.log.fatal(`primary: ${reason}; giving up`);
+    void this.shutdown('fatal', 1);
   }
 
   private askRecovery(nodeId: string): void {
@@ -136,14 +181,19 @@ export class Primary {
     if (worker.isConnected()) worker.send(message);
   }
 
-  private async shutdown(signal: string): Promise<void> {
+  private async shutdown(signal: string, exitCode: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     const timeoutMs = this.options.shutdownTimeoutMs ?? 10_000;
-    this.log.info({ signal, workers: this.states.size }, 'primary: shutting down workers');
+    if (exitCode === 0) this.log.info({ signal, workers: this.states.size }, 'primary: shutting down workers');
     const workers = [...this.states.keys()];
     const exited = Promise.all(workers.map((w) => (w.isDead() ? Promise.resolve() : new Promise<void>((resolve) => w.once('exit', () => resolve())))));
-    for (const worker of workers) this.send(worker, { starling: 'shutdown' });
+    for (const worker of workers) {
+      // A worker still starting (waiting for Redis) has no clients and no shutdown handler yet.
+      if (this.states.get(worker)?.nodeId === null) {
+        if (!worker.isDead()) worker.process.kill('SIGTERM');
+      } else this.send(worker, { starling: 'shutdown' });
+    }
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -152,7 +202,7 @@ export class Primary {
     await exited;
     clearTimeout(timer);
     if (timedOut) this.log.warn({ timeoutMs }, 'primary: some workers did not stop in time and were killed');
-    this.log.info('primary: stopped');
-    process.exit(0);
+    if (exitCode === 0) this.log.info('primary: stopped');
+    process.exit(exitCode);
   }
 }

@@ -4,10 +4,10 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { BrokerConfig } from '../config.js';
+import { redactUrl, type BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { startBroker } from '../index.js';
-import { createRedisBackend } from '../store/redis/index.js';
+import { startBroker, type RunningBroker } from '../index.js';
+import { createRedisBackend, RedisUnreachableError } from '../store/redis/index.js';
 import { ClusterStats } from './cluster-stats.js';
 import { isStarlingMessage, type LoadMessage, type PrimaryToWorker, type ReadyMessage } from './messages.js';
 import { SYS_PUBLISHER_ENV } from './primary.js';
@@ -21,6 +21,22 @@ const LOAD_REPORT_MS = 100;
 const LOAD_KEEPALIVE_MS = 1000;
 /** How often a node writes its counters to {p}stats:{nodeId} (STARLING_STATS_INTERVAL_MS). */
 const STATS_INTERVAL_MS = Number(process.env.STARLING_STATS_INTERVAL_MS ?? 1000) || 1000;
+
+/** Listen errors no restart fixes: the address is taken, not allowed, or not this host's. */
+const LISTEN_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
+
+/**
+ * The worker could not start. `fatal`: a restart would not help (Redis unreachable within
+ * --redis-timeout, the port unusable); the message is one line for the operator.
+ */
+export class StartError extends Error {
+  constructor(
+    message: string,
+    readonly fatal: boolean,
+  ) {
+    super(message);
+  }
+}
 
 export interface WorkerOptions {
   /** Key/channel prefix shared by every node of one cluster (default "starling:"). */
@@ -39,12 +55,29 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   // STARLING_NODE_TTL_MS: how long a silent heartbeat means dead (default 5000; tests shorten it).
   const nodeTtlMs = Number(process.env.STARLING_NODE_TTL_MS) || undefined;
   const flow = { windowBytes: config.busWindowBytes, stallMs: config.busStallMs };
-  const backend = await createRedisBackend({ url: config.redis, prefix: options.prefix, nodeId, logger: nodeLog, ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}), flow });
+  // In a cluster the primary says it once for all its workers.
+  if (!cluster.isWorker) nodeLog.info({ timeoutMs: config.redisTimeoutMs }, `waiting for Redis at ${redactUrl(config.redis)}`);
+  let backend;
+  try {
+    backend = await createRedisBackend({ url: config.redis, prefix: options.prefix, nodeId, logger: nodeLog, ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}), flow, connectTimeoutMs: config.redisTimeoutMs });
+  } catch (err) {
+    if (err instanceof RedisUnreachableError) throw new StartError(`${err.message} (--redis-timeout)`, true);
+    throw err;
+  }
   // $SYS sums over the cluster; ClusterStats needs the broker, which needs the stats source first.
   const statsRef: { current?: ClusterStats } = {};
   // One worker per primary publishes $SYS (with cluster-wide sums), not every worker.
   const sysInterval = cluster.isWorker && process.env[SYS_PUBLISHER_ENV] !== '1' ? 0 : config.sysInterval;
-  const running = await startBroker({ ...config, sysInterval }, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() } });
+  let running: RunningBroker;
+  try {
+    running = await startBroker({ ...config, sysInterval }, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() } });
+  } catch (err) {
+    // Leave Redis tidy (no heartbeat left to expire and be "recovered"), but never hang on it.
+    await Promise.race([backend.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== undefined && LISTEN_ERRORS.has(code)) throw new StartError(`cannot listen on ${config.host}:${config.port}: ${code}`, true);
+    throw err;
+  }
   const reporter = (statsRef.current = new ClusterStats(backend, running.broker));
   const reportTimer = setInterval(() => void reporter.report().catch(() => {}), STATS_INTERVAL_MS);
   reportTimer.unref();

@@ -240,5 +240,11 @@ export interface Backend {
   retained: RetainedStore;
   ownership: SessionOwnership;
   bus: MessageBus;
+  /**
+   * Optional (Redis): whether err, from any call above, means the shared store cannot be reached
+   * right now (connection down or dropped mid-command) rather than a fault of the request. The
+   * core then tells a connecting client "server unavailable" instead of logging an internal error.
+   */
+  unavailable?(err: unknown): boolean;
   close(): Promise<void>;
 }

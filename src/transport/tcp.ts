@@ -42,11 +42,12 @@ function portOf(server: Server, fallback: number): number {
 
 function listen(options: TcpOptions, onConnection: (socket: Socket) => void, log: Logger): Promise<Server> {
   const server = createServer(onConnection);
-  server.on('error', (err) => log.error({ err }, 'listener error'));
+  // A failed listen (EADDRINUSE, EACCES) is the caller's to report: it rejects, and is not logged here too.
   return new Promise<Server>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
       server.off('error', reject);
+      server.on('error', (err) => log.error({ err }, 'listener error'));
       resolve(server);
     });
   });

@@ -24,12 +24,18 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-export async function startRedisServer(): Promise<RedisServerHandle> {
+export interface RedisServerOptions {
+  /** More redis-server arguments (e.g. ['--replicaof', host, port] for a read-only server). */
+  args?: string[];
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
+  const extra = options.args ?? [];
   const dir = mkdtempSync(join(tmpdir(), 'starling-redis-'));
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     try {
-      let child = await launch(port, dir);
+      let child = await launch(port, dir, extra);
       const handle: RedisServerHandle = {
         port,
         url: `redis://127.0.0.1:${port}`,
@@ -46,7 +52,7 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
           // The port was ours a moment ago; retry briefly if the OS has not let go of it yet.
           for (let i = 0; ; i++) {
             try {
-              child = await launch(port, dir);
+              child = await launch(port, dir, extra);
               return;
             } catch (err) {
               if (i >= 20) throw err;
@@ -64,10 +70,10 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
 
 
 /** Spawns redis-server on port and resolves once it answers PING; rejects if it exits first (e.g. EADDRINUSE). */
-async function launch(port: number, dir: string): Promise<ChildProcess> {
+async function launch(port: number, dir: string, extra: readonly string[]): Promise<ChildProcess> {
   // stop() removed it; a restart needs it back.
   mkdirSync(dir, { recursive: true });
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], {
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...extra], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

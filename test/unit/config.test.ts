@@ -44,6 +44,23 @@ describe('parseConfig', () => {
     expect(parseConfig(['--workers', '2', '--redis', 'redis://127.0.0.1:6379'], {}).workers).toBe(2);
   });
 
+  it('accepts redis:// and rediss:// URLs with host[:port][/db] and refuses anything else, naming the flag or variable', () => {
+    for (const url of ['redis://127.0.0.1', 'redis://h:6379', 'redis://h:6379/2', 'rediss://user:pw@h.example:6380/0', 'redis://:pw@[::1]:6379']) {
+      expect(parseConfig(['--redis', url, '--workers', '1'], {}).redis).toBe(url);
+    }
+    for (const url of ['notaurl', 'redis://', 'http://h:6379', 'redis:h', 'redis://h:0', 'redis://h:70000', 'redis://h/x', 'redis://h?db=1', 'redis://h#x']) {
+      expect(() => parseConfig(['--redis', url], {}), url).toThrow(/^--redis: '.*' is not a Redis URL/);
+    }
+    expect(() => parseConfig([], { STARLING_REDIS: 'redis://u:secret@' })).toThrow("STARLING_REDIS: 'redis://u:***@' is not a Redis URL");
+  });
+
+  it('--redis-timeout / STARLING_REDIS_TIMEOUT: seconds, default 10', () => {
+    expect(defaultConfig.redisTimeoutMs).toBe(10_000);
+    expect(parseConfig(['--redis-timeout', '1.5'], {}).redisTimeoutMs).toBe(1500);
+    expect(parseConfig([], { STARLING_REDIS_TIMEOUT: '3' }).redisTimeoutMs).toBe(3000);
+    expect(() => parseConfig(['--redis-timeout', '0'], {})).toThrow('--redis-timeout');
+  });
+
   it('refuses to listen off loopback without credentials or --allow-anonymous', () => {
     expect(() => parseConfig(['--host', '0.0.0.0'], {})).toThrow(/--allow-anonymous/);
     expect(parseConfig(['--host', '0.0.0.0', '--allow-anonymous'], {}).allowAnonymous).toBe(true);

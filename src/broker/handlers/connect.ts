@@ -3,8 +3,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { anonymousAllowed, type BrokerConfig } from '../../config.js';
 import { encode, ProtocolError, type ConnectPacket, type Properties, type Will } from '../../protocol/index.js';
 import type { Message } from '../../store/types.js';
-import type { Broker } from '../broker.js';
-import type { Connection } from '../connection.js';
+import type { Broker, SessionRequest } from '../broker.js';
+import { ServiceUnavailableError, type Connection } from '../connection.js';
 import { topicLimitProblem } from './limits.js';
 import { OutgoingAliases } from '../outgoing-aliases.js';
 
@@ -53,7 +53,7 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   const receiveMaximum = props?.receiveMaximum ?? 65_535;
   const expiryInterval = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
 
-  await broker.openSession(conn, {
+  await openSession(broker, conn, {
     clientId,
     clean: packet.clean,
     expiryInterval,
@@ -64,6 +64,16 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
       // MQTT 3.1 has no session present flag: that byte is reserved (0).
       encode({ cmd: 'connack', sessionPresent: version !== 3 && sessionPresent, reasonCode: 0, properties: v5 ? connackProperties(broker.config, assigned) : undefined }, version),
   });
+}
+
+/** broker.openSession, with a store outage (Redis down) turned into ServiceUnavailableError (Connection.fail answers it). */
+async function openSession(broker: Broker, conn: Connection, request: SessionRequest): Promise<void> {
+  try {
+    await broker.openSession(conn, request);
+  } catch (err) {
+    if (broker.backend.unavailable?.(err) === true) throw new ServiceUnavailableError('server unavailable: the shared store cannot be reached', { cause: err });
+    throw err;
+  }
 }
 
 type AuthResult = 'ok' | 'bad-credentials' | 'anonymous';

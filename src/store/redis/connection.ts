@@ -4,9 +4,11 @@
 // - few retries per request and no auto-pipelining (see below), but the writes of one event-loop
 //   turn leave in one syscall (corkEachTurn),
 // - reconnect forever with capped backoff,
-// - one "redis unavailable" line per outage and one "redis back" when it ends (never per error).
+// - one "redis unavailable" line per outage and one "redis back" when it ends (never per error);
+//   none while the first connect is awaited (start-up: the caller logs that it waits, with a bound).
 import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { redactUrl } from '../../config.js';
 
 /** The part of a pino logger we use; any pino-compatible logger fits. */
 export interface RedisLogger {
@@ -46,8 +48,11 @@ export function createRedisClient(url: string, role: string, options: RedisClien
   });
   if (!subscriber) corkEachTurn(client);
   let outage = false;
+  // Before the first connect the node is starting: it logs that it waits (cluster/worker.ts) and
+  // gives up after --redis-timeout, so refused attempts are not an outage yet.
+  let everReady = false;
   const down = (err?: Error): void => {
-    if (outage) return;
+    if (outage || !everReady) return;
     outage = true;
     log.warn({ role, url: redactUrl(url), err: err?.message }, 'redis unavailable');
   };
@@ -55,6 +60,7 @@ export function createRedisClient(url: string, role: string, options: RedisClien
   // 'reconnecting' rather than 'close': a deliberate quit/disconnect closes without reconnecting.
   client.on('reconnecting', () => down());
   client.on('ready', () => {
+    everReady = true;
     if (!outage) return;
     outage = false;
     log.info({ role, url: redactUrl(url) }, 'redis back');
@@ -91,24 +97,48 @@ function corkEachTurn(client: Redis): void {
   });
 }
 
-/** Waits until the client is ready (first connect); rejects after timeoutMs. */
-export function waitReady(client: Redis, timeoutMs = 10_000): Promise<void> {
+/** Redis did not answer within the start-up bound (--redis-timeout). */
+export class RedisUnreachableError extends Error {
+  constructor(
+    readonly url: string | undefined,
+    readonly timeoutMs: number,
+    lastError: string | undefined,
+  ) {
+    super(`Redis${url !== undefined ? ` at ${redactUrl(url)}` : ''} not reachable within ${timeoutMs / 1000} s${lastError !== undefined ? ` (${lastError})` : ''}`);
+  }
+}
+
+/** Waits until the client is ready (first connect); rejects with RedisUnreachableError after timeoutMs. */
+export function waitReady(client: Redis, timeoutMs = 10_000, url?: string): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
+  let lastError: string | undefined;
+  const onError = (err: Error): void => {
+    lastError = err.message;
+  };
+  client.on('error', onError);
+  return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('ready', onReady);
-      reject(new Error(`redis not ready within ${timeoutMs} ms`));
+      reject(new RedisUnreachableError(url, timeoutMs, lastError));
     }, timeoutMs);
     const onReady = (): void => {
       clearTimeout(timer);
       resolve();
     };
     client.once('ready', onReady);
-  });
+  }).finally(() => client.off('error', onError));
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+/**
+ * Whether a command failed because Redis cannot be reached (the connection is down or dropped
+ * while the command was out) rather than because of the command: the caller should tell its
+ * client to come back later, not log an internal error.
+ */
+export function isConnectionFailure(client: Redis, err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  if (/Stream isn't writeable|Connection is closed/.test(err.message)) return true;
+  return client.status !== 'ready' && err.name !== 'ReplyError';
 }
 
 /**

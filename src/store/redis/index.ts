@@ -4,16 +4,17 @@
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Backend } from '../types.js';
-import { RedisBus } from './bus.js';
+import { BusUnavailableError, RedisBus } from './bus.js';
 import type { BusFlowOptions } from './bus-flow.js';
 import { messageCodec } from './codec.js';
-import { createRedisClient, waitReady, warnIfPubsubLimited } from './connection.js';
+import { createRedisClient, isConnectionFailure, waitReady, warnIfPubsubLimited } from './connection.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { RedisOwnership } from './ownership.js';
 import { RedisRetainedStore } from './retained-store.js';
 import { RedisSessionStore } from './session-store.js';
 
 export { RedisBus, RedisOwnership, RedisRetainedStore, RedisSessionStore, redisKeys };
+export { RedisUnreachableError } from './connection.js';
 
 export interface RedisBackendOptions {
   url: string;
@@ -27,7 +28,7 @@ export interface RedisBackendOptions {
   nodeTtlMs?: number;
   /** Flow control between nodes (bus-flow.ts). */
   flow?: BusFlowOptions;
-  /** How long to wait for the first connection. */
+  /** How long to wait for the first connection (then RedisUnreachableError). */
   connectTimeoutMs?: number;
 }
 
@@ -47,7 +48,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   const redis = createRedisClient(options.url, `${options.nodeId}:commands`, { logger });
   const subscriber = createRedisClient(options.url, `${options.nodeId}:subscriber`, { logger, subscriber: true });
   try {
-    await Promise.all([waitReady(redis, options.connectTimeoutMs), waitReady(subscriber, options.connectTimeoutMs)]);
+    await Promise.all([waitReady(redis, options.connectTimeoutMs, options.url), waitReady(subscriber, options.connectTimeoutMs, options.url)]);
     const sessions = new RedisSessionStore(redis, keys, options.nodeId);
     const retained = new RedisRetainedStore(redis, keys);
     const ownership = new RedisOwnership(redis, keys, options.nodeId);
@@ -77,6 +78,8 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       bus,
       keys,
       redis,
+      // The bus refuses while its own link is down (addRoute of a resumed session's filters).
+      unavailable: (err) => err instanceof BusUnavailableError || isConnectionFailure(redis, err),
       close: async () => {
         // Let writes already issued reach Redis before the connections go.
         await Promise.allSettled([sessions.flush(), retained.flush(), ownership.flush()]);
