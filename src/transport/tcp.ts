@@ -41,7 +41,9 @@ function portOf(server: Server, fallback: number): number {
 }
 
 function listen(options: TcpOptions, onConnection: (socket: Socket) => void, log: Logger): Promise<Server> {
-  const server = createServer(onConnection);
+  // Half-open allowed: a client that sends CONNECT and more, then half-closes (FIN) without waiting,
+  // still gets its CONNACK and acks; the Connection closes its side once those are handled.
+  const server = createServer({ allowHalfOpen: true }, onConnection);
   server.on('error', (err) => log.error({ err }, 'listener error'));
   return new Promise<Server>((resolve, reject) => {
     server.once('error', reject);
