@@ -53,12 +53,16 @@ function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[CONNECTION].onData(chunk);
 }
 
+function onSocketEnd(this: OwnedSocket): void {
+  this[CONNECTION].inputEnded('socket ended');
+}
+
 function onSocketClose(this: OwnedSocket): void {
-  this[CONNECTION].close('socket closed', { will: true });
+  this[CONNECTION].inputEnded('socket closed');
 }
 
 function onSocketError(this: OwnedSocket): void {
-  this[CONNECTION].close('socket error', { will: true });
+  this[CONNECTION].inputEnded('socket error');
 }
 
 function onPacket(this: Connection, packet: Packet): void {
@@ -90,6 +94,11 @@ export class Connection implements SessionSink, Throttled {
   takenOver = false;
   /** Packets received while CONNECT is being processed, handled in order once it is. */
   backlog: Packet[] | null = null;
+  /**
+   * Why the client's input ended (end, close or error of the socket) while CONNECT was being
+   * processed: the close waits until the session is open and the backlog handled (connectFinished).
+   */
+  endedWhileConnecting: string | null = null;
   closeReason = '';
   /** True while writes of this tick are being batched (socket corked). */
   corked = false;
@@ -102,6 +111,9 @@ export class Connection implements SessionSink, Throttled {
     this.openedAt = this.lastActivity = Date.now();
     (socket as OwnedSocket)[CONNECTION] = this;
     socket.on('data', onSocketData);
+    // 'end' (the peer half-closed; the listener allows half-open sockets so a CONNACK can still
+    // reach it) and 'close' both end the input.
+    socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
     socket.on('error', onSocketError);
   }
@@ -116,7 +128,7 @@ export class Connection implements SessionSink, Throttled {
   }
 
   write(frame: Buffer): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.socket.destroyed) return;
     this.host.counters.bytesSent += frame.length;
     // Frames written in one tick (a fan-out, the answers to one chunk) leave in one writev.
     if (!this.corked) {
@@ -184,6 +196,25 @@ export class Connection implements SessionSink, Throttled {
     }
     this.host.log.error({ err, clientId: this.clientId }, 'internal error handling a packet: closing connection');
     this.close('internal error', { will: true, disconnectCode: 0x83 });
+  }
+
+  /**
+   * The client sends nothing more: the socket ended, closed or failed, without DISCONNECT as far
+   * as we know yet. While CONNECT is in progress the packets already received wait in the backlog:
+   * they are handled once the session is open, and only then does the connection close, will
+   * included (a client need not wait for CONNACK before sending more packets, MQTT 3.1.4).
+   */
+  inputEnded(reason: string): void {
+    if (this.state === 'connecting') {
+      this.endedWhileConnecting ??= reason;
+      return;
+    }
+    this.close(reason, { will: true });
+  }
+
+  /** CONNECT and the packets behind it are handled: the close that waited for them, if any. */
+  connectFinished(): void {
+    if (this.endedWhileConnecting !== null) this.close(this.endedWhileConnecting, { will: true });
   }
 
   /** Closes once; later calls do nothing. */

@@ -1,11 +1,13 @@
 // Persistent sessions this node owns while their clients are offline: the claim's epoch, the
 // filters still in the local index (messages for them go to the store queue), and the v5 Session
-// Expiry timer. A reconnect anywhere takes the session back (take); expiry ends it (onExpired).
+// Expiry timer (any length up to 2^32-2 s: long-timer.ts). A reconnect anywhere takes the session
+// back (take); expiry ends it (onExpired).
+import { setLongTimeout, type LongTimeout } from './long-timer.js';
 
 export interface OfflineSession {
   epoch: number;
   filters: string[];
-  expiryTimer: NodeJS.Timeout | null;
+  expiryTimer: LongTimeout | null;
 }
 
 /** Session Expiry Interval 0xFFFFFFFF: the session does not expire (5.0 §3.1.2.11.2). */
@@ -24,8 +26,7 @@ export class OfflineSessions {
   park(clientId: string, epoch: number, filters: string[], expiryInterval: number): void {
     const entry: OfflineSession = { epoch, filters, expiryTimer: null };
     if (expiryInterval !== NEVER_EXPIRES) {
-      entry.expiryTimer = setTimeout(() => this.expire(clientId, entry), expiryInterval * 1000);
-      entry.expiryTimer.unref();
+      entry.expiryTimer = setLongTimeout(() => this.expire(clientId, entry), expiryInterval * 1000);
     }
     this.parked.set(clientId, entry);
   }
@@ -35,13 +36,13 @@ export class OfflineSessions {
     const entry = this.parked.get(clientId);
     if (entry === undefined) return undefined;
     this.parked.delete(clientId);
-    if (entry.expiryTimer !== null) clearTimeout(entry.expiryTimer);
+    entry.expiryTimer?.clear();
     return entry;
   }
 
   /** Shutdown: the timers stop; the sessions stay in the store. */
   close(): void {
-    for (const entry of this.parked.values()) if (entry.expiryTimer !== null) clearTimeout(entry.expiryTimer);
+    for (const entry of this.parked.values()) entry.expiryTimer?.clear();
   }
 
   private expire(clientId: string, entry: OfflineSession): void {

@@ -3,12 +3,13 @@
 import type { Logger } from '../log.js';
 import type { Message, SessionStore } from '../store/types.js';
 import type { Session } from './session.js';
+import { setLongTimeout, type LongTimeout } from './long-timer.js';
 
 export class Wills {
   /** Will publications still being handed to the bus/store (awaited on close). */
   private readonly pending = new Set<Promise<void>>();
   /** v5 wills waiting out their Will Delay Interval, by client id. */
-  private readonly delayed = new Map<string, { will: Message; timer: NodeJS.Timeout }>();
+  private readonly delayed = new Map<string, { will: Message; timer: LongTimeout }>();
 
   constructor(
     private readonly publish: (will: Message) => Promise<void>,
@@ -44,13 +45,13 @@ export class Wills {
     }
   }
 
+  /** Publishes after `seconds` (any length MQTT allows, up to 2^32-1: long-timer.ts). */
   publishLater(clientId: string, will: Message, seconds: number): void {
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       this.delayed.delete(clientId);
       this.publishNow(will);
       this.store.setWill(clientId, null);
     }, seconds * 1000);
-    timer.unref();
     this.delayed.set(clientId, { will, timer });
   }
 
@@ -58,7 +59,7 @@ export class Wills {
   cancel(clientId: string): void {
     const delayed = this.delayed.get(clientId);
     if (delayed === undefined) return;
-    clearTimeout(delayed.timer);
+    delayed.timer.clear();
     this.delayed.delete(clientId);
   }
 

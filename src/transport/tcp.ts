@@ -41,7 +41,9 @@ function portOf(server: Server, fallback: number): number {
 }
 
 function listen(options: TcpOptions, onConnection: (socket: Socket) => void, log: Logger): Promise<Server> {
-  const server = createServer(onConnection);
+  // Half-open allowed: a client that sends CONNECT and more, then half-closes (FIN) without waiting,
+  // still has those packets handled and gets its CONNACK; the Connection closes its side after.
+  const server = createServer({ allowHalfOpen: true }, onConnection);
   // A failed listen (EADDRINUSE, EACCES) is the caller's to report: it rejects, and is not logged here too.
   return new Promise<Server>((resolve, reject) => {
     server.once('error', reject);

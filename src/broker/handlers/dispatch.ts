@@ -69,17 +69,23 @@ export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet)
   }
 }
 
-/** Packets that arrived while CONNECT was in progress, in arrival order. */
+/**
+ * Packets that arrived while CONNECT was in progress, in arrival order; none if CONNECT was
+ * refused (the connection is closed) [MQTT-3.1.4-5]. Then a client whose socket ended meanwhile
+ * is closed: its will goes out after the messages it sent, and not at all after a DISCONNECT.
+ */
 function drainBacklog(broker: Broker, conn: Connection): void {
   const backlog = conn.backlog;
   conn.backlog = null;
-  if (backlog === null) return;
-  for (const packet of backlog) {
-    if (conn.state !== 'connected') return;
-    try {
-      dispatchPacket(broker, conn, packet);
-    } catch (err) {
-      conn.fail(err);
+  if (backlog !== null) {
+    for (const packet of backlog) {
+      if (conn.state !== 'connected') break;
+      try {
+        dispatchPacket(broker, conn, packet);
+      } catch (err) {
+        conn.fail(err);
+      }
     }
   }
+  conn.connectFinished();
 }
