@@ -39,7 +39,9 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   // STARLING_NODE_TTL_MS: how long a silent heartbeat means dead (default 5000; tests shorten it).
   const nodeTtlMs = Number(process.env.STARLING_NODE_TTL_MS) || undefined;
   const flow = { windowBytes: config.busWindowBytes, stallMs: config.busStallMs };
-  const backend = await createRedisBackend({ url: config.redis, prefix: options.prefix, nodeId, logger: nodeLog, ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}), flow });
+  // Redis' pub/sub output limit: checked (and logged) by one worker per primary.
+  const pubsubCheck = cluster.isWorker && process.env[SYS_PUBLISHER_ENV] !== '1' ? undefined : { nodes: config.workers, set: config.redisSetPubsubLimit };
+  const backend = await createRedisBackend({ url: config.redis, prefix: options.prefix, nodeId, logger: nodeLog, ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}), flow, pendingBytes: config.redisPendingBytes, pubsubCheck });
   // $SYS sums over the cluster; ClusterStats needs the broker, which needs the stats source first.
   const statsRef: { current?: ClusterStats } = {};
   // One worker per primary publishes $SYS (with cluster-wide sums), not every worker.
