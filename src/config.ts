@@ -47,6 +47,10 @@ export interface BrokerConfig {
   busWindowBytes: number;
   /** Milliseconds a node that is behind may go without acking before its senders stop waiting for it. */
   busStallMs: number;
+  /** Bytes of bus frames written to Redis and not yet answered, per worker, past which the publishers sending them are paused. */
+  redisPendingBytes: number;
+  /** At start, raise Redis' client-output-buffer-limit pubsub to what the bus needs (CONFIG SET) instead of only saying so. */
+  redisSetPubsubLimit: boolean;
 }
 
 export const defaultConfig: BrokerConfig = {
@@ -72,6 +76,8 @@ export const defaultConfig: BrokerConfig = {
   workers: 1,
   busWindowBytes: 1024 * 1024,
   busStallMs: 1000,
+  redisPendingBytes: 16 * 1024 * 1024,
+  redisSetPubsubLimit: false,
 };
 
 export class ConfigError extends Error {}
@@ -112,17 +118,19 @@ const OPTIONS: readonly Option[] = [
   { flag: 'workers', key: 'workers', kind: 'int', min: 1, max: 1024, help: 'worker processes (needs --redis when > 1)' },
   { flag: 'bus-window', key: 'busWindowBytes', kind: 'int', min: 0, help: 'cluster flow control: bytes one node may have unprocessed from another, 0 = off (default 1048576, at least 262144)' },
   { flag: 'bus-stall', key: 'busStallMs', kind: 'seconds-ms', help: 'seconds a node that is behind may go without acking before it is not waited for (default 1)' },
+  { flag: 'redis-pending-bytes', key: 'redisPendingBytes', kind: 'int', min: 1024 * 1024, help: 'bytes a worker may have written to Redis and not yet answered before it stops reading the publishers concerned (default 16777216, at least 1048576)' },
+  { flag: 'redis-set-pubsub-limit', key: 'redisSetPubsubLimit', kind: 'bool', help: "at start, raise Redis' client-output-buffer-limit pubsub to what the bus needs (CONFIG SET; default: only log it)" },
 ];
 
 export function usage(): string {
-  const lines = OPTIONS.map((o) => `  --${o.flag}${o.kind === 'bool' ? '' : ' <value>'}`.padEnd(30) + o.help);
+  const lines = OPTIONS.map((o) => `  --${o.flag}${o.kind === 'bool' ? '' : ' <value>'}`.padEnd(34) + o.help);
   return [
     'usage: starling [options]',
     '       starling bench [bench options]',
     '',
     'options (each also read from STARLING_<NAME>, e.g. STARLING_MAX_INFLIGHT; flags win):',
     ...lines,
-    '  --help                      print this text',
+    '  --help                          print this text',
   ].join('\n');
 }
 

@@ -57,9 +57,21 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   const flow = { windowBytes: config.busWindowBytes, stallMs: config.busStallMs };
   // In a cluster the primary says it once for all its workers.
   if (!cluster.isWorker) nodeLog.info({ timeoutMs: config.redisTimeoutMs }, `waiting for Redis at ${redactUrl(config.redis)}`);
+  // Redis' pub/sub output limit: checked (and logged) by one worker per primary.
+  const pubsubCheck = cluster.isWorker && process.env[SYS_PUBLISHER_ENV] !== '1' ? undefined : { nodes: config.workers, set: config.redisSetPubsubLimit };
   let backend;
   try {
-    backend = await createRedisBackend({ url: config.redis, prefix: options.prefix, nodeId, logger: nodeLog, ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}), flow, connectTimeoutMs: config.redisTimeoutMs });
+    backend = await createRedisBackend({
+      url: config.redis,
+      prefix: options.prefix,
+      nodeId,
+      logger: nodeLog,
+      ...(nodeTtlMs !== undefined ? { nodeTtlMs } : {}),
+      flow,
+      pendingBytes: config.redisPendingBytes,
+      pubsubCheck,
+      connectTimeoutMs: config.redisTimeoutMs,
+    });
   } catch (err) {
     if (err instanceof RedisUnreachableError) throw new StartError(`${err.message} (--redis-timeout)`, true);
     throw err;

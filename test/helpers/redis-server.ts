@@ -16,6 +16,8 @@ export interface RedisServerHandle {
   kill(): void;
   /** Start again on the same port (after stop() or kill(), or stopping it first); resolves when it answers PING. */
   restart(): Promise<void>;
+  /** Sends a signal to the server process (SIGSTOP / SIGCONT: a stalled Redis); returns its pid. */
+  signal(signal: NodeJS.Signals): number;
 }
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
@@ -42,6 +44,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         stop: async () => {
           await stopChild(child);
           rmSync(dir, { recursive: true, force: true });
+        },
+        signal: (signal) => {
+          child.kill(signal);
+          return child.pid ?? 0;
         },
         kill: () => {
           child.kill('SIGKILL');

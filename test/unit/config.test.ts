@@ -18,6 +18,14 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--max-topic-alias', '65536'], {})).toThrow(/--max-topic-alias: '65536' is not an integer in 0..65535/);
   });
 
+  it('--redis-pending-bytes / STARLING_REDIS_PENDING_BYTES: 16 MiB by default, at least 1 MiB; --redis-set-pubsub-limit off by default', () => {
+    expect(defaultConfig.redisPendingBytes).toBe(16 * 1024 * 1024);
+    expect(defaultConfig.redisSetPubsubLimit).toBe(false);
+    expect(parseConfig([], { STARLING_REDIS_PENDING_BYTES: '33554432' }).redisPendingBytes).toBe(32 * 1024 * 1024);
+    expect(parseConfig(['--redis-set-pubsub-limit'], {}).redisSetPubsubLimit).toBe(true);
+    expect(() => parseConfig(['--redis-pending-bytes', '1000'], {})).toThrow(/^--redis-pending-bytes: '1000' is not an integer in 1048576 or more$/);
+  });
+
   it('converts --connect-timeout seconds to milliseconds', () => {
     expect(parseConfig(['--connect-timeout', '0.5'], {}).connectTimeoutMs).toBe(500);
   });

@@ -20,6 +20,14 @@
 // A node that acks nothing for `stallMs` while behind (stopped, or dead and not yet recovered) is
 // not waited for any longer: its publishers are resumed and the messages pile up in Redis as they
 // did before, until it acks again (caught up) or is declared gone (its credit forgotten).
+//
+// Credit lives as long as the connection it describes. A node whose subscriber connection was
+// reset (Redis cut it off past its pub/sub output limit, or Redis restarted) lost what was unread
+// on it and will never ack those bytes; once it is back it announces 'rejoin', and every node
+// forgets its credit both ways (forget): as sender, the bytes it never processed; as receiver, what
+// we processed from it and had not acked yet (it forgot its own count of them when it lost its
+// connection). Without that a sender stayed throttled towards it for good (a window that never
+// emptied: paused most of every stall period) until Redis restarted.
 // Throttling is a speed matter only: nothing is dropped or refused because of it.
 import type { Throttled } from '../types.js';
 
@@ -120,7 +128,7 @@ export class BusFlow {
     this.acked(c, bytes);
   }
 
-  /** Node is gone (or Redis restarted): forget its credit, resume whoever waits on it. */
+  /** Node is gone, or rejoined on a new connection: forget its credit both ways, resume whoever waits on it. */
   forget(node: string): void {
     const c = this.credit.get(node);
     this.toAck.delete(node);
@@ -134,6 +142,11 @@ export class BusFlow {
   forgetAll(): void {
     for (const node of [...this.credit.keys()]) this.forget(node);
     this.toAck.clear();
+  }
+
+  /** Bytes processed from node and not acked yet (tests). */
+  unacked(node: string): number {
+    return this.toAck.get(node) ?? 0;
   }
 
   /** Bytes outstanding to node (tests). */

@@ -27,7 +27,9 @@
 //
 // Flow control (bus-flow.ts): a node acks the bytes it processed from each sender; a sender whose
 // unacked bytes to a node reach a window pauses the publishers whose messages go there until
-// that node catches up, as TCP does between a client and one process.
+// that node catches up, as TCP does between a client and one process. A node's reset connection
+// ('rejoin') resets the credit both ways. Bytes written to Redis and not yet answered are capped
+// too (redis-backlog.ts), so a stopped Redis holds the publishers instead of filling our memory.
 //
 // The command connection runs with enableOfflineQueue false, so while Redis is away publish()
 // rejects at once (the core then does not acknowledge the PUBLISH). When Redis comes back the
@@ -59,6 +61,7 @@ import {
   TAG_TAKEOVER,
 } from './node-frames.js';
 import { NodeBatches } from './node-batches.js';
+import { RedisBacklog } from './redis-backlog.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { Announcements } from './route-acks.js';
 import { RouteSync, type BusKeys } from './route-sync.js';
@@ -81,6 +84,8 @@ export interface RedisBusOptions {
   replayMs?: number;
   /** Flow control between nodes (window, stall time). */
   flow?: BusFlowOptions;
+  /** Bytes written to Redis and not yet answered past which publishers wait (--redis-pending-bytes). */
+  pendingBytes?: number;
 }
 
 export class BusUnavailableError extends Error {
@@ -102,6 +107,7 @@ export class RedisBus implements MessageBus {
   private published = 0;
   readonly sync: RouteSync;
   readonly flow: BusFlow;
+  readonly backlog: RedisBacklog;
   private readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly keys: BusKeys;
@@ -133,7 +139,8 @@ export class RedisBus implements MessageBus {
     this.sync = new RouteSync(this.redis, this.keys, this.nodeId, options.nodeTtlMs ?? 5000);
     this.announcements = new Announcements(this.redis, options.ackTimeoutMs ?? 1000, this.log, async () => (await this.sync.liveNodes()).filter((id) => id !== this.nodeId));
     this.flow = new BusFlow(options.flow ?? {}, (to, bytes) => void this.redis.publish(this.keys.nodeChannel(to), encodeFlowAck(bytes, this.nodeId)).catch(() => {}));
-    this.batches = new NodeBatches(this.nodeId, this.redis, this.keys, this.flow, this.replay);
+    this.backlog = new RedisBacklog(options.pendingBytes);
+    this.batches = new NodeBatches(this.nodeId, this.redis, this.keys, this.flow, this.replay, this.backlog);
     this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel, data));
   }
 
@@ -197,6 +204,7 @@ export class RedisBus implements MessageBus {
 
   publish(message: Message, shared?: ReadonlyMap<string, readonly string[]>): Promise<void> {
     this.flow.beginMessage();
+    this.backlog.beginMessage();
     const seq = ++this.published;
     for (const tap of this.localPublishHandlers) tap(message, seq);
     const nodes = this.sync.table.nodesFor(message.topic);
@@ -225,6 +233,7 @@ export class RedisBus implements MessageBus {
 
   throttle(publisher: Throttled): void {
     this.flow.throttle(publisher);
+    this.backlog.throttle(publisher);
   }
 
   get sharedRouteCount(): number {
@@ -299,6 +308,7 @@ export class RedisBus implements MessageBus {
     clearInterval(this.heartbeatTimer);
     this.announcements.closeAll();
     this.flow.close();
+    this.backlog.close();
     try {
       // Leave as a dead node does, only sooner: our heartbeat is marked expired and our routes stay,
       // so a live node recovers us (adopts our offline sessions, drains our limbo, drops our routes).
@@ -341,7 +351,8 @@ export class RedisBus implements MessageBus {
   private onAnnouncement(text: string): void {
     const a = decodeRouteAnnouncement(text);
     if (a === null) return;
-    if (a.kind === 'gone') this.flow.forget(a.nodeId);
+    // Gone, or back on a new connection: either way what it never acked will not be acked.
+    if (a.kind === 'gone' || a.kind === 'rejoin') this.flow.forget(a.nodeId);
     if (a.kind === 'gone' && a.nodeId === this.nodeId) {
       // Someone declared us dead (we stalled past the ttl): put our routes back.
       if (a.origin !== this.nodeId) void this.resync().catch(() => {});

@@ -140,24 +140,3 @@ export function isConnectionFailure(client: Redis, err: unknown): boolean {
   if (/Stream isn't writeable|Connection is closed/.test(err.message)) return true;
   return client.status !== 'ready' && err.name !== 'ReplyError';
 }
-
-/**
- * Redis disconnects a subscriber whose unread output passes client-output-buffer-limit (pubsub
- * default: 32 MB, or 8 MB for 60 s), and the frames in that buffer are gone although their
- * PUBLISH counted it as a receiver. A node that falls that far behind under a flood would lose
- * acknowledged messages, so say so once at start. (Managed Redis may refuse CONFIG: then nothing.)
- */
-export async function warnIfPubsubLimited(redis: Redis, log: RedisLogger, windowBytes: number): Promise<void> {
-  try {
-    const reply = (await redis.config('GET', 'client-output-buffer-limit')) as string[];
-    const limits = reply[1] ?? '';
-    const pubsub = /pubsub (\d+) (\d+) (\d+)/.exec(limits);
-    if (pubsub === null || (pubsub[1] === '0' && pubsub[2] === '0')) return;
-    const bound = Number.isFinite(windowBytes)
-      ? `flow control keeps a node's unread backlog to about ${windowBytes} bytes per sending node (--bus-window), so keep the soft limit above nodes × that`
-      : 'flow control is off (--bus-window 0), so a flooded node has no bound';
-    log.warn({ pubsubLimit: `${pubsub[1]} ${pubsub[2]} ${pubsub[3]}` }, `Redis disconnects a pub/sub client this far behind, losing its unread messages: ${bound}, or set \`client-output-buffer-limit pubsub 0 0 0\` on this Redis`);
-  } catch {
-    // CONFIG disabled or Redis away: nothing to say
-  }
-}

@@ -7,9 +7,10 @@ import type { Backend } from '../types.js';
 import { BusUnavailableError, RedisBus } from './bus.js';
 import type { BusFlowOptions } from './bus-flow.js';
 import { messageCodec } from './codec.js';
-import { createRedisClient, isConnectionFailure, waitReady, warnIfPubsubLimited } from './connection.js';
+import { createRedisClient, isConnectionFailure, waitReady } from './connection.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { RedisOwnership } from './ownership.js';
+import { checkPubsubLimit } from './pubsub-limit.js';
 import { RedisRetainedStore } from './retained-store.js';
 import { RedisSessionStore } from './session-store.js';
 
@@ -28,7 +29,11 @@ export interface RedisBackendOptions {
   nodeTtlMs?: number;
   /** Flow control between nodes (bus-flow.ts). */
   flow?: BusFlowOptions;
-  /** How long to wait for the first connection (then RedisUnreachableError). */
+  /** Bytes written to Redis and not yet answered past which publishers wait (redis-backlog.ts). */
+  pendingBytes?: number;
+  /** Check Redis' pub/sub output limit at start (pubsub-limit.ts) for this many nodes; `set`: raise it. */
+  pubsubCheck?: { nodes: number; set: boolean };
+  /** How long to wait for the first connection. */
   connectTimeoutMs?: number;
 }
 
@@ -63,6 +68,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
       ...(options.nodeTtlMs !== undefined ? { nodeTtlMs: options.nodeTtlMs } : {}),
       ...(options.flow !== undefined ? { flow: options.flow } : {}),
+      ...(options.pendingBytes !== undefined ? { pendingBytes: options.pendingBytes } : {}),
     });
     bus.onTakeover((clientId, connectionId, epoch) => ownership.handleRemoteTakeover(clientId, connectionId, epoch, true));
     // TAKEOVER frames sent while our subscriber was away are lost. When it is back: once the PING
@@ -70,7 +76,8 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     // owner records then misses nothing.
     subscriber.on('ready', () => setImmediate(() => void subscriber.ping().then(() => ownership.recheck()).catch(() => {})));
     await bus.start();
-    void warnIfPubsubLimited(redis, logger, bus.flow.windowBytes);
+    const check = options.pubsubCheck;
+    if (check !== undefined) void checkPubsubLimit(redis, logger, { nodes: check.nodes, windowBytes: bus.flow.windowBytes, pendingBytes: bus.backlog.capBytes }, check.set);
     return {
       sessions,
       retained,

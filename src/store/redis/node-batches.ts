@@ -6,8 +6,13 @@
 // PUBLISH answers with the number of receivers. A heard frame is kept for a while (ReplayBuffer)
 // in case the node dies with it unread; an unheard one (the node is gone, or between reconnects)
 // is pushed onto the node's limbo list, which is drained without acks, so it leaves the window.
+//
+// Every frame's entry bytes also count as waiting on Redis (RedisBacklog) from the moment they are
+// added until Redis has answered the PUBLISH (and the RPUSH into limbo, if any): past the cap the
+// publishers concerned are paused, so a stopped Redis cannot make this process buffer without bound.
 import type { Redis } from 'ioredis';
 import type { BusFlow } from './bus-flow.js';
+import type { RedisBacklog } from './redis-backlog.js';
 import { encodeMessagesFrame, entryBytes, type MarkedEntry } from './node-frames.js';
 import type { ReplayBuffer } from './replay-buffer.js';
 import type { BusKeys } from './route-sync.js';
@@ -31,6 +36,7 @@ export class NodeBatches {
     private readonly keys: BusKeys,
     private readonly flow: BusFlow,
     private readonly replay: ReplayBuffer,
+    private readonly backlog: RedisBacklog,
   ) {}
 
   /** Adds one encoded message to node's batch; resolves once its frame is with Redis (or in the node's limbo). */
@@ -51,6 +57,7 @@ export class NodeBatches {
     const bytes = entryBytes(encoded);
     batch.entries += bytes;
     this.flow.sent(node, bytes);
+    this.backlog.written(bytes);
     return batch.promise;
   }
 
@@ -74,7 +81,16 @@ export class NodeBatches {
             throw err;
           },
         )
-        .then(() => batch.resolve(), batch.reject);
+        .then(
+          () => {
+            this.backlog.answered(batch.entries);
+            batch.resolve();
+          },
+          (err: unknown) => {
+            this.backlog.answered(batch.entries);
+            batch.reject(err);
+          },
+        );
     }
   };
 }

@@ -162,3 +162,43 @@ describe('BusFlow receiver side', () => {
     expect(sender.outstanding('b')).toBeLessThan(ACK_EVERY_BYTES);
   });
 });
+
+describe('BusFlow across a node connection reset (its rejoin)', () => {
+  it('a node that lost unread frames and rejoined is credited from zero: the sender is not held back by bytes it will never ack', () => {
+    const { flow: f } = flow();
+    const p = new Publisher();
+    // A window went out; the node's subscriber connection was cut (Redis' pub/sub limit) with it unread.
+    send(f, 'b', MIN_WINDOW_BYTES, p);
+    expect(p.paused).toBe(true);
+    // The node is back and announces 'rejoin' (bus.ts calls forget): the waiting publisher goes on
+    // and what the node processes from now on is all the sender counts.
+    f.forget('b');
+    expect(p.paused).toBe(false);
+    expect(f.outstanding('b')).toBe(0);
+    // New traffic that the node keeps up with never pauses anyone again (without the reset,
+    // outstanding would stay a window above what it acks: every send would pause).
+    for (let i = 0; i < 100; i++) {
+      send(f, 'b', ACK_EVERY_BYTES, p);
+      f.onAck('b', ACK_EVERY_BYTES);
+    }
+    expect(p.pauses).toBe(1);
+    expect(f.outstanding('b')).toBe(0);
+  });
+
+  it('the receiver forgets what it processed from a sender whose connection reset, and late acks never go below zero', () => {
+    const { flow: f, acks } = flow();
+    f.processed('a', ACK_EVERY_BYTES - 1);
+    expect(f.unacked('a')).toBe(ACK_EVERY_BYTES - 1);
+    f.forget('a');
+    expect(f.unacked('a')).toBe(0);
+    // Counting restarts: a full ACK_EVERY_BYTES more before the next ack, not one byte.
+    f.processed('a', 1);
+    expect(acks).toEqual([]);
+    // Sender side: an ack for bytes sent before the reset (in flight across it) is not a credit.
+    const p = new Publisher();
+    send(f, 'b', 4 * 1024, p);
+    f.forget('b');
+    f.onAck('b', 4 * 1024);
+    expect(f.outstanding('b')).toBe(0);
+  });
+});
