@@ -79,6 +79,8 @@ export class Session {
   online = false;
   /** While set (a while after a resume or a forwarded-messages notice), second copies of a message are skipped. */
   private copies: RecentCopies | null = null;
+  /** Frames waiting for the store to have the records they rest on (writeAfterStore), and every frame after them. */
+  private held: Buffer[] | null = null;
 
   constructor(
     readonly clientId: string,
@@ -359,7 +361,7 @@ export class Session {
       this.deps.writes.count++;
       this.deps.store.putInflight(this.clientId, record);
     }
-    this.writePublish(frame);
+    this.writePublish(frame, message.qos === 2);
   }
 
   /** The shared fan-out frame, or one of this client's own when it takes topic aliases. */
@@ -369,13 +371,42 @@ export class Session {
     return aliases.frame(fan, subIds, qos, retain, dup, messageId, this.sink.maxPacketSize);
   }
 
-  private writePublish(frame: Buffer): void {
+  private writePublish(frame: Buffer, afterStore = false): void {
     if (frame.length > this.sink.maxPacketSize) {
       this.deps.counters.messagesDropped++;
       return;
     }
     this.deps.counters.messagesSent++;
-    this.sink.write(frame);
+    if (afterStore) this.writeAfterStore(frame);
+    else if (this.held !== null) this.held.push(frame);
+    else this.sink.write(frame);
+  }
+
+  /**
+   * Writes a packet once the store has the record it rests on (every write issued so far), when
+   * another process may resume this session: a QoS 2 PUBLISH (else a resume that lacks the record
+   * could deliver the message again as new), PUBREL, PUBCOMP. Later frames wait behind it (order).
+   */
+  writeAfterStore(frame: Buffer): void {
+    if (this.held !== null) {
+      this.held.push(frame);
+      return;
+    }
+    const store = this.deps.store;
+    if (store.sharedAcrossProcesses !== true || !this.persistent) {
+      this.sink.write(frame);
+      return;
+    }
+    this.held = [frame];
+    const release = (): void => {
+      const held = this.held ?? [];
+      this.held = null;
+      for (const f of held) this.sink.write(f);
+    };
+    store.flush().then(release, (err: unknown) => {
+      this.deps.log.warn({ err, clientId: this.clientId }, 'store write failed before a QoS 2 packet; sending it anyway');
+      release();
+    });
   }
 
   /** Next packet id in 1..65535 not in use by an unacknowledged message [MQTT-2.2.1-3]. */

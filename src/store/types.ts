@@ -131,6 +131,13 @@ export interface SessionStore {
 
   /** Resolves when all writes issued so far are durable; rejects if any failed. */
   flush(): Promise<void>;
+
+  /**
+   * True when another process may resume a session from this store (Redis): a packet whose
+   * exactly-once promise rests on a stored record (a QoS 2 PUBLISH, PUBREL, PUBCOMP) then waits
+   * for that record to be stored before it is written to the client.
+   */
+  readonly sharedAcrossProcesses?: boolean;
 }
 
 export interface RetainedStore {

@@ -1,5 +1,5 @@
 // PUBACK, PUBREC, PUBREL, PUBCOMP: the QoS 1/2 acknowledgement flows (spec 4.3).
-import type { AckPacket } from '../../protocol/index.js';
+import { encode, type AckPacket } from '../../protocol/index.js';
 import type { Connection } from '../connection.js';
 
 /** PUBACK ends an outgoing QoS 1 delivery and frees its packet id [MQTT-4.3.2-?]. */
@@ -16,8 +16,9 @@ export function handlePubrec(conn: Connection, packet: AckPacket): void {
     return;
   }
   const known = session.received(packet.messageId);
-  if (known || conn.version !== 5) conn.send({ cmd: 'pubrel', messageId: packet.messageId });
-  else conn.send({ cmd: 'pubrel', messageId: packet.messageId, reasonCode: 0x92 });
+  // After the stored record says 'pubrel': a resume must not send the PUBLISH again [MQTT-4.3.3].
+  const pubrel = known || conn.version !== 5 ? { cmd: 'pubrel' as const, messageId: packet.messageId } : { cmd: 'pubrel' as const, messageId: packet.messageId, reasonCode: 0x92 };
+  session.writeAfterStore(encode(pubrel, conn.version));
 }
 
 /** PUBREL: the incoming QoS 2 id is released; PUBCOMP always answers [MQTT-4.3.3-11]. */
@@ -25,8 +26,9 @@ export function handlePubrel(conn: Connection, packet: AckPacket): void {
   const session = conn.session;
   if (session === null) return;
   const known = session.releaseIncomingQos2(packet.messageId);
-  if (known || conn.version !== 5) conn.send({ cmd: 'pubcomp', messageId: packet.messageId });
-  else conn.send({ cmd: 'pubcomp', messageId: packet.messageId, reasonCode: 0x92 });
+  // After the id is released in the store: a resumed session must not take the client's next use of it for a resend.
+  const pubcomp = known || conn.version !== 5 ? { cmd: 'pubcomp' as const, messageId: packet.messageId } : { cmd: 'pubcomp' as const, messageId: packet.messageId, reasonCode: 0x92 };
+  session.writeAfterStore(encode(pubcomp, conn.version));
 }
 
 /** PUBCOMP ends an outgoing QoS 2 delivery. */

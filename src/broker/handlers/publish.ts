@@ -42,7 +42,9 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
     return;
   }
   session.addIncomingQos2(messageId);
-  broker.publish(message, clientId, conn).then(
+  // PUBREC once the id is stored (a persistent session: a resume must recognise the resend).
+  const routed = broker.publish(message, clientId, conn);
+  (session.persistent ? Promise.all([routed, broker.backend.sessions.flush()]) : routed).then(
     () => conn.send({ cmd: 'pubrec', messageId }), // [MQTT-4.3.3-1]
     (err: unknown) => {
       session.releaseIncomingQos2(messageId);

@@ -22,6 +22,8 @@ export interface StoredWill {
 }
 
 export class RedisSessionStore implements SessionStore {
+  /** Another process (a node that adopts or resumes a session) may read what this one wrote. */
+  readonly sharedAcrossProcesses = true;
   private readonly scripts: StoreScripts;
   private readonly writes: WriteTracker;
 
@@ -72,7 +74,7 @@ export class RedisSessionStore implements SessionStore {
     // Recorded only when this node is the holder (its session took it); a replay for another node only checks.
     const record = origin !== undefined && origin.holder === this.nodeId;
     const reply = this.scripts.enqueueCapped(k.queue(clientId), k.session(clientId), k.inflight(clientId), limits.messages, limits.bytes, encoded, encoded.length, taken, origin?.seq, record);
-    this.writes.follow(reply); // flush() covers it (a PUBACK waits for it); its caller handles its failure
+    this.writes.track(reply); // flush() covers it too (a PUBACK waits for it)
     return (await reply) !== 0;
   }
 

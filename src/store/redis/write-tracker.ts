@@ -25,15 +25,6 @@ export class WriteTracker {
     this.sinceFlush++;
   }
 
-  /** A write whose caller handles its failure: flush() waits for it, without remembering its failure. */
-  follow(write: Promise<unknown>): void {
-    this.last = write.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.sinceFlush++;
-  }
-
   async flush(): Promise<void> {
     if (this.sinceFlush === 0) {
       // Nothing to wait for: still say whether Redis is there, as a write would have.
