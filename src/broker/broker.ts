@@ -16,7 +16,8 @@ import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Packet } from '../protocol/index.js';
-import type { Backend, Message, QueueLimits, SubscriptionOptions, Throttled } from '../store/types.js';
+import type { Backend, Message, QueueLimits, SessionRecord, SubscriptionOptions, Throttled } from '../store/types.js';
+import { replayTarget, subscribedAt } from './replay-target.js';
 import { DropLog } from './drop-log.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
@@ -39,6 +40,22 @@ export interface SessionRequest {
   window: number;
   /** The CONNACK to send once the session is ready, given the session-present flag. */
   connack(sessionPresent: boolean): Buffer;
+}
+
+/**
+ * How long a bridge outlives its cause (a takeover from another node, or the end of a dead node's
+ * recovery): longer than the new holder needs to load the session and have its routes acked by
+ * every node (the bus waits up to 1 s for acks).
+ */
+const BRIDGE_MS = 3000;
+/** A bridge opened during a dead node's recovery lasts until endBridge (bounded all the same). */
+const BRIDGE_OPEN_MS = 60_000;
+
+/** The copy of message queued for one client: its delivery QoS and RETAIN, and its subscription ids. */
+function queuedCopy(message: Message, qos: 0 | 1 | 2, retain: boolean, subIds: number[] | undefined): Message {
+  const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt, origin: message.origin };
+  if (subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: subIds };
+  return queued;
 }
 
 export class Broker implements ConnectionHost, StatsSource {
@@ -71,12 +88,15 @@ export class Broker implements ConnectionHost, StatsSource {
       (clientId) => this.online.get(clientId)?.state === 'connected',
       (clientId, fan, target) => this.deliverTo(clientId, fan, target),
     );
-    this.offline = new OfflineSessions((clientId, entry) => {
-      // v5 Session Expiry Interval elapsed while offline.
-      this.local.remove(clientId, entry.filters);
-      backend.sessions.delete(clientId);
-      backend.ownership.release(clientId, entry.epoch);
-    });
+    this.offline = new OfflineSessions(
+      (clientId, entry) => {
+        // v5 Session Expiry Interval elapsed while offline.
+        this.local.remove(clientId, entry.subscriptions.keys());
+        backend.sessions.delete(clientId);
+        backend.ownership.release(clientId, entry.epoch);
+      },
+      (clientId, entry) => this.local.remove(clientId, entry.subscriptions.keys()), // a bridge ended
+    );
     this.queueLimits = { messages: config.maxQueued, bytes: config.maxQueuedBytes };
     this.drops = new DropLog(this.counters, log);
     this.sessionDeps = { store: backend.sessions, counters: this.counters, log, limits: this.queueLimits, drops: this.drops, nodeId: backend.bus.nodeId, writes: this.deliveryWrites };
@@ -85,7 +105,7 @@ export class Broker implements ConnectionHost, StatsSource {
       const fan = this.deliverLocal(message);
       if (groups !== undefined) this.counters.messagesDropped += this.local.shared.deliverFromBus(message, groups, fan);
     });
-    backend.ownership.onTakeover((clientId, connectionId, epoch) => this.onTakeover(clientId, connectionId, epoch));
+    backend.ownership.onTakeover((clientId, connectionId, _epoch, remote) => this.onTakeover(clientId, connectionId, remote === true));
     backend.bus.onQueued?.((clientId) => this.queueChanged(clientId));
     // One timer for every connection's keep-alive and connect timeout (no timer per connection).
     const sweepMs = Math.max(25, Math.min(1000, Math.floor(config.connectTimeoutMs / 4)));
@@ -135,9 +155,12 @@ export class Broker implements ConnectionHost, StatsSource {
       // An empty payload clears the retained message [MQTT-3.3.1-10]; otherwise it replaces it [MQTT-3.3.1-5].
       this.backend.retained.set(message.topic, message.payload.length === 0 ? null : ownPayload(message));
     }
+    const bus = this.backend.bus;
+    // A bridge here may queue this message for a client whose new node gets it from the bus too:
+    // numbered now (as the bus numbers it), the holder can tell the two copies apart.
+    if (this.offline.bridgeCount > 0 && message.origin === undefined && bus.reserveSeq !== undefined) message.origin = { sender: bus.nodeId, seq: bus.reserveSeq() };
     const writesBefore = this.deliveryWrites.count;
     const fan = this.deliverLocal(message, originClientId);
-    const bus = this.backend.bus;
     // Shared subscriptions, here or elsewhere in the cluster: choose a node (and member) per group.
     const shared = this.local.shared;
     const away = shared.size === 0 && bus.sharedRouteCount === 0 ? undefined : shared.deliverPublished(message, fan, bus);
@@ -179,9 +202,9 @@ export class Broker implements ConnectionHost, StatsSource {
     if (conn !== undefined && conn.state === 'connected' && conn.session !== null) {
       conn.session.deliver(fan, qos, retain, target.subIds);
     } else if (qos > 0) {
-      const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt, origin: message.origin };
-      if (target.subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: target.subIds };
-      this.enqueueOffline(clientId, queued);
+      // A bridge: the client is on another node, which is told to take it from the queue.
+      const bridged = conn === undefined && this.offline.get(clientId)?.mode === 'bridge';
+      void this.enqueueOffline(clientId, queuedCopy(message, qos, retain, target.subIds), bridged);
       // Still connecting: this may land behind the queue's drain; look again once connected.
       if (conn !== undefined && conn.session !== null) conn.session.queueChanged();
     }
@@ -189,14 +212,93 @@ export class Broker implements ConnectionHost, StatsSource {
 
   /**
    * Stores a message for an offline persistent session, within --max-queued/--max-queued-bytes. A
-   * message from the bus records that this node's copy of the session took it (replay skips it).
+   * message from the bus records that this node's copy of the session took it (replay skips it);
+   * a replayed one (replayedFrom: the dead node) is skipped if that node's copy had taken it.
+   * notifyHolder: the client is held on another node, which is told to take it.
    */
-  private enqueueOffline(clientId: string, message: Message): void {
-    const origin = message.origin === undefined ? undefined : { sender: message.origin.sender, seq: message.origin.seq, holder: this.backend.bus.nodeId };
-    this.backend.sessions.enqueue(clientId, ownPayload(message), this.queueLimits, origin).then(
-      (kept) => kept || this.drops.dropped(clientId, 'offline queue full', { maxQueued: this.queueLimits.messages, maxQueuedBytes: this.queueLimits.bytes }),
+  private enqueueOffline(clientId: string, message: Message, notifyHolder = false, replayedFrom?: string): Promise<void> {
+    const o = message.origin;
+    const origin = o === undefined ? undefined : { sender: o.sender, seq: o.seq, holder: replayedFrom ?? this.backend.bus.nodeId };
+    return this.backend.sessions.enqueue(clientId, ownPayload(message), this.queueLimits, origin).then(
+      (kept) => {
+        if (!kept) this.drops.dropped(clientId, 'offline queue full', { maxQueued: this.queueLimits.messages, maxQueuedBytes: this.queueLimits.bytes });
+        else if (notifyHolder) this.backend.ownership.notifyQueued?.(clientId);
+      },
       (err: unknown) => this.log.error({ err, clientId }, 'could not queue a message for an offline client'),
     );
+  }
+
+  // ---- sessions of dead nodes (cluster/recovery.ts hands them over) ---------------------------
+
+  /** A persistent session adopted from a dead node: parked here, as if its client had gone offline here. */
+  adopt(clientId: string, record: SessionRecord, epoch: number): Promise<void> {
+    if (this.online.has(clientId)) return Promise.resolve(); // back here already: its own session has it
+    this.dropStale(clientId);
+    const routes: Promise<void>[] = [];
+    for (const [filter, options] of record.subscriptions) this.local.add(clientId, filter, options, false, routes);
+    this.offline.park(clientId, epoch, record.subscriptions, record.expiryInterval);
+    return Promise.all(routes).then(() => undefined);
+  }
+
+  /** The will of an adopted session: now, or after its delay unless the client comes back first [MQTT-3.1.3-9]. */
+  adoptWill(clientId: string, will: Message, delaySeconds: number, expiryInterval: number): void {
+    if (delaySeconds <= 0) this.wills.publishNow(will);
+    else this.wills.publishLater(clientId, will, Math.min(delaySeconds, expiryInterval));
+  }
+
+  /**
+   * A client the dead node held that is back on another node already: what is still routed here
+   * for it goes to its queue, its holder told, until endBridge (a client back on this node needs none).
+   */
+  bridgeFor(clientId: string, subscriptions: ReadonlyMap<string, SubscriptionOptions>): Promise<void> {
+    if (this.online.has(clientId) || this.offline.get(clientId) !== undefined) return Promise.resolve();
+    const routes: Promise<void>[] = [];
+    for (const [filter, options] of subscriptions) this.local.add(clientId, filter, options, false, routes);
+    this.offline.bridge(clientId, BRIDGE_OPEN_MS, subscriptions);
+    return Promise.all(routes).then(() => undefined);
+  }
+
+  /** The bridge for clientId (or its adopted session, whose client came back meanwhile) ends BRIDGE_MS from now. */
+  endBridge(clientId: string): void {
+    this.offline.bridge(clientId, BRIDGE_MS);
+  }
+
+  /**
+   * One message a dead node received and may not have handed on, for the sessions it held (`scope`:
+   * client id -> its subscriptions): queued for each that was subscribed when it was published and
+   * whose copy on the dead node had not taken it; `groups`, the shared subscription groups the dead
+   * node was chosen for, through one member each. The queue writes are pushed onto `writes`.
+   */
+  replay(message: Message, groups: readonly string[] | undefined, deadNode: string, scope: ReadonlyMap<string, ReadonlyMap<string, SubscriptionOptions>>, writes: Promise<void>[]): void {
+    if (message.qos === 0 || isExpired(message, Date.now())) return;
+    const sentAt = message.publishedAt;
+    if (groups !== undefined) {
+      for (const group of groups) {
+        for (const [clientId, subscriptions] of scope) {
+          const options = subscriptions.get(group);
+          if (options === undefined || options.qos === 0 || !subscribedAt(options, sentAt)) continue;
+          writes.push(this.replayTo(clientId, message, { qos: options.qos, rap: options.rap === true, subIds: undefined }, deadNode));
+          break;
+        }
+      }
+    }
+    for (const [clientId, subscriptions] of scope) {
+      const target = replayTarget(message.topic, subscriptions, sentAt);
+      if (target !== null && target.qos > 0) writes.push(this.replayTo(clientId, message, target, deadNode));
+    }
+  }
+
+  private replayTo(clientId: string, message: Message, target: Readonly<Target>, deadNode: string): Promise<void> {
+    const qos = (message.qos < target.qos ? message.qos : target.qos) as 1 | 2;
+    // Parked here: taken at its resume. Held by a connection (here or elsewhere): its node is told.
+    const parkedHere = this.offline.get(clientId)?.mode === 'parked';
+    return this.enqueueOffline(clientId, queuedCopy(message, qos, target.rap && message.retain, target.subIds), !parkedHere, deadNode);
+  }
+
+  /** An entry this node still has for clientId (a bridge, say) gives way to a session of it here. */
+  private dropStale(clientId: string): void {
+    const stale = this.offline.take(clientId);
+    if (stale !== undefined) this.local.remove(clientId, stale.subscriptions.keys());
   }
 
   // ---- subscriptions ------------------------------------------------------------------------
@@ -262,6 +364,10 @@ export class Broker implements ConnectionHost, StatsSource {
       return false;
     }
     this.online.set(clientId, conn);
+    // What this node still indexes for clientId (its parked session, a bridge, the connection just
+    // taken over) passes to this connection: kept until the session's own subscriptions are in the
+    // index, so nothing published meanwhile finds no subscriber (it is queued, and taken once connected).
+    const inherited = this.offline.take(clientId);
     let record = null;
     if (request.clean) store.delete(clientId); // [MQTT-3.1.2-6]
     else record = await store.load(clientId);
@@ -274,6 +380,7 @@ export class Broker implements ConnectionHost, StatsSource {
       // detached() ran before the session existed: the claim is still ours to give back.
       if (this.online.get(clientId) === conn) this.online.delete(clientId);
       if (!conn.takenOver) this.backend.ownership.release(clientId, epoch);
+      if (inherited !== undefined) this.local.remove(clientId, inherited.subscriptions.keys());
       return false;
     }
     const routes: Promise<void>[] = [];
@@ -283,6 +390,7 @@ export class Broker implements ConnectionHost, StatsSource {
         this.local.add(clientId, filter, options, false, routes);
       }
     }
+    if (inherited !== undefined) this.local.remove(clientId, [...inherited.subscriptions.keys()].filter((filter) => !session.subscriptions.has(filter)));
     if (session.persistent) store.save(clientId, request.expiryInterval);
     // A clean start's delete() already removed any stored will: no second DEL for a will-less client.
     if (request.will !== null || !request.clean) store.setWill(clientId, request.will, request.willDelay);
@@ -310,15 +418,6 @@ export class Broker implements ConnectionHost, StatsSource {
     // order, ahead of anything new (Session: spilled).
     session.goOnline(record !== null);
     return true;
-  }
-
-  /**
-   * Whether a connection of this node holds clientId with its session loaded: its subscriptions are
-   * in the local index, so every message for it published here or routed here reaches it.
-   */
-  holds(clientId: string): boolean {
-    const conn = this.online.get(clientId);
-    return conn !== undefined && conn.session !== null;
   }
 
   /** Another node appended to clientId's store queue (QUEUED notice): deliver it if online here. */
@@ -351,11 +450,14 @@ export class Broker implements ConnectionHost, StatsSource {
     if (session.persistent) for (const m of pending) this.enqueueOffline(clientId, m);
     if (conn.takenOver) {
       // The newer connection owns the session now and restores its subscriptions from the store.
-      this.local.remove(clientId, session.subscriptions.keys());
+      // Until it has (here: its openSession takes this entry over) or its node's routes are in effect
+      // everywhere (another node), what comes for the client here goes to its queue: a bridge.
+      if (session.persistent) this.offline.bridge(clientId, BRIDGE_MS, session.subscriptions);
+      else this.local.remove(clientId, session.subscriptions.keys());
       return;
     }
     if (session.persistent) {
-      this.offline.park(clientId, conn.epoch, [...session.subscriptions.keys()], session.expiryInterval);
+      this.offline.park(clientId, conn.epoch, session.subscriptions, session.expiryInterval);
       return;
     }
     this.local.remove(clientId, session.subscriptions.keys());
@@ -364,7 +466,8 @@ export class Broker implements ConnectionHost, StatsSource {
     this.backend.ownership.release(clientId, conn.epoch);
   }
 
-  private onTakeover(clientId: string, connectionId: string, _epoch: number): void {
+  /** A newer claim took clientId (remote: on another node). */
+  private onTakeover(clientId: string, connectionId: string, remote: boolean): void {
     this.wills.cancel(clientId);
     const conn = this.connections.get(connectionId);
     if (conn !== undefined && conn.clientId === clientId) {
@@ -372,8 +475,9 @@ export class Broker implements ConnectionHost, StatsSource {
       conn.close('session taken over', { will: true, disconnectCode: 0x8e });
       return;
     }
-    const entry = this.offline.take(clientId);
-    if (entry !== undefined) this.local.remove(clientId, entry.filters);
+    // Parked here and back on another node: a bridge until that node's routes are in effect
+    // everywhere. Back on this node: its openSession takes the entry over.
+    if (remote && this.offline.get(clientId)?.mode === 'parked') this.offline.bridge(clientId, BRIDGE_MS);
   }
 
   // ---- timers, stats, shutdown --------------------------------------------------------------

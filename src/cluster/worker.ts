@@ -95,7 +95,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   reportTimer.unref();
   void reporter.report().catch(() => {});
   const broker = running.broker;
-  const recovery = new DeadNodeRecovery({ backend, publish: (m) => broker.publish(m), limits: broker.queueLimits, dropped: (clientId, reason) => broker.drops.dropped(clientId, reason), holds: (clientId) => broker.holds(clientId), logger: nodeLog });
+  const recovery = new DeadNodeRecovery({ backend, broker, logger: nodeLog });
 
   let stopping: Promise<void> | null = null;
   const stop = (reason: string): Promise<void> =>

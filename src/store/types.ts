@@ -159,8 +159,13 @@ export interface SessionOwnership {
   claim(clientId: string, connectionId: string): Promise<number>;
   /** Gives the id up, unless a newer claim (higher epoch) already took it. */
   release(clientId: string, epoch: number): void;
-  /** Called on the node that held clientId when a newer claim took it. */
-  onTakeover(handler: (clientId: string, connectionId: string, epoch: number) => void): void;
+  /** Called on the node that held clientId when a newer claim took it (remote: the claim is on another node). */
+  onTakeover(handler: (clientId: string, connectionId: string, epoch: number, remote?: boolean) => void): void;
+  /**
+   * Optional (cluster): tells the node holding clientId that its store queue got messages (a bridge
+   * or a replay queued them on this node); that node takes them (MessageBus.onQueued there).
+   */
+  notifyQueued?(clientId: string): void;
   /**
    * Optional (cluster): called by the core after a resumed session's routes are in place and
    * before it drains the queue. Resolves when messages routed to the previous holder (a node
@@ -211,6 +216,12 @@ export interface MessageBus {
    * the publisher is paused and resumed once that node has caught up (bus-flow.ts).
    */
   throttle?(publisher: Throttled): void;
+  /**
+   * Optional (cluster): the number the bus will give the next message this node publishes, taken
+   * now; publish() then uses it for a message whose origin carries it (broker.ts numbers local
+   * publishes while a bridge may also queue them).
+   */
+  reserveSeq?(): number;
   /** Count of messages this node received from the bus (tests use it to prove routing by interest). */
   readonly received: number;
   close(): Promise<void>;

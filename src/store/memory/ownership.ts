@@ -5,7 +5,7 @@
 // epoch. So by the time the claim's promise resolves the old connection has been told to go.
 import type { SessionOwnership } from '../types.js';
 
-type TakeoverHandler = (clientId: string, connectionId: string, epoch: number) => void;
+type TakeoverHandler = (clientId: string, connectionId: string, epoch: number, remote?: boolean) => void;
 
 export class MemoryOwnership implements SessionOwnership {
   private readonly holders = new Map<string, { connectionId: string; epoch: number }>();

@@ -115,7 +115,6 @@ export class RedisBus implements MessageBus {
   private readonly codec: MessageCodec;
   private readonly heartbeatMs: number;
   private messageHandlers: MessageHandler[] = [];
-  private localPublishHandlers: Array<(message: Message, seq: number) => void> = [];
   private readonly replay: ReplayBuffer;
   private takeoverHandlers: TakeoverHandler[] = [];
   private deadNodeHandlers: Array<(nodeId: string) => void> = [];
@@ -205,8 +204,8 @@ export class RedisBus implements MessageBus {
   publish(message: Message, shared?: ReadonlyMap<string, readonly string[]>): Promise<void> {
     this.flow.beginMessage();
     this.backlog.beginMessage();
-    const seq = ++this.published;
-    for (const tap of this.localPublishHandlers) tap(message, seq);
+    // Numbered already when the core reserved its number (reserveSeq).
+    const seq = message.origin !== undefined && message.origin.sender === this.nodeId ? message.origin.seq : ++this.published;
     const nodes = this.sync.table.nodesFor(message.topic);
     if (shared !== undefined) return this.publishShared(message, nodes, shared, seq);
     if (nodes.length === 0) return resolved;
@@ -231,6 +230,10 @@ export class RedisBus implements MessageBus {
     return Promise.all(waits).then(() => undefined);
   }
 
+  reserveSeq(): number {
+    return ++this.published;
+  }
+
   throttle(publisher: Throttled): void {
     this.flow.throttle(publisher);
     this.backlog.throttle(publisher);
@@ -246,11 +249,6 @@ export class RedisBus implements MessageBus {
 
   onMessage(handler: MessageHandler): void {
     this.messageHandlers.push(handler);
-  }
-
-  /** Every message published on this node, with its number (recovery's adopted sessions need local publishes too). */
-  onLocalPublish(handler: (message: Message, seq: number) => void): void {
-    this.localPublishHandlers.push(handler);
   }
 
   /** Takeover notices for clients held on this node (ownership.ts sends them with encodeTakeover). */

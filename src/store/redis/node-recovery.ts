@@ -72,10 +72,6 @@ export class NodeRecoveryStore {
     return listening && expiredFor < graceMs;
   }
 
-  clientsOf(deadNode: string): Promise<string[]> {
-    return this.redis.smembers(this.keys.nodeClients(deadNode));
-  }
-
   /** [clients deadNode holds, clients claimed away from it since it stopped hearing takeovers], atomically. */
   async clientsAndMoved(deadNode: string): Promise<[string[], string[]]> {
     const replies = await this.redis.multi().smembers(this.keys.nodeClients(deadNode)).smembers(this.keys.moved(deadNode)).exec();
@@ -113,11 +109,6 @@ export class NodeRecoveryStore {
     }
   }
 
-  /** The node holding clientId, or null. */
-  ownerNode(clientId: string): Promise<string | null> {
-    return this.redis.hget(this.keys.owner(clientId), 'node');
-  }
-
   async takeWill(clientId: string, deadNode: string): Promise<TakenWill | null> {
     const reply = await (this.redis as unknown as RecoveryCommands).starlingTakeWillBuffer(this.keys.will(clientId), deadNode);
     if (reply === null) return null;
@@ -129,12 +120,6 @@ export class NodeRecoveryStore {
     const k = this.keys;
     const epoch = await this.redis.eval(ADOPT_CLIENT, 4, k.owner(clientId), k.epoch, k.nodeClients(deadNode), k.nodeClients(this.nodeId), deadNode, this.nodeId, connectionId, clientId);
     return epoch === null ? null : Number(epoch);
-  }
-
-  /** False once the client reconnected (someone else holds its id): a delayed will is then cancelled. */
-  async notReclaimed(clientId: string, connectionId: string): Promise<boolean> {
-    const holder = await this.redis.hget(this.keys.owner(clientId), 'conn');
-    return holder === null || holder === connectionId;
   }
 
   /** Drops what is left of the dead node once recovered. */

@@ -25,11 +25,11 @@
 import type { Redis } from 'ioredis';
 import type { SessionOwnership } from '../types.js';
 import type { RedisKeys } from './keys.js';
-import { encodeTakeover } from './node-frames.js';
+import { encodeQueued, encodeTakeover } from './node-frames.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 import { WriteTracker } from './write-tracker.js';
 
-type TakeoverHandler = (clientId: string, connectionId: string, epoch: number) => void;
+type TakeoverHandler = (clientId: string, connectionId: string, epoch: number, remote: boolean) => void;
 /** Resolves when what deadNode's limbo held for its former clients is in their queues (or gives up). */
 type OrphanHandler = (deadNode: string) => Promise<void>;
 
@@ -48,6 +48,8 @@ export class RedisOwnership implements SessionOwnership {
   /** Ids this node claimed from another node, until settle(): clientId -> that node, and whether it heard the TAKEOVER. */
   private readonly takenFrom = new Map<string, { node: string; heard: boolean }>();
   private orphanHandler: OrphanHandler | null = null;
+  private readonly toNotify = new Set<string>();
+  private notifyScheduled = false;
   /** Ids held by connections of this node: clientId -> {connection, epoch}. */
   private readonly held = new Map<string, { connectionId: string; epoch: number }>();
 
@@ -136,7 +138,26 @@ export class RedisOwnership implements SessionOwnership {
     if (fromOtherNode) this.redis.srem(this.keys.moved(this.nodeId), clientId).catch(() => {});
     const held = this.held.get(clientId);
     if (held !== undefined && held.epoch <= epoch) this.held.delete(clientId);
-    for (const handler of this.handlers) handler(clientId, connectionId, epoch);
+    for (const handler of this.handlers) handler(clientId, connectionId, epoch, fromOtherNode);
+  }
+
+  /** Tells the node holding clientId (this one too) that its queue got messages: one QUEUED frame per client per turn. */
+  notifyQueued(clientId: string): void {
+    this.toNotify.add(clientId);
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    setImmediate(() => {
+      this.notifyScheduled = false;
+      const clientIds = [...this.toNotify];
+      this.toNotify.clear();
+      for (const id of clientIds) {
+        // Nobody holds it (offline, not parked anywhere): its next resume takes the queue.
+        this.redis
+          .hget(this.keys.owner(id), 'node')
+          .then((node) => (node === null ? 0 : this.redis.publish(this.keys.nodeChannel(node), encodeQueued(id))))
+          .catch(() => {}); // Redis away: the messages wait in the queue for the client's next take
+      }
+    });
   }
 
   /** The current holder of clientId, or null. */

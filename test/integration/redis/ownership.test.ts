@@ -17,8 +17,8 @@ beforeAll(async () => {
   await fx.start();
   a = await fx.backend();
   b = await fx.backend();
-  a.ownership.onTakeover((...event) => (takeoversA.push(event), waiters.forEach((w) => w())));
-  b.ownership.onTakeover((...event) => (takeoversB.push(event), waiters.forEach((w) => w())));
+  a.ownership.onTakeover((c, conn, e) => (takeoversA.push([c, conn, e]), waiters.forEach((w) => w())));
+  b.ownership.onTakeover((c, conn, e) => (takeoversB.push([c, conn, e]), waiters.forEach((w) => w())));
 });
 afterAll(() => fx.stop());
 
@@ -109,7 +109,7 @@ describe('RedisOwnership across nodes', () => {
     await waitReady(redis);
     const lonely = new RedisOwnership(redis, redisKeys(fx.prefix), 'lonely-node');
     const seen: Array<[string, string, number]> = [];
-    lonely.onTakeover((...event) => seen.push(event));
+    lonely.onTakeover((c, conn, e) => seen.push([c, conn, e]));
     try {
       const mine = await lonely.claim('lost-1', 'conn-l');
       const kept = await lonely.claim('lost-2', 'conn-k');

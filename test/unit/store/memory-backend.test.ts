@@ -9,7 +9,7 @@ describe('memory backend', () => {
   it('calls the takeover handler synchronously, before claim() returns', () => {
     const { ownership } = createMemoryBackend();
     const calls: Array<[string, string, number]> = [];
-    ownership.onTakeover((...args) => calls.push(args));
+    ownership.onTakeover((c, conn, e) => calls.push([c, conn, e]));
     void ownership.claim('c', 'conn-1');
     expect(calls).toEqual([]);
     void ownership.claim('c', 'conn-2');
