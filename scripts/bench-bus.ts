@@ -5,8 +5,7 @@
 // Starts its own redis-server on a free port.   node --import tsx scripts/bench-bus.ts [count]
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { connectBus } from '../src/store/redis/bus-connect.js';
-import { messageCodec } from '../src/store/redis/codec.js';
+import { createRedisBackend } from '../src/store/redis/index.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 
 const count = Number(process.argv[2] ?? 200_000);
@@ -35,8 +34,11 @@ async function rawPublish(): Promise<number> {
 
 async function busPublish(): Promise<number> {
   const logger = pino({ level: 'silent' });
-  const a = await connectBus({ url: redis.url, prefix: 'bench:', nodeId: 'a', logger, codec: messageCodec });
-  const b = await connectBus({ url: redis.url, prefix: 'bench:', nodeId: 'b', logger, codec: messageCodec });
+  // Two nodes wired as workers wire them (createRedisBackend); only their buses are used.
+  const nodeA = await createRedisBackend({ url: redis.url, prefix: 'bench:', nodeId: 'a', logger });
+  const nodeB = await createRedisBackend({ url: redis.url, prefix: 'bench:', nodeId: 'b', logger });
+  const a = nodeA.bus;
+  const b = nodeB.bus;
   await b.addRoute('bench/+');
   let got = 0;
   const done = new Promise<void>((resolve) => b.onMessage(() => ++got === count && resolve()));
@@ -49,8 +51,8 @@ async function busPublish(): Promise<number> {
   }
   await done;
   const rate = count / ((performance.now() - started) / 1000);
-  await a.close();
-  await b.close();
+  await nodeA.close();
+  await nodeB.close();
   return rate;
 }
 

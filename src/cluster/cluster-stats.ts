@@ -12,7 +12,7 @@ export class ClusterStats implements StatsSource {
     private readonly backend: RedisBackend,
     private readonly local: StatsSource,
   ) {
-    this.nodeStats = new NodeStats(backend.redis, backend.keys, backend.bus.nodeId, backend.bus.sync);
+    this.nodeStats = new NodeStats(backend.redis, backend.keys, backend.bus.nodeId, backend.membership);
   }
 
   /** Writes this node's figures (the worker calls it every second, $SYS or not). */

@@ -60,7 +60,7 @@ export class DeadNodeRecovery {
     this.log = options.logger;
     // Heartbeat expiry can also mean a stalled event loop: such a node is left alone while its
     // connection to Redis is open (the primary's report of an exit needs no such check).
-    backend.bus.onDeadNode((nodeId) => void this.recoverIfGone(nodeId));
+    backend.membership.onDeadNode((nodeId) => void this.recoverIfGone(nodeId));
     // A client resumed here was held by a node that did not hear the takeover.
     backend.ownership.onOrphaned((deadNode) => this.awaitRecovered(deadNode));
   }

@@ -31,6 +31,10 @@
 // ('rejoin') resets the credit both ways. Bytes written to Redis and not yet answered are capped
 // too (redis-backlog.ts), so a stopped Redis holds the publishers instead of filling our memory.
 //
+// Membership is not the bus's job (membership.ts: the heartbeat, liveness, dead-node reports).
+// The bus sees it through NodeRegistry only: it registers the node when it (re)joins, asks which
+// nodes are live (route loads, ack waits), and removes a gone node's entry with its announcement.
+//
 // The command connection runs with enableOfflineQueue false, so while Redis is away publish()
 // rejects at once (the core then does not acknowledge the PUBLISH). When Redis comes back the
 // node re-registers, rewrites its routes hash, reloads the table and drains its limbo.
@@ -38,6 +42,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Message, MessageBus, SharedRoute, Throttled } from '../types.js';
 import { BusFlow, type BusFlowOptions } from './bus-flow.js';
+import type { NodeRegistry } from './membership.js';
 import {
   ackTarget,
   decodeFlowAck,
@@ -73,13 +78,12 @@ export interface RedisBusOptions {
   redis: Redis;
   /** A connection of its own, in subscriber mode. */
   subscriber: Redis;
+  /** Node membership (membership.ts): registration, liveness, leaving. */
+  members: NodeRegistry;
   logger: Logger;
   /** Binary message encoding (codec.ts): never JSON per message. */
   codec: MessageCodec;
   ackTimeoutMs?: number;
-  heartbeatMs?: number;
-  /** A node whose heartbeat is older than this is dead. */
-  nodeTtlMs?: number;
   /** How long frames sent to a node are kept to be replayed into its limbo if it dies. */
   replayMs?: number;
   /** Flow control between nodes (window, stall time). */
@@ -111,17 +115,15 @@ export class RedisBus implements MessageBus {
   private readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly keys: BusKeys;
+  private readonly members: NodeRegistry;
   private readonly log: Logger;
   private readonly codec: MessageCodec;
-  private readonly heartbeatMs: number;
   private messageHandlers: MessageHandler[] = [];
   private readonly replay: ReplayBuffer;
   private takeoverHandlers: TakeoverHandler[] = [];
-  private deadNodeHandlers: Array<(nodeId: string) => void> = [];
   private queuedHandlers: Array<(clientId: string) => void> = [];
   private readonly batches: NodeBatches;
   private readonly announcements: Announcements;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
   private up = false;
   private closed = false;
   private resyncing: Promise<void> | null = null;
@@ -131,12 +133,12 @@ export class RedisBus implements MessageBus {
     this.redis = options.redis;
     this.subscriber = options.subscriber;
     this.keys = options.keys;
+    this.members = options.members;
     this.log = options.logger;
     this.codec = options.codec;
-    this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.replay = new ReplayBuffer(options.replayMs ?? 2000);
-    this.sync = new RouteSync(this.redis, this.keys, this.nodeId, options.nodeTtlMs ?? 5000);
-    this.announcements = new Announcements(this.redis, options.ackTimeoutMs ?? 1000, this.log, async () => (await this.sync.liveNodes()).filter((id) => id !== this.nodeId));
+    this.sync = new RouteSync(this.redis, this.keys, this.nodeId, this.members);
+    this.announcements = new Announcements(this.redis, options.ackTimeoutMs ?? 1000, this.log, async () => (await this.members.liveNodes()).filter((id) => id !== this.nodeId));
     this.flow = new BusFlow(options.flow ?? {}, (to, bytes) => void this.redis.publish(this.keys.nodeChannel(to), encodeFlowAck(bytes, this.nodeId)).catch(() => {}));
     this.backlog = new RedisBacklog(options.pendingBytes);
     this.batches = new NodeBatches(this.nodeId, this.redis, this.keys, this.flow, this.replay, this.backlog);
@@ -153,8 +155,6 @@ export class RedisBus implements MessageBus {
     // ioredis re-subscribes by itself; once both connections are back, rebuild what Redis may have lost.
     this.redis.on('ready', () => this.onConnectionBack());
     this.subscriber.on('ready', () => this.onConnectionBack());
-    this.heartbeatTimer = setInterval(() => void this.beat(), this.heartbeatMs);
-    this.heartbeatTimer.unref();
   }
 
   addRoute(filter: string): Promise<void> {
@@ -195,7 +195,7 @@ export class RedisBus implements MessageBus {
         // are then drained in the order it sent them, which the replay's dedup relies on.
         if (replay.length > 0) multi.lpush(this.keys.limbo(deadNode), ...replay.reverse());
         const announcement = encodeRouteAnnouncement({ kind: 'gone', nodeId: deadNode, seq, origin: this.nodeId });
-        return multi.zrem(this.keys.nodes, deadNode).del(this.keys.routesHash(deadNode)).publish(this.keys.routesChannel, announcement);
+        return this.members.removeIn(multi, deadNode).del(this.keys.routesHash(deadNode)).publish(this.keys.routesChannel, announcement);
       },
       `node ${deadNode} gone`,
     );
@@ -267,11 +267,6 @@ export class RedisBus implements MessageBus {
     else await this.redis.publish(this.keys.nodeChannel(nodeId), encodeQueued(clientId));
   }
 
-  /** Nodes whose heartbeat expired, seen by this node's heartbeat (recovery claims them). */
-  onDeadNode(handler: (nodeId: string) => void): void {
-    this.deadNodeHandlers.push(handler);
-  }
-
   /** Delivers a MESSAGES frame to `deliver` (default: every onMessage handler, as if it had arrived on our channel). */
   deliverFrame(frame: Buffer, deliver?: MessageHandler): number {
     let count = 0;
@@ -303,14 +298,12 @@ export class RedisBus implements MessageBus {
     if (this.closed) return;
     this.closed = true;
     this.up = false;
-    clearInterval(this.heartbeatTimer);
     this.announcements.closeAll();
     this.flow.close();
     this.backlog.close();
     try {
-      // Leave as a dead node does, only sooner: our heartbeat is marked expired and our routes stay,
-      // so a live node recovers us (adopts our offline sessions, drains our limbo, drops our routes).
-      await this.redis.zadd(this.keys.nodes, 0, this.nodeId);
+      // Our routes stay: the live node that recovers us drops them (membership.ts: leave()).
+      await this.members.leave();
     } catch {
       // Redis is away: our heartbeat expires by itself, with the same outcome.
     }
@@ -367,15 +360,6 @@ export class RedisBus implements MessageBus {
     else this.redis.lpush(this.keys.limbo(a.nodeId), ...replay.reverse()).then(ack).catch(() => {}); // ahead of later unheard frames, as in announceGone
   }
 
-  private async beat(): Promise<void> {
-    try {
-      const expired = await this.sync.heartbeat();
-      for (const id of expired) for (const handler of this.deadNodeHandlers) handler(id);
-    } catch {
-      // Redis away: the connection events log it once.
-    }
-  }
-
   /** Registers, rewrites our routes, reloads everyone's, drains our limbo. Idempotent. */
   private resync(): Promise<void> {
     if (this.resyncing === null) {
@@ -385,7 +369,7 @@ export class RedisBus implements MessageBus {
         // that rewrites its routes after our load is heard ('j'), not missed (Redis lost them all
         // when it restarted without persistence, so every node rewrites them).
         await this.subscriber.ping();
-        await this.sync.heartbeat();
+        await this.members.register();
         await this.sync.publishOwnRoutes();
         await this.sync.loadAll();
         await this.drainLimbo(this.nodeId);

@@ -1,6 +1,7 @@
-// The cluster backend: sessions, retained messages, ownership and the message bus, all over one
-// Redis. One command connection per process is shared by the stores and the bus (commands go
-// out in issue order); the bus has a second connection in subscriber mode.
+// The cluster backend: sessions, retained messages, ownership, node membership and the message
+// bus, all over one Redis. One command connection per process is shared by the stores, membership
+// and the bus (commands go out in issue order); the bus has a second connection in subscriber mode.
+// This is the one wiring of these parts: workers and tests alike build them here.
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Backend } from '../types.js';
@@ -9,12 +10,13 @@ import type { BusFlowOptions } from './bus-flow.js';
 import { messageCodec } from './codec.js';
 import { createRedisClient, isConnectionFailure, waitReady } from './connection.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
+import { NodeMembership } from './membership.js';
 import { RedisOwnership } from './ownership.js';
 import { checkPubsubLimit } from './pubsub-limit.js';
 import { RedisRetainedStore } from './retained-store.js';
 import { RedisSessionStore } from './session-store.js';
 
-export { RedisBus, RedisOwnership, RedisRetainedStore, RedisSessionStore, redisKeys };
+export { NodeMembership, RedisBus, RedisOwnership, RedisRetainedStore, RedisSessionStore, redisKeys };
 export { RedisUnreachableError } from './connection.js';
 
 export interface RedisBackendOptions {
@@ -23,8 +25,9 @@ export interface RedisBackendOptions {
   prefix?: string;
   nodeId: string;
   logger?: Logger;
-  /** Passed to the bus. */
+  /** How long the bus waits for a node's ack of a route announcement (route-acks.ts). */
   ackTimeoutMs?: number;
+  /** Membership (membership.ts): heartbeat period, and the silence after which a node is dead. */
   heartbeatMs?: number;
   nodeTtlMs?: number;
   /** Flow control between nodes (bus-flow.ts). */
@@ -42,6 +45,8 @@ export interface RedisBackend extends Backend {
   retained: RedisRetainedStore;
   ownership: RedisOwnership;
   bus: RedisBus;
+  /** Node membership and liveness: heartbeat, live nodes, dead-node reports (recovery listens). */
+  membership: NodeMembership;
   keys: RedisKeys;
   /** The shared command connection (diagnostics, tests). */
   redis: Redis;
@@ -57,16 +62,19 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     const sessions = new RedisSessionStore(redis, keys, options.nodeId);
     const retained = new RedisRetainedStore(redis, keys);
     const ownership = new RedisOwnership(redis, keys, options.nodeId);
+    const membership = new NodeMembership(redis, keys, options.nodeId, {
+      ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+      ...(options.nodeTtlMs !== undefined ? { nodeTtlMs: options.nodeTtlMs } : {}),
+    });
     const bus = new RedisBus({
       nodeId: options.nodeId,
       keys,
       redis,
       subscriber,
+      members: membership,
       logger,
       codec: messageCodec,
       ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
-      ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
-      ...(options.nodeTtlMs !== undefined ? { nodeTtlMs: options.nodeTtlMs } : {}),
       ...(options.flow !== undefined ? { flow: options.flow } : {}),
       ...(options.pendingBytes !== undefined ? { pendingBytes: options.pendingBytes } : {}),
     });
@@ -75,7 +83,9 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     // behind its re-SUBSCRIBE answers, every later claim's frame reaches us, so re-reading the
     // owner records then misses nothing.
     subscriber.on('ready', () => setImmediate(() => void subscriber.ping().then(() => ownership.recheck()).catch(() => {})));
+    // The bus registers the node as it starts (between its SUBSCRIBE and its route load); the heartbeat follows.
     await bus.start();
+    membership.start();
     const check = options.pubsubCheck;
     if (check !== undefined) void checkPubsubLimit(redis, logger, { nodes: check.nodes, windowBytes: bus.flow.windowBytes, pendingBytes: bus.backlog.capBytes }, check.set);
     return {
@@ -83,6 +93,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       retained,
       ownership,
       bus,
+      membership,
       keys,
       redis,
       // The bus refuses while its own link is down (addRoute of a resumed session's filters).
@@ -90,6 +101,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       close: async () => {
         // Let writes already issued reach Redis before the connections go.
         await Promise.allSettled([sessions.flush(), retained.flush(), ownership.flush()]);
+        // The bus leaves the membership (heartbeat stopped, marked expired) before it disconnects.
         await bus.close();
       },
     };

@@ -21,7 +21,7 @@
 //   {p}node:{nodeId}      channel  messages and control frames to one node (node-frames.ts)
 //   {p}routes             channel  route changes broadcast                       bus.ts
 //   {p}routes:{nodeId}    hash     a node's filters, for nodes that start later  route-sync.ts
-//   {p}nodes              zset     live nodes scored by heartbeat expiry (ms)    route-sync.ts
+//   {p}nodes              zset     live nodes scored by heartbeat expiry (ms)    membership.ts
 //   {p}limbo:{nodeId}     list     frames that could not reach a dead node       bus.ts
 //   {p}stats:{nodeId}     hash     $SYS counters
 //   {p}nodeclients:{nodeId} set    client ids owned by the node (dead-node recovery)  ownership.ts

@@ -3,7 +3,7 @@
 // recovery, so a dead node stops counting).
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './keys.js';
-import type { RouteSync } from './route-sync.js';
+import type { NodeRegistry } from './membership.js';
 
 export type Counters = Record<string, number>;
 
@@ -12,7 +12,7 @@ export class NodeStats {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly nodeId: string,
-    private readonly sync: RouteSync,
+    private readonly members: Pick<NodeRegistry, 'liveNodes'>,
   ) {}
 
   async write(counters: Counters): Promise<void> {
@@ -21,7 +21,7 @@ export class NodeStats {
 
   /** Field-wise sums over every live node's last written counters. */
   async sum(): Promise<Counters> {
-    const nodes = await this.sync.liveNodes();
+    const nodes = await this.members.liveNodes();
     const pipeline = this.redis.pipeline();
     for (const id of nodes) pipeline.hgetall(this.keys.stats(id));
     const replies = (await pipeline.exec()) ?? [];

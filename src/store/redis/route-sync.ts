@@ -1,5 +1,5 @@
-// Keeps this node's view of the cluster current: the node registry with heartbeats, this
-// node's own routes in Redis, and the route table of the other nodes.
+// Keeps this node's view of the cluster current: this node's own routes in Redis, and the
+// route table of the other live nodes (which nodes are live: membership.ts).
 //
 // Why a route announcement is safe against every race with a node starting up: a node first
 // SUBSCRIBEs to the routes channel, then registers, then loads every live node's routes hash.
@@ -7,10 +7,8 @@
 // it (or both; applying twice is harmless). Announcements that arrive while a hash is being
 // loaded are logged and replayed after the load, so a reply racing on the other connection
 // cannot undo a newer add or remove.
-//
-// Time comes from Redis (TIME inside the heartbeat script), so hosts with skewed clocks agree
-// on who has expired.
 import type { Redis } from 'ioredis';
+import type { NodeRegistry } from './membership.js';
 import { encodeRouteAnnouncement, type RouteAnnouncement } from './node-frames.js';
 import { RouteTable } from './routes.js';
 
@@ -18,22 +16,8 @@ export interface BusKeys {
   nodeChannel(nodeId: string): string;
   routesChannel: string;
   routesHash(nodeId: string): string;
-  /** Sorted set: node id -> heartbeat expiry (Redis time, ms). */
-  nodes: string;
   limbo(nodeId: string): string;
 }
-
-// Registers (or refreshes) a node and returns the nodes whose heartbeat expired.
-const HEARTBEAT_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)`;
-
-const LIVE_NODES_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')`;
 
 export class RouteSync {
   readonly table = new RouteTable();
@@ -50,18 +34,8 @@ export class RouteSync {
     private readonly redis: Redis,
     private readonly keys: BusKeys,
     private readonly nodeId: string,
-    private readonly nodeTtlMs: number,
+    private readonly members: Pick<NodeRegistry, 'liveNodes'>,
   ) {}
-
-  /** Refreshes this node's heartbeat; returns the ids of nodes whose heartbeat expired. */
-  async heartbeat(): Promise<string[]> {
-    const expired = (await this.redis.eval(HEARTBEAT_SCRIPT, 1, this.keys.nodes, this.nodeId, String(this.nodeTtlMs))) as string[];
-    return expired.filter((id) => id !== this.nodeId);
-  }
-
-  async liveNodes(): Promise<string[]> {
-    return (await this.redis.eval(LIVE_NODES_SCRIPT, 1, this.keys.nodes)) as string[];
-  }
 
   /** Rewrites this node's routes hash from ownRoutes and tells everyone to reload it. */
   async publishOwnRoutes(): Promise<void> {
@@ -75,7 +49,7 @@ export class RouteSync {
   /** Loads the routes of every live node but this one, replacing what the table held. */
   async loadAll(): Promise<void> {
     await this.load(async () => {
-      const nodes = (await this.liveNodes()).filter((id) => id !== this.nodeId);
+      const nodes = (await this.members.liveNodes()).filter((id) => id !== this.nodeId);
       const pipeline = this.redis.pipeline();
       for (const id of nodes) pipeline.hkeys(this.keys.routesHash(id));
       const replies = (await pipeline.exec()) ?? [];

@@ -5,15 +5,14 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisBus } from '../../../src/store/redis/bus.js';
-import { connectBus } from '../../../src/store/redis/bus-connect.js';
-import { messageCodec } from '../../../src/store/redis/codec.js';
+import { createRedisBackend, type RedisBackend } from '../../../src/store/redis/index.js';
 import type { Message, SharedRoute } from '../../../src/store/types.js';
 import { startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const prefix = `busshared${process.pid}:`;
 let redis: RedisServerHandle;
-const buses: RedisBus[] = [];
+const nodes: RedisBackend[] = [];
 
 interface Got {
   payload: string;
@@ -21,12 +20,13 @@ interface Got {
 }
 
 let counter = 0;
-async function node(): Promise<{ bus: RedisBus; got: Got[] }> {
-  const bus = await connectBus({ url: redis.url, prefix, nodeId: `s${++counter}`, logger: pino({ level: 'silent' }), codec: messageCodec, heartbeatMs: 200, nodeTtlMs: 2000 });
-  buses.push(bus);
+async function node(): Promise<{ backend: RedisBackend; bus: RedisBus; got: Got[] }> {
+  const backend = await createRedisBackend({ url: redis.url, prefix, nodeId: `s${++counter}`, logger: pino({ level: 'silent' }), heartbeatMs: 200, nodeTtlMs: 2000 });
+  nodes.push(backend);
+  const bus = backend.bus;
   const got: Got[] = [];
   bus.onMessage((m: Message, groups) => got.push({ payload: m.payload.toString(), groups }));
-  return { bus, got };
+  return { backend, bus, got };
 }
 
 const msg = (topic: string, body: string): Message => ({ topic, payload: Buffer.from(body), qos: 1, retain: false });
@@ -35,7 +35,7 @@ beforeAll(async () => {
   redis = await startRedisServer();
 });
 afterAll(async () => {
-  for (const bus of buses) await bus.close();
+  for (const backend of nodes) await backend.close();
   await redis.stop();
 });
 
@@ -77,7 +77,7 @@ describe('RedisBus and shared subscription groups', () => {
     const gone = await node();
     await gone.bus.addRoute('$share/g/limbo/t');
     const goneId = gone.bus.nodeId;
-    await gone.bus.close();
+    await gone.backend.close();
     const admin = new Redis(redis.url);
     // Redis has seen its subscriber go: a PUBLISH to its channel now reaches nobody.
     await waitFor(async () => Number(((await admin.pubsub('NUMSUB', `${prefix}node:${goneId}`)) as [string, number])[1]) === 0, 'no receiver on its channel');

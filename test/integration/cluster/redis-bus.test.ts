@@ -1,21 +1,21 @@
 // The Redis MessageBus between several nodes in one process, on a real redis-server:
 // routing by interest, acked route announcements, limbo for unreachable nodes, takeover
-// notices, and a Redis restart under live buses.
+// notices, and a Redis restart under live buses. Each node is a whole Redis backend built as a
+// worker builds it (createRedisBackend); the tests drive its bus and membership.
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisBus } from '../../../src/store/redis/bus.js';
-import { busKeys, connectBus } from '../../../src/store/redis/bus-connect.js';
+import { createRedisBackend, redisKeys, type NodeMembership, type RedisBackend } from '../../../src/store/redis/index.js';
 import { encodeTakeover } from '../../../src/store/redis/node-frames.js';
 import type { Message } from '../../../src/store/types.js';
-import { messageCodec } from '../../../src/store/redis/codec.js';
 import { startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
 
 const prefix = `bus${process.pid}:`;
 let redis: RedisServerHandle;
 let admin: Redis;
-const buses: RedisBus[] = [];
+const nodes: RedisBackend[] = [];
 const logLines: string[] = [];
 
 function logger() {
@@ -29,12 +29,13 @@ function logger() {
 }
 
 let nodeCounter = 0;
-async function node(options: { ackTimeoutMs?: number } = {}): Promise<{ bus: RedisBus; got: Message[] }> {
-  const bus = await connectBus({ url: redis.url, prefix, nodeId: `n${++nodeCounter}`, logger: logger(), codec: messageCodec, heartbeatMs: 200, nodeTtlMs: 2000, ...options });
-  buses.push(bus);
+async function node(options: { ackTimeoutMs?: number } = {}): Promise<{ backend: RedisBackend; bus: RedisBus; membership: NodeMembership; got: Message[] }> {
+  const backend = await createRedisBackend({ url: redis.url, prefix, nodeId: `n${++nodeCounter}`, logger: logger(), heartbeatMs: 200, nodeTtlMs: 2000, ...options });
+  nodes.push(backend);
+  const bus = backend.bus;
   const got: Message[] = [];
   bus.onMessage((m) => got.push(m));
-  return { bus, got };
+  return { backend, bus, membership: backend.membership, got };
 }
 
 async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -54,7 +55,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const bus of buses) await bus.close();
+  for (const backend of nodes) await backend.close();
   admin.disconnect();
   await redis.stop();
 });
@@ -83,9 +84,9 @@ describe('RedisBus', () => {
   it('each node subscribes to exactly its own channel and the routes channel', async () => {
     const channels = (await admin.pubsub('CHANNELS', `${prefix}*`)) as string[];
     const nodeChannels = channels.filter((c) => c.startsWith(`${prefix}node:`));
-    expect(nodeChannels.length).toBe(buses.length);
+    expect(nodeChannels.length).toBe(nodes.length);
     const numsub = (await admin.pubsub('NUMSUB', `${prefix}routes`)) as [string, number];
-    expect(Number(numsub[1])).toBe(buses.length);
+    expect(Number(numsub[1])).toBe(nodes.length);
   });
 
   it('addRoute resolves only once every other node routes to it: 1,000 fresh filters, zero misses', async () => {
@@ -122,14 +123,14 @@ describe('RedisBus', () => {
     const deadline = Date.now() + 5000;
     while ((await numsub()) !== 0 && Date.now() < deadline);
     await a.bus.publish(msg('limbo/1'));
-    expect(await admin.llen(busKeys(prefix).limbo(doomed.bus.nodeId))).toBe(1);
+    expect(await admin.llen(redisKeys(prefix).limbo(doomed.bus.nodeId))).toBe(1);
     await rescuer.bus.announceGone(doomed.bus.nodeId);
     const delivered = await rescuer.bus.drainLimbo(doomed.bus.nodeId);
     expect(delivered).toBe(1);
     expect(rescuer.got.map((m) => m.topic)).toContain('limbo/1');
     // After the gone announcement nobody routes to it any more.
     await a.bus.publish(msg('limbo/2'));
-    expect(await admin.llen(busKeys(prefix).limbo(doomed.bus.nodeId))).toBe(0);
+    expect(await admin.llen(redisKeys(prefix).limbo(doomed.bus.nodeId))).toBe(0);
   });
 
   it('a listener that never acks delays addRoute by the ack timeout only, and is logged', async () => {
@@ -151,9 +152,25 @@ describe('RedisBus', () => {
     const a = await node();
     const seen: Array<[string, string, number]> = [];
     a.bus.onTakeover((clientId, connectionId, epoch) => seen.push([clientId, connectionId, epoch]));
-    await admin.publish(busKeys(prefix).nodeChannel(a.bus.nodeId), encodeTakeover('client-1', 'conn-9', 42));
+    await admin.publish(redisKeys(prefix).nodeChannel(a.bus.nodeId), encodeTakeover('client-1', 'conn-9', 42));
     await until(() => seen.length === 1);
     expect(seen).toEqual([['client-1', 'conn-9', 42]]);
+  });
+});
+
+describe('NodeMembership', () => {
+  it('a node that leaves is no longer live and is reported to the onDeadNode handlers of the others', async () => {
+    const watcher = await node();
+    const leaving = await node();
+    const dead: string[] = [];
+    watcher.membership.onDeadNode((id) => dead.push(id));
+    expect(await watcher.membership.liveNodes()).toContain(leaving.bus.nodeId);
+    // A worker's shutdown: the backend closes its bus, which leaves the membership (marked expired).
+    await leaving.backend.close();
+    expect(await watcher.membership.liveNodes()).not.toContain(leaving.bus.nodeId);
+    // Reported by the watcher's next heartbeat (every 200 ms here), never about the watcher itself.
+    await until(() => dead.includes(leaving.bus.nodeId));
+    expect(dead).not.toContain(watcher.bus.nodeId);
   });
 });
 
