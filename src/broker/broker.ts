@@ -51,6 +51,9 @@ const BRIDGE_MS = 3000;
 /** A bridge opened during a dead node's recovery lasts until endBridge (bounded all the same). */
 const BRIDGE_OPEN_MS = 60_000;
 
+/** For LocalSubscriptions.add calls whose routes are deferred (nothing is pushed here). */
+const NO_ROUTES: Promise<void>[] = [];
+
 /** The copy of message queued for one client: its delivery QoS and RETAIN, and its subscription ids. */
 function queuedCopy(message: Message, qos: 0 | 1 | 2, retain: boolean, subIds: number[] | undefined): Message {
   const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt, origin: message.origin };
@@ -230,14 +233,21 @@ export class Broker implements ConnectionHost, StatsSource {
 
   // ---- sessions of dead nodes (cluster/recovery.ts hands them over) ---------------------------
 
-  /** A persistent session adopted from a dead node: parked here, as if its client had gone offline here. */
-  adopt(clientId: string, record: SessionRecord, epoch: number): Promise<void> {
-    if (this.online.has(clientId)) return Promise.resolve(); // back here already: its own session has it
+  /**
+   * A persistent session adopted from a dead node: parked here, as if its client had gone offline
+   * here. Its new routes are pushed onto `deferred`, for the caller to announce once the dead node's
+   * routes are handed to this node (until then they still lead to the dead node's limbo).
+   */
+  adopt(clientId: string, record: SessionRecord, epoch: number, deferred: string[]): void {
+    if (this.online.has(clientId)) return; // back here already: its own session has it
     this.dropStale(clientId);
-    const routes: Promise<void>[] = [];
-    for (const [filter, options] of record.subscriptions) this.local.add(clientId, filter, options, false, routes);
+    for (const [filter, options] of record.subscriptions) this.local.add(clientId, filter, options, false, NO_ROUTES, deferred);
     this.offline.park(clientId, epoch, record.subscriptions, record.expiryInterval);
-    return Promise.all(routes).then(() => undefined);
+  }
+
+  /** Announces routes deferred by adopt/bridgeFor; resolves when every node has them. */
+  announceRoutes(filters: readonly string[]): Promise<void> {
+    return Promise.all(filters.map((filter) => this.backend.bus.addRoute(filter))).then(() => undefined);
   }
 
   /** The will of an adopted session: now, or after its delay unless the client comes back first [MQTT-3.1.3-9]. */
@@ -250,12 +260,10 @@ export class Broker implements ConnectionHost, StatsSource {
    * A client the dead node held that is back on another node already: what is still routed here
    * for it goes to its queue, its holder told, until endBridge (a client back on this node needs none).
    */
-  bridgeFor(clientId: string, subscriptions: ReadonlyMap<string, SubscriptionOptions>): Promise<void> {
-    if (this.online.has(clientId) || this.offline.get(clientId) !== undefined) return Promise.resolve();
-    const routes: Promise<void>[] = [];
-    for (const [filter, options] of subscriptions) this.local.add(clientId, filter, options, false, routes);
+  bridgeFor(clientId: string, subscriptions: ReadonlyMap<string, SubscriptionOptions>, deferred: string[]): void {
+    if (this.online.has(clientId) || this.offline.get(clientId) !== undefined) return;
+    for (const [filter, options] of subscriptions) this.local.add(clientId, filter, options, false, NO_ROUTES, deferred);
     this.offline.bridge(clientId, BRIDGE_OPEN_MS, subscriptions);
-    return Promise.all(routes).then(() => undefined);
   }
 
   /** The bridge for clientId (or its adopted session, whose client came back meanwhile) ends BRIDGE_MS from now. */

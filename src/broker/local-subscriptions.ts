@@ -32,9 +32,13 @@ export class LocalSubscriptions {
    * `routes` the announcements to wait for before SUBACK: the filter's route when it is new here,
    * and the group's online route when `connected` makes this the group's first connected member.
    */
-  add(clientId: string, filter: string, options: SubscriptionOptions, connected: boolean, routes: Promise<void>[]): void {
+  add(clientId: string, filter: string, options: SubscriptionOptions, connected: boolean, routes: Promise<void>[], deferred?: string[]): void {
     const isNew = SharedSubscriptions.isShared(filter) ? this.shared.add(filter, clientId, options) : this.index.add(filter, clientId, options);
-    if (isNew) routes.push(this.bus.addRoute(filter));
+    // deferred: the caller announces the route itself, later (recovery: after the dead node's routes were handed over).
+    if (isNew) {
+      if (deferred !== undefined) deferred.push(filter);
+      else routes.push(this.bus.addRoute(filter));
+    }
     if (connected && this.shared.setOnline(filter, clientId, true)) routes.push(this.bus.addRoute(filter + SHARED_ONLINE_SUFFIX));
   }
 

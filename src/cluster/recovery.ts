@@ -13,25 +13,28 @@
 //      Clients claimed away from the dead node after it died (its moved set, or an adoption that
 //      lost the race against the client's own claim) get a bridge (broker.bridgeFor): what is
 //      routed here for them goes to their queue, and their node is told.
-//   2. The adopted and bridged filters are routed here (acked by every node), THEN the dead node is
-//      announced gone — each node first pushes the frames it sent it in the last seconds into its
-//      limbo (they may have died in its socket), then acks, and drops its routes — THEN its limbo is
-//      replayed (broker.replay: only to sessions subscribed when each message was published, and
-//      skipping what the dead node's copy of a session had already taken), THEN the node is marked
-//      "done" and the bridges end BRIDGE_MS later.
+//   2. The dead node is announced gone: each node first pushes the frames it sent it in the last
+//      seconds into its limbo (they may have died in its socket), then hands its routes to this node
+//      (routes.ts handOver) and acks. So each message for the dead node's sessions went either to
+//      its limbo (before a sender's hand-over) or here (after), never to both. THEN the adopted and
+//      bridged filters are announced as this node's own (acked by every node) and the routes rewritten
+//      (the handed-over ones nobody here needs go), THEN the limbo is replayed (broker.replay: only to
+//      sessions subscribed when each message was published, and skipping what the dead node's copy
+//      of a session had already taken), THEN the node is marked "done" and the bridges end BRIDGE_MS later.
 // A node that resumes one of the dead node's clients waits (bounded) for "done" before taking its
 // queue, so the dead node's messages come first, in order; a copy that also arrives directly is
 // skipped there (broker/recent-copies.ts).
 import type { Logger } from 'pino';
 import type { RedisBackend } from '../store/redis/index.js';
-import { NodeRecoveryStore } from '../store/redis/node-recovery.js';
+import { NodeRecoveryStore, type TakenWill } from '../store/redis/node-recovery.js';
 import type { Message, SessionRecord, SubscriptionOptions } from '../store/types.js';
 
 /** What recovery hands over to the broker core of this node (broker/broker.ts). */
 export interface AdoptingBroker {
-  adopt(clientId: string, record: SessionRecord, epoch: number): Promise<void>;
+  adopt(clientId: string, record: SessionRecord, epoch: number, deferredRoutes: string[]): void;
   adoptWill(clientId: string, will: Message, delaySeconds: number, expiryInterval: number): void;
-  bridgeFor(clientId: string, subscriptions: ReadonlyMap<string, SubscriptionOptions>): Promise<void>;
+  bridgeFor(clientId: string, subscriptions: ReadonlyMap<string, SubscriptionOptions>, deferredRoutes: string[]): void;
+  announceRoutes(filters: readonly string[]): Promise<void>;
   endBridge(clientId: string): void;
   replay(message: Message, groups: readonly string[] | undefined, deadNode: string, scope: ReadonlyMap<string, ReadonlyMap<string, SubscriptionOptions>>, writes: Promise<void>[]): void;
 }
@@ -126,28 +129,49 @@ export class DeadNodeRecovery {
       const [clients, movedIds] = await this.store.clientsAndMoved(deadNode);
       const moved = new Set(movedIds);
       /** The dead node's sessions, adopted or bridged: what its limbo is replayed into. */
+      // The Redis side of each client first: ownership moved here (or found moved on), will taken, session read.
+      const taken = await Promise.all(clients.map((clientId) => this.takeClient(clientId, deadNode)));
+      for (const t of taken) if (t.epoch === null) moved.add(t.clientId);
+      const bridges = (await Promise.all([...moved].map(async (clientId) => ({ clientId, record: await backend.sessions.load(clientId) })))).filter(
+        (b) => b.record !== null && b.record.expiryInterval > 0, // a clean session now: owed nothing
+      );
+      /** The dead node's sessions, adopted or bridged: what its limbo is replayed into. */
       const scope = new Map<string, ReadonlyMap<string, SubscriptionOptions>>();
+      /** Routes of the adopted and bridged sessions, announced once the dead node's are handed over. */
+      const routes: string[] = [];
+      // Then, in one turn, the sessions into the broker and the dead node out of our routes: a message
+      // published here goes to the dead node's limbo before this turn and to the adopted sessions after.
       let wills = 0;
       let adopted = 0;
-      await Promise.all(
-        clients.map(async (clientId) => {
-          const outcome = await this.recoverClient(clientId, deadNode, scope);
-          if (outcome.will) wills++;
-          if (outcome.adopted) adopted++;
-          if (outcome.moved) moved.add(clientId);
-        }),
-      );
-      let bridged = 0;
-      await Promise.all(
-        [...moved].map(async (clientId) => {
-          const record = await backend.sessions.load(clientId);
-          if (record === null || record.expiryInterval === 0) return; // a clean session now: owed nothing
-          bridged++;
-          scope.set(clientId, record.subscriptions);
-          await broker.bridgeFor(clientId, record.subscriptions);
-        }),
-      );
+      for (const { clientId, epoch, will, record } of taken) {
+        if (epoch === null) continue;
+        if (will !== null) {
+          wills++;
+          broker.adoptWill(clientId, will.message, will.delaySeconds, record?.expiryInterval ?? 0);
+        }
+        if (record === null || record.expiryInterval === 0) {
+          backend.ownership.release(clientId, epoch);
+          continue;
+        }
+        adopted++;
+        scope.set(clientId, record.subscriptions);
+        broker.adopt(clientId, record, epoch, routes);
+      }
+      for (const { clientId, record } of bridges) {
+        scope.set(clientId, record!.subscriptions);
+        broker.bridgeFor(clientId, record!.subscriptions, routes);
+      }
       await backend.bus.announceGone(deadNode);
+      // A client that came back while we adopted it (its takeover notice found nothing yet): a bridge.
+      await Promise.all(
+        taken.map(async ({ clientId, epoch, connectionId }) => {
+          if (epoch === null || !scope.has(clientId)) return;
+          const owner = await backend.ownership.ownerOf(clientId);
+          if (owner?.connectionId !== connectionId) broker.endBridge(clientId);
+        }),
+      );
+      await broker.announceRoutes(routes);
+      await backend.bus.rewriteRoutes();
       const writes: Promise<void>[] = [];
       const drained = await backend.bus.drainLimbo(deadNode, (message, groups) => broker.replay(message, groups, deadNode, scope, writes));
       // Queued (and their holders told) before "done": a resuming session that waited for it finds them.
@@ -155,30 +179,21 @@ export class DeadNodeRecovery {
       await this.store.forget(deadNode);
       await this.store.markDone(deadNode);
       for (const clientId of moved) broker.endBridge(clientId);
-      this.log.warn({ deadNode, clients: clients.length, wills, adopted, bridged, drained, ms: Date.now() - started }, 'recovery: recovered a dead node');
+      this.log.warn({ deadNode, clients: clients.length, wills, adopted, bridged: bridges.length, drained, ms: Date.now() - started }, 'recovery: recovered a dead node');
     } catch (err) {
       this.log.error({ err, deadNode }, 'recovery: failed; the node stays expired and is retried on the next heartbeat');
       await backend.redis.del(backend.keys.recovery(deadNode)).catch(() => {});
     }
   }
 
-  private async recoverClient(clientId: string, deadNode: string, scope: Map<string, ReadonlyMap<string, SubscriptionOptions>>): Promise<{ will: boolean; adopted: boolean; moved: boolean }> {
-    const { backend, broker } = this.options;
+  /** Moves clientId's ownership here if the dead node still holds it (epoch null: it does not), takes its will, reads its session. */
+  private async takeClient(clientId: string, deadNode: string): Promise<{ clientId: string; connectionId: string; epoch: number | null; will: TakenWill | null; record: SessionRecord | null }> {
+    const { backend } = this.options;
     const connectionId = `${ADOPTED_PREFIX}${backend.bus.nodeId}:${clientId}`;
     const epoch = await this.store.adoptClient(clientId, deadNode, connectionId);
-    if (epoch === null) return { will: false, adopted: false, moved: true }; // reconnected elsewhere already
-    const will = await this.store.takeWill(clientId, deadNode);
-    const record = await backend.sessions.load(clientId);
-    if (will !== null) broker.adoptWill(clientId, will.message, will.delaySeconds, record?.expiryInterval ?? 0);
-    if (record === null || record.expiryInterval === 0) {
-      backend.ownership.release(clientId, epoch);
-      return { will: will !== null, adopted: false, moved: false };
-    }
-    scope.set(clientId, record.subscriptions);
-    await broker.adopt(clientId, record, epoch);
-    // The client may have come back while we adopted it (its takeover notice found nothing yet).
-    const owner = await backend.ownership.ownerOf(clientId);
-    if (owner?.connectionId !== connectionId) broker.endBridge(clientId);
-    return { will: will !== null, adopted: true, moved: false };
+    if (epoch === null) return { clientId, connectionId, epoch, will: null, record: null }; // reconnected elsewhere already
+    const [will, record] = await Promise.all([this.store.takeWill(clientId, deadNode), backend.sessions.load(clientId)]);
+    return { clientId, connectionId, epoch, will, record };
   }
+
 }

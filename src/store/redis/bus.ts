@@ -186,6 +186,7 @@ export class RedisBus implements MessageBus {
    * after it resolves nobody pushes to deadNode's limbo any more. Used by recovery.
    */
   announceGone(deadNode: string): Promise<void> {
+    // The other nodes hand its routes to us (routes.ts handOver); we deliver to its adopted sessions locally.
     this.sync.table.dropNode(deadNode);
     const replay = this.replay.take(deadNode);
     this.flow.forget(deadNode);
@@ -228,6 +229,14 @@ export class RedisBus implements MessageBus {
     }
     for (const [node, groups] of shared) if (!nodes.includes(node)) waits.push(this.batches.add(node, new MarkedEntry(encoded, groups)));
     return Promise.all(waits).then(() => undefined);
+  }
+
+  /**
+   * Rewrites our routes hash from the routes we hold and has every node reload it: after a recovery,
+   * the dead node's routes that were handed to us and that none of our subscribers needs go away.
+   */
+  rewriteRoutes(): Promise<void> {
+    return this.sync.publishOwnRoutes();
   }
 
   reserveSeq(): number {

@@ -80,7 +80,11 @@ export class RouteSync {
   private applyNow(a: RouteAnnouncement): void {
     if (a.kind === 'add') this.table.add(a.nodeId, a.filter);
     else if (a.kind === 'remove') this.table.remove(a.nodeId, a.filter);
-    else if (a.kind === 'gone') this.table.dropNode(a.nodeId);
+    // Its routes pass to the recovering node (never to ourselves: the table holds other nodes' routes).
+    else if (a.kind === 'gone') {
+      if (a.origin === this.nodeId) this.table.dropNode(a.nodeId);
+      else this.table.handOver(a.nodeId, a.origin);
+    }
   }
 
   private async load(run: () => Promise<Set<string>>): Promise<void> {

@@ -49,6 +49,18 @@ export class RouteTable {
     for (const filter of filters) this.add(nodeId, filter);
   }
 
+  /**
+   * A dead node's routes become its heir's (the node recovering it, which adopts its sessions): a
+   * message for them goes to the dead node's limbo until this moment and to the heir after, never
+   * to both. Routes the heir does not need go when it rewrites its routes (a 'rejoin').
+   */
+  handOver(deadNode: string, heir: string): void {
+    const filters = this.byNode.get(deadNode);
+    if (filters === undefined) return;
+    this.dropNode(deadNode);
+    for (const filter of filters) if (this.byNode.get(heir)?.has(filter) !== true) this.add(heir, filter);
+  }
+
   dropNode(nodeId: string): void {
     const filters = this.byNode.get(nodeId);
     if (filters === undefined) return;
