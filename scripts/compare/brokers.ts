@@ -6,13 +6,15 @@ import { join } from 'node:path';
 import { freePort, canConnect } from '../../test/helpers/ports.js';
 export { freePort };
 
-export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' | 'starling-cluster-noflow' | 'starling-cluster-rr' | 'aedes' | 'aedes-cluster' | 'mosquitto';
+export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' | 'starling-cluster-noflow' | 'starling-cluster-rr' | 'starling-before' | 'starling-cluster-before' | 'aedes' | 'aedes-cluster' | 'mosquitto';
 /**
  * starling-cluster-1: the cluster with one worker (Redis-backed, no cross-worker traffic).
  * starling-cluster-noflow: the 2-worker cluster without flow control on the bus (--bus-window 0), for A/B runs.
  * starling-cluster-rr: the 2-worker cluster with node:cluster's round robin (the primary accepts), for A/B runs.
+ * starling-before, starling-cluster-before: the same, built from another checkout (STARLING_BEFORE_ROOT, e.g. a
+ *   `git worktree` of an older commit with its dist/ built), for before/after runs side by side.
  */
-export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'starling-cluster-1', 'starling-cluster-noflow', 'starling-cluster-rr', 'aedes', 'aedes-cluster', 'mosquitto'];
+export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'starling-cluster-1', 'starling-cluster-noflow', 'starling-cluster-rr', 'starling-before', 'starling-cluster-before', 'aedes', 'aedes-cluster', 'mosquitto'];
 
 /** pids: the broker's own process first, then any redis-server it runs on (for RSS and CPU). */
 export interface RunningBroker { name: BrokerName; port: number; pid: number; pids: number[]; stop(): Promise<void> }
@@ -29,8 +31,8 @@ export function setPinned(value: boolean): void {
 }
 
 /** Spawns `taskset -c 0 cmd...` (taskset execs, so the pid is the program's) and waits until it is ready. */
-async function startPinned(cmd: string, args: string[], port: number, readyText: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
-  const child = pinned ? spawn('taskset', ['-c', BROKER_CPU, cmd, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startPinned(cmd: string, args: string[], port: number, readyText: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = ROOT): Promise<ChildProcess> {
+  const child = pinned ? spawn('taskset', ['-c', BROKER_CPU, cmd, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let exited = false;
   child.stdout!.on('data', (d) => { output += d; });
@@ -73,16 +75,21 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
     case 'starling-cluster':
     case 'starling-cluster-1':
     case 'starling-cluster-noflow':
-    case 'starling-cluster-rr': {
-      if (!existsSync(join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npx tsc -p tsconfig.build.json` first');
+    case 'starling-cluster-rr':
+    case 'starling-before':
+    case 'starling-cluster-before': {
+      const before = name.endsWith('-before');
+      const root = before ? process.env.STARLING_BEFORE_ROOT : ROOT;
+      if (root === undefined) throw new Error(`${name}: set STARLING_BEFORE_ROOT to the checkout to compare with`);
+      if (!existsSync(join(root, 'dist/main.js'))) throw new Error(`${root}dist/main.js is missing: run \`npx tsc -p tsconfig.build.json\` there first`);
       const args = ['bin/starling.js', '--host', '127.0.0.1', '--port', String(port)];
-      if (name !== 'starling') {
+      if (name !== 'starling' && name !== 'starling-before') {
         const redis = await startRedis();
         extra.push(redis.child);
         args.push('--workers', name === 'starling-cluster-1' ? '1' : '2', '--redis', redis.url);
       }
       const env = name === 'starling-cluster-noflow' ? { ...process.env, STARLING_BUS_WINDOW: '0' } : name === 'starling-cluster-rr' ? { ...process.env, NODE_CLUSTER_SCHED_POLICY: 'rr' } : process.env;
-      child = await startPinned(process.execPath, args, port, 'listening', env);
+      child = await startPinned(process.execPath, args, port, 'listening', env, root);
       break;
     }
     case 'aedes':
