@@ -16,12 +16,12 @@ import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Packet } from '../protocol/index.js';
-import type { Backend, Message, QueueLimits, SessionRecord, SubscriptionOptions, Throttled } from '../store/types.js';
-import { replayTarget, subscribedAt } from './replay-target.js';
+import type { Backend, Message, QueueLimits, SubscriptionOptions, Throttled } from '../store/types.js';
+import { DeadNodeSessions } from './dead-node-sessions.js';
 import { DropLog } from './drop-log.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
-import { FanOut, isExpired, ownPayload, type Target } from './outgoing.js';
+import { FanOut, isExpired, ownPayload, queuedCopy, type Target } from './outgoing.js';
 import { LocalSubscriptions } from './local-subscriptions.js';
 import { OfflineSessions } from './offline-sessions.js';
 import { sweepConnections } from './keepalive.js';
@@ -48,18 +48,7 @@ export interface SessionRequest {
  * every node (the bus waits up to 1 s for acks).
  */
 const BRIDGE_MS = 3000;
-/** A bridge opened during a dead node's recovery lasts until endBridge (bounded all the same). */
-const BRIDGE_OPEN_MS = 60_000;
 
-/** For LocalSubscriptions.add calls whose routes are deferred (nothing is pushed here). */
-const NO_ROUTES: Promise<void>[] = [];
-
-/** The copy of message queued for one client: its delivery QoS and RETAIN, and its subscription ids. */
-function queuedCopy(message: Message, qos: 0 | 1 | 2, retain: boolean, subIds: number[] | undefined): Message {
-  const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt, origin: message.origin };
-  if (subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: subIds };
-  return queued;
-}
 
 export class Broker implements ConnectionHost, StatsSource {
   readonly counters = new BrokerCounters();
@@ -80,6 +69,8 @@ export class Broker implements ConnectionHost, StatsSource {
   private readonly sweepTimer: NodeJS.Timeout;
   private closing = false;
   private readonly wills: Wills;
+  /** The sessions of dead nodes that recovery hands to this node (cluster/recovery.ts). */
+  readonly deadNodes: DeadNodeSessions;
   /** Shared by every session (not one object per session). */
   private readonly sessionDeps: SessionDeps;
 
@@ -104,6 +95,15 @@ export class Broker implements ConnectionHost, StatsSource {
     this.drops = new DropLog(this.counters, log);
     this.sessionDeps = { store: backend.sessions, counters: this.counters, log, limits: this.queueLimits, drops: this.drops, nodeId: backend.bus.nodeId, writes: this.deliveryWrites };
     this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
+    this.deadNodes = new DeadNodeSessions({
+      local: this.local,
+      offline: this.offline,
+      wills: this.wills,
+      bus: backend.bus,
+      holds: (clientId) => this.online.has(clientId),
+      dropStale: (clientId) => this.dropStale(clientId),
+      enqueue: (clientId, message, notifyHolder, replayedFrom) => this.enqueueOffline(clientId, message, notifyHolder, replayedFrom),
+    });
     backend.bus.onMessage((message, groups) => {
       const fan = this.deliverLocal(message);
       if (groups !== undefined) this.counters.messagesDropped += this.local.shared.deliverFromBus(message, groups, fan);
@@ -229,78 +229,6 @@ export class Broker implements ConnectionHost, StatsSource {
       },
       (err: unknown) => this.log.error({ err, clientId }, 'could not queue a message for an offline client'),
     );
-  }
-
-  // ---- sessions of dead nodes (cluster/recovery.ts hands them over) ---------------------------
-
-  /**
-   * A persistent session adopted from a dead node: parked here, as if its client had gone offline
-   * here. Its new routes are pushed onto `deferred`, for the caller to announce once the dead node's
-   * routes are handed to this node (until then they still lead to the dead node's limbo).
-   */
-  adopt(clientId: string, record: SessionRecord, epoch: number, deferred: string[]): void {
-    if (this.online.has(clientId)) return; // back here already: its own session has it
-    this.dropStale(clientId);
-    for (const [filter, options] of record.subscriptions) this.local.add(clientId, filter, options, false, NO_ROUTES, deferred);
-    this.offline.park(clientId, epoch, record.subscriptions, record.expiryInterval);
-  }
-
-  /** Announces routes deferred by adopt/bridgeFor; resolves when every node has them. */
-  announceRoutes(filters: readonly string[]): Promise<void> {
-    return Promise.all(filters.map((filter) => this.backend.bus.addRoute(filter))).then(() => undefined);
-  }
-
-  /** The will of an adopted session: now, or after its delay unless the client comes back first [MQTT-3.1.3-9]. */
-  adoptWill(clientId: string, will: Message, delaySeconds: number, expiryInterval: number): void {
-    if (delaySeconds <= 0) this.wills.publishNow(will);
-    else this.wills.publishLater(clientId, will, Math.min(delaySeconds, expiryInterval));
-  }
-
-  /**
-   * A client the dead node held that is back on another node already: what is still routed here
-   * for it goes to its queue, its holder told, until endBridge (a client back on this node needs none).
-   */
-  bridgeFor(clientId: string, subscriptions: ReadonlyMap<string, SubscriptionOptions>, deferred: string[]): void {
-    if (this.online.has(clientId) || this.offline.get(clientId) !== undefined) return;
-    for (const [filter, options] of subscriptions) this.local.add(clientId, filter, options, false, NO_ROUTES, deferred);
-    this.offline.bridge(clientId, BRIDGE_OPEN_MS, subscriptions);
-  }
-
-  /** The bridge for clientId (or its adopted session, whose client came back meanwhile) ends BRIDGE_MS from now. */
-  endBridge(clientId: string): void {
-    this.offline.bridge(clientId, BRIDGE_MS);
-  }
-
-  /**
-   * One message a dead node received and may not have handed on, for the sessions it held (`scope`:
-   * client id -> its subscriptions): queued for each that was subscribed when it was published and
-   * whose copy on the dead node had not taken it; `groups`, the shared subscription groups the dead
-   * node was chosen for, through one member each. The queue writes are pushed onto `writes`.
-   */
-  replay(message: Message, groups: readonly string[] | undefined, deadNode: string, scope: ReadonlyMap<string, ReadonlyMap<string, SubscriptionOptions>>, writes: Promise<void>[]): void {
-    if (message.qos === 0 || isExpired(message, Date.now())) return;
-    const sentAt = message.publishedAt;
-    if (groups !== undefined) {
-      for (const group of groups) {
-        for (const [clientId, subscriptions] of scope) {
-          const options = subscriptions.get(group);
-          if (options === undefined || options.qos === 0 || !subscribedAt(options, sentAt)) continue;
-          writes.push(this.replayTo(clientId, message, { qos: options.qos, rap: options.rap === true, subIds: undefined }, deadNode));
-          break;
-        }
-      }
-    }
-    for (const [clientId, subscriptions] of scope) {
-      const target = replayTarget(message.topic, subscriptions, sentAt);
-      if (target !== null && target.qos > 0) writes.push(this.replayTo(clientId, message, target, deadNode));
-    }
-  }
-
-  private replayTo(clientId: string, message: Message, target: Readonly<Target>, deadNode: string): Promise<void> {
-    const qos = (message.qos < target.qos ? message.qos : target.qos) as 1 | 2;
-    // Parked here: taken at its resume. Held by a connection (here or elsewhere): its node is told.
-    const parkedHere = this.offline.get(clientId)?.mode === 'parked';
-    return this.enqueueOffline(clientId, queuedCopy(message, qos, target.rap && message.retain, target.subIds), !parkedHere, deadNode);
   }
 
   /** An entry this node still has for clientId (a bridge, say) gives way to a session of it here. */

@@ -53,3 +53,10 @@ export function ownPayload(message: Message): Message {
   if (p.byteLength * 2 >= p.buffer.byteLength) return message;
   return { ...message, payload: Buffer.from(p) };
 }
+
+/** The copy of message queued for one client: its delivery QoS and RETAIN, and its subscription ids. */
+export function queuedCopy(message: Message, qos: 0 | 1 | 2, retain: boolean, subIds: number[] | undefined): Message {
+  const queued: Message = { topic: message.topic, payload: message.payload, qos, retain, properties: message.properties, expiresAt: message.expiresAt, origin: message.origin };
+  if (subIds !== undefined) queued.properties = { ...message.properties, subscriptionIdentifiers: subIds };
+  return queued;
+}

@@ -39,6 +39,10 @@ export interface SessionDeps {
   writes: { count: number };
 }
 
+/** Why a message is dropped (DropLog's per-client line). */
+const NOT_READING = 'QoS 0 to a client that is not reading (--max-write-buffer)';
+const TOO_LARGE = "larger than the client's Maximum Packet Size";
+
 /** Read-only stand-in for the absent queue of an idle session. */
 const NO_MESSAGES: readonly Message[] = [];
 
@@ -134,7 +138,7 @@ export class Session {
     if (qos === 0) {
       // QoS 0 to a consumer that is not reading is dropped, so its socket buffer stays bounded.
       if (sink.congested) {
-        this.deps.counters.messagesDropped++;
+        this.deps.drops.dropped(this.clientId, NOT_READING);
         return;
       }
       this.writePublish(this.frameOf(fan, subIds, 0, retain, false));
@@ -156,7 +160,7 @@ export class Session {
     if (isExpired(message, Date.now())) return; // [MQTT-3.3.2-5]
     if (message.qos === 0) {
       if (this.sink.congested) {
-        this.deps.counters.messagesDropped++;
+        this.deps.drops.dropped(this.clientId, NOT_READING);
         return;
       }
       this.writePublish(this.frameOf(new FanOut(message, Date.now()), undefined, 0, message.retain, false));
@@ -313,7 +317,7 @@ export class Session {
       else if (this.copies !== null && origin !== undefined) this.copies.add(origin.sender, origin.seq);
       const frame = copy || isExpired(message, now) ? null : this.frameOf(new FanOut(message, now), undefined, message.qos, message.retain, false, record.messageId);
       if (frame === null || frame.length > this.sink.maxPacketSize) {
-        if (frame !== null) this.deps.drops.dropped(this.clientId, 'larger than the client\'s Maximum Packet Size');
+        if (frame !== null) this.deps.drops.dropped(this.clientId, TOO_LARGE);
         this.inflight.delete(record.messageId);
         this.deps.store.deleteInflight(this.clientId, record.messageId);
         continue;
@@ -351,7 +355,7 @@ export class Session {
     const messageId = this.allocateId();
     const frame = this.frameOf(fan, subIds, message.qos, message.retain, false, messageId);
     if (frame.length > this.sink.maxPacketSize) {
-      this.deps.drops.dropped(this.clientId, 'larger than the client\'s Maximum Packet Size'); // [MQTT-3.1.2-25 v5]
+      this.deps.drops.dropped(this.clientId, TOO_LARGE); // [MQTT-3.1.2-25 v5]
       return;
     }
     const record: InflightRecord = { messageId, state: 'publish', message };
@@ -373,7 +377,7 @@ export class Session {
 
   private writePublish(frame: Buffer, afterStore = false): void {
     if (frame.length > this.sink.maxPacketSize) {
-      this.deps.counters.messagesDropped++;
+      this.deps.drops.dropped(this.clientId, TOO_LARGE); // [MQTT-3.1.2-25 v5]
       return;
     }
     this.deps.counters.messagesSent++;

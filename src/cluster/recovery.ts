@@ -27,17 +27,9 @@
 import type { Logger } from 'pino';
 import type { RedisBackend } from '../store/redis/index.js';
 import { NodeRecoveryStore, type TakenWill } from '../store/redis/node-recovery.js';
-import type { Message, SessionRecord, SubscriptionOptions } from '../store/types.js';
+import type { AdoptingBroker } from '../broker/dead-node-sessions.js';
+import type { SessionRecord, SubscriptionOptions } from '../store/types.js';
 
-/** What recovery hands over to the broker core of this node (broker/broker.ts). */
-export interface AdoptingBroker {
-  adopt(clientId: string, record: SessionRecord, epoch: number, deferredRoutes: string[]): void;
-  adoptWill(clientId: string, will: Message, delaySeconds: number, expiryInterval: number): void;
-  bridgeFor(clientId: string, subscriptions: ReadonlyMap<string, SubscriptionOptions>, deferredRoutes: string[]): void;
-  announceRoutes(filters: readonly string[]): Promise<void>;
-  endBridge(clientId: string): void;
-  replay(message: Message, groups: readonly string[] | undefined, deadNode: string, scope: ReadonlyMap<string, ReadonlyMap<string, SubscriptionOptions>>, writes: Promise<void>[]): void;
-}
 
 export interface RecoveryOptions {
   backend: RedisBackend;
@@ -128,12 +120,15 @@ export class DeadNodeRecovery {
       const started = Date.now();
       const [clients, movedIds] = await this.store.clientsAndMoved(deadNode);
       const moved = new Set(movedIds);
-      /** The dead node's sessions, adopted or bridged: what its limbo is replayed into. */
       // The Redis side of each client first: ownership moved here (or found moved on), will taken, session read.
       const taken = await Promise.all(clients.map((clientId) => this.takeClient(clientId, deadNode)));
       for (const t of taken) if (t.epoch === null) moved.add(t.clientId);
-      const bridges = (await Promise.all([...moved].map(async (clientId) => ({ clientId, record: await backend.sessions.load(clientId) })))).filter(
-        (b) => b.record !== null && b.record.expiryInterval > 0, // a clean session now: owed nothing
+      const bridges: Array<{ clientId: string; record: SessionRecord }> = [];
+      await Promise.all(
+        [...moved].map(async (clientId) => {
+          const record = await backend.sessions.load(clientId);
+          if (record !== null && record.expiryInterval > 0) bridges.push({ clientId, record }); // else a clean session now: owed nothing
+        }),
       );
       /** The dead node's sessions, adopted or bridged: what its limbo is replayed into. */
       const scope = new Map<string, ReadonlyMap<string, SubscriptionOptions>>();
@@ -158,8 +153,8 @@ export class DeadNodeRecovery {
         broker.adopt(clientId, record, epoch, routes);
       }
       for (const { clientId, record } of bridges) {
-        scope.set(clientId, record!.subscriptions);
-        broker.bridgeFor(clientId, record!.subscriptions, routes);
+        scope.set(clientId, record.subscriptions);
+        broker.bridgeFor(clientId, record.subscriptions, routes);
       }
       await backend.bus.announceGone(deadNode);
       // A client that came back while we adopted it (its takeover notice found nothing yet): a bridge.
@@ -195,5 +190,4 @@ export class DeadNodeRecovery {
     const [will, record] = await Promise.all([this.store.takeWill(clientId, deadNode), backend.sessions.load(clientId)]);
     return { clientId, connectionId, epoch, will, record };
   }
-
 }

@@ -95,7 +95,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   reportTimer.unref();
   void reporter.report().catch(() => {});
   const broker = running.broker;
-  const recovery = new DeadNodeRecovery({ backend, broker, logger: nodeLog });
+  const recovery = new DeadNodeRecovery({ backend, broker: broker.deadNodes, logger: nodeLog });
 
   let stopping: Promise<void> | null = null;
   const stop = (reason: string): Promise<void> =>
