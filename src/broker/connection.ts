@@ -58,7 +58,9 @@ function onSocketEnd(this: OwnedSocket): void {
 }
 
 function onSocketClose(this: OwnedSocket): void {
-  this[CONNECTION].inputEnded('socket closed');
+  const conn = this[CONNECTION];
+  conn.socketClosed = true;
+  conn.inputEnded('socket closed');
 }
 
 function onSocketError(this: OwnedSocket): void {
@@ -99,6 +101,8 @@ export class Connection implements SessionSink, Throttled {
    * processed: the close waits until the session is open and the backlog handled (connectFinished).
    */
   endedWhileConnecting: string | null = null;
+  /** The socket is gone ('close'): writes go nowhere (a plain field: write() is on the hot path). */
+  socketClosed = false;
   closeReason = '';
   /** True while writes of this tick are being batched (socket corked). */
   corked = false;
@@ -128,7 +132,7 @@ export class Connection implements SessionSink, Throttled {
   }
 
   write(frame: Buffer): void {
-    if (this.state === 'closed' || this.socket.destroyed) return;
+    if (this.state === 'closed' || this.socketClosed) return;
     this.host.counters.bytesSent += frame.length;
     // Frames written in one tick (a fan-out, the answers to one chunk) leave in one writev.
     if (!this.corked) {
