@@ -309,8 +309,10 @@ export class Session {
     const now = Date.now();
     for (const record of records) {
       const message = record.message;
-      // In the store's in-flight records already: a resume resends them if this connection ends.
+      // In the store's in-flight records already: a resume resends them if this connection ends. A
+      // clean session (queued for while it connected) keeps no store records: it ends with its connection.
       (this.inflight ??= new Map()).set(record.messageId, record);
+      if (!this.persistent) this.deps.store.deleteInflight(this.clientId, record.messageId);
       const origin = message.origin;
       const copy = this.copies !== null && origin !== undefined && this.isCopy(origin.sender, origin.seq);
       if (copy) this.deps.counters.duplicatesSkipped++;
