@@ -452,6 +452,7 @@ export class Broker implements ConnectionHost, StatsSource {
     }
     for (const conn of [...this.connections.values()]) conn.close('server shutting down', { will: true, disconnectCode: 0x8b });
     this.offline.close();
+    this.drops.close();
     await this.wills.settled();
     await Promise.allSettled([this.backend.sessions.flush(), this.backend.retained.flush()]);
   }

@@ -1,14 +1,25 @@
-// Messages dropped for a client (queue full, or too large for it): counted in
-// $SYS/broker/publish/messages/dropped, and logged per client at most once per interval with the
-// number dropped since the last line, so a burst of drops is one line, not thousands.
+// Messages dropped for a client (queue full, or too large for it, or QoS 0 to a client that does
+// not read): counted in $SYS/broker/publish/messages/dropped, and logged per client: the first drop
+// at once, then one line per interval with the number dropped since, so a burst of drops is a few
+// lines, not thousands. One shared timer (only while some client is dropping) writes the lines of
+// the interval and forgets the clients that were quiet through it, so every drop is logged in the
+// end and the bookkeeping holds only the clients dropping now.
 import type { Logger } from '../log.js';
 import type { BrokerCounters } from './stats.js';
 
 const LOG_INTERVAL_MS = 10_000;
 
+interface Dropping {
+  /** Drops since this client's last line. */
+  unlogged: number;
+  /** The reason and details of the latest of them (a line names one reason, and counts them all). */
+  reason: string;
+  details: Record<string, unknown> | undefined;
+}
+
 export class DropLog {
-  /** clientId -> drops not yet logged, and when this client's last line went out. */
-  private readonly clients = new Map<string, { unlogged: number; loggedAt: number }>();
+  private readonly clients = new Map<string, Dropping>();
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly counters: BrokerCounters,
@@ -19,18 +30,44 @@ export class DropLog {
   /** One message for clientId dropped because of `reason`. */
   dropped(clientId: string, reason: string, details?: Record<string, unknown>): void {
     this.counters.messagesDropped++;
-    const now = Date.now();
-    let entry = this.clients.get(clientId);
-    if (entry === undefined) {
-      // Forget clients whose last line is old, so the map does not grow with every client ever seen.
-      if (this.clients.size > 1000) for (const [id, e] of this.clients) if (now - e.loggedAt > this.intervalMs && e.unlogged === 0) this.clients.delete(id);
-      entry = { unlogged: 0, loggedAt: 0 };
-      this.clients.set(clientId, entry);
+    const entry = this.clients.get(clientId);
+    if (entry !== undefined) {
+      entry.unlogged++;
+      entry.reason = reason;
+      entry.details = details;
+      return;
     }
-    entry.unlogged++;
-    if (now - entry.loggedAt < this.intervalMs) return;
-    this.log.warn({ clientId, dropped: entry.unlogged, reason, ...details }, `dropped messages for a client: ${reason}`);
-    entry.unlogged = 0;
-    entry.loggedAt = now;
+    // The first drop after a quiet interval: said at once.
+    this.write(clientId, 1, reason, details);
+    this.clients.set(clientId, { unlogged: 0, reason, details });
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.tick(), this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Stops the timer after writing what is not written yet (shutdown). */
+  close(): void {
+    this.tick();
+    this.tick();
+  }
+
+  private tick(): void {
+    for (const [clientId, entry] of this.clients) {
+      if (entry.unlogged === 0) {
+        this.clients.delete(clientId); // quiet for a whole interval
+        continue;
+      }
+      this.write(clientId, entry.unlogged, entry.reason, entry.details);
+      entry.unlogged = 0;
+    }
+    if (this.clients.size === 0 && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private write(clientId: string, dropped: number, reason: string, details: Record<string, unknown> | undefined): void {
+    this.log.warn({ clientId, dropped, reason, ...details }, `dropped messages for a client: ${reason}`);
   }
 }

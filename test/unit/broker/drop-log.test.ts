@@ -47,47 +47,51 @@ describe('DropLog', () => {
     }]);
   });
 
-  // Fails if every drop is logged (a burst would be thousands of lines), if the interval is
-  // measured from the first drop of a burst rather than from the last line, if the bound becomes
-  // `<=` (one ms late), or if the count is not reset after a line.
-  it('logs at most one line per interval, with the number dropped since the last line', () => {
+  // Fails if every drop is logged (a burst would be thousands of lines), if the drops of an interval
+  // are not written when it ends (a burst's last drops never logged: the client may never drop
+  // again), or if the count is not reset after a line.
+  it('writes one line per interval with the number dropped in it, the last ones included', () => {
     const { log, lines } = fakeLog();
     const drops = new DropLog(new BrokerCounters(), log, 1000);
-    drops.dropped('c1', 'queue full'); // line 1: 1
-    vi.advanceTimersByTime(400);
+    drops.dropped('c1', 'queue full'); // at once: 1
     for (let i = 0; i < 4; i++) drops.dropped('c1', 'queue full');
-    vi.advanceTimersByTime(599); // 999 ms after line 1
-    drops.dropped('c1', 'queue full');
-    expect(lines.map((l) => l.obj.dropped)).toEqual([1]);
-    vi.advanceTimersByTime(1); // 1000 ms after line 1
-    drops.dropped('c1', 'queue full'); // line 2: the 4 + 1 + this one
-    expect(lines.map((l) => l.obj.dropped)).toEqual([1, 6]);
     vi.advanceTimersByTime(999);
+    expect(lines.map((l) => l.obj.dropped)).toEqual([1]);
+    vi.advanceTimersByTime(1); // the interval ends: the 4
+    expect(lines.map((l) => l.obj.dropped)).toEqual([1, 4]);
     drops.dropped('c1', 'queue full');
-    vi.advanceTimersByTime(5000);
-    drops.dropped('c1', 'queue full'); // line 3: 2
-    expect(lines.map((l) => l.obj.dropped)).toEqual([1, 6, 2]);
+    drops.dropped('c1', 'queue full');
+    vi.advanceTimersByTime(1000); // the 2 of the second interval, though no drop follows
+    expect(lines.map((l) => l.obj.dropped)).toEqual([1, 4, 2]);
   });
 
-  // Fails if the state is kept for the broker as a whole rather than per client (one noisy
-  // client would silence the lines, or take the counts, of every other).
-  it('keeps each client to its own interval and count', () => {
+  // Fails if a client quiet for a whole interval is not forgotten (the map would hold every client
+  // that ever dropped) or if its next drop then waits for the interval instead of being said at once.
+  it('forgets a client quiet for an interval; its next drop is logged at once', () => {
     const { log, lines } = fakeLog();
     const drops = new DropLog(new BrokerCounters(), log, 1000);
-    drops.dropped('c1', 'queue full'); // c1 line at T0
-    vi.advanceTimersByTime(500);
     drops.dropped('c1', 'queue full');
-    drops.dropped('c2', 'queue full'); // c2's first: logged although c1's interval is running
-    vi.advanceTimersByTime(500);
-    drops.dropped('c2', 'queue full'); // c2: 500 ms since its line
-    drops.dropped('c1', 'queue full'); // c1: 1000 ms since its line
-    expect(lines.map((l) => [l.obj.clientId, l.obj.dropped])).toEqual([['c1', 1], ['c2', 1], ['c1', 2]]);
-    vi.advanceTimersByTime(499);
+    const known = (drops as unknown as { clients: Map<string, unknown> }).clients;
+    vi.advanceTimersByTime(1000); // nothing more: nothing written, still known for one interval
+    expect(lines).toHaveLength(1);
+    vi.advanceTimersByTime(1000);
+    expect(known.size).toBe(0);
+    drops.dropped('c1', 'too large');
+    expect(lines.map((l) => [l.obj.dropped, l.obj.reason])).toEqual([[1, 'queue full'], [1, 'too large']]);
+  });
+
+  // Fails if the state is kept for the broker as a whole rather than per client (one noisy client
+  // would silence the first line of another, or take its counts).
+  it('keeps each client to its own count', () => {
+    const { log, lines } = fakeLog();
+    const drops = new DropLog(new BrokerCounters(), log, 1000);
+    drops.dropped('c1', 'queue full');
+    drops.dropped('c1', 'queue full');
+    drops.dropped('c2', 'queue full'); // c2's first: logged although c1 is dropping
     drops.dropped('c2', 'queue full');
-    expect(lines).toHaveLength(3);
-    vi.advanceTimersByTime(1);
-    drops.dropped('c2', 'queue full'); // c2: 1000 ms since its line
-    expect(lines.map((l) => [l.obj.clientId, l.obj.dropped])).toEqual([['c1', 1], ['c2', 1], ['c1', 2], ['c2', 3]]);
+    drops.dropped('c2', 'queue full');
+    vi.advanceTimersByTime(1000);
+    expect(lines.map((l) => [l.obj.clientId, l.obj.dropped])).toEqual([['c1', 1], ['c2', 1], ['c1', 1], ['c2', 2]]);
   });
 
   // Fails if the default interval (LOG_INTERVAL_MS) is not 10 s.
@@ -95,29 +99,21 @@ describe('DropLog', () => {
     const { log, lines } = fakeLog();
     const drops = new DropLog(new BrokerCounters(), log);
     drops.dropped('c1', 'queue full');
-    vi.advanceTimersByTime(9_999);
     drops.dropped('c1', 'queue full');
+    vi.advanceTimersByTime(9_999);
     expect(lines).toHaveLength(1);
     vi.advanceTimersByTime(1);
-    drops.dropped('c1', 'queue full');
-    expect(lines.map((l) => l.obj.dropped)).toEqual([1, 2]);
+    expect(lines.map((l) => l.obj.dropped)).toEqual([1, 1]);
   });
 
-  // Fails if the clean-up of old clients (past 1000 known) also forgets a client with drops not
-  // yet logged (its next line would under-report), or forgets nothing (the map grows with every
-  // client ever seen).
-  it('past 1000 clients, forgets idle ones but keeps a client with unlogged drops', () => {
+  // Fails if close() leaves drops unwritten or the timer running.
+  it('close() writes what is pending and stops the timer', () => {
     const { log, lines } = fakeLog();
     const drops = new DropLog(new BrokerCounters(), log, 1000);
-    drops.dropped('pending', 'queue full');
-    drops.dropped('pending', 'queue full'); // 1 logged, 1 unlogged
-    for (let i = 0; i < 1000; i++) drops.dropped(`idle-${i}`, 'queue full');
-    const known = (drops as unknown as { clients: Map<string, unknown> }).clients;
-    expect(known.size).toBe(1001);
-    vi.advanceTimersByTime(1001);
-    drops.dropped('newcomer', 'queue full'); // > 1000 known: the clean-up runs
-    expect(known.size).toBe(2);
-    drops.dropped('pending', 'queue full');
-    expect(lines.at(-1)!.obj).toMatchObject({ clientId: 'pending', dropped: 2 });
+    drops.dropped('c1', 'queue full');
+    drops.dropped('c1', 'queue full');
+    drops.close();
+    expect(lines.map((l) => l.obj.dropped)).toEqual([1, 1]);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
