@@ -66,6 +66,7 @@ it('QoS 1 at 2,000 msg/s through kill -9 of the subscriber\'s and then the publi
   expect(acked.size).toBeGreaterThan(sent * 0.9);
   expect(counter.missing(acked)).toEqual([]);
   const repeats = counter.total - counter.counts.size;
+  console.log(`kill-streams QoS 1: sent ${sent}, acknowledged ${acked.size}, delivered ${counter.counts.size} distinct, repeats ${repeats}`);
   expect(repeats, `${repeats} repeats in a stream of ${sent}`).toBeLessThanOrEqual(sent * 0.01);
 }, 90_000);
 
@@ -73,6 +74,7 @@ it('QoS 2 at 2,000 msg/s through kill -9 of the subscriber\'s and then the publi
   const { sent, acked, counter } = await killBothDuringStream(2);
   expect(acked.size).toBeGreaterThan(sent * 0.9);
   expect(counter.missing(acked)).toEqual([]);
+  console.log(`kill-streams QoS 2: sent ${sent}, acknowledged ${acked.size}, delivered ${counter.counts.size} distinct, delivered twice ${counter.repeated().length}`);
   expect(counter.repeated(), 'sequence numbers delivered twice').toEqual([]);
 }, 90_000);
 
