@@ -394,6 +394,8 @@ export class Broker implements ConnectionHost, StatsSource {
     }
     if (session.persistent) {
       this.offline.park(clientId, conn.epoch, session.subscriptions, session.expiryInterval);
+      // Its expiry counts from now: a node that adopts it after this one dies keeps the count.
+      this.backend.sessions.parked(clientId, Date.now());
       return;
     }
     this.local.remove(clientId, session.subscriptions.keys());

@@ -12,7 +12,7 @@ import type { Wills } from './wills.js';
 
 /** What recovery hands over (cluster/recovery.ts calls these, in its order). */
 export interface AdoptingBroker {
-  adopt(clientId: string, record: SessionRecord, epoch: number, deferredRoutes: string[]): void;
+  adopt(clientId: string, record: SessionRecord, epoch: number, deferredRoutes: string[], remainingMs?: number): void;
   adoptWill(clientId: string, will: Message, delaySeconds: number, expiryInterval: number): void;
   bridgeFor(clientId: string, subscriptions: ReadonlyMap<string, SubscriptionOptions>, deferredRoutes: string[]): void;
   announceRoutes(filters: readonly string[]): Promise<void>;
@@ -48,13 +48,14 @@ export class DeadNodeSessions implements AdoptingBroker {
    * A persistent session adopted from a dead node: parked here, as if its client had gone offline
    * here. Its new routes are pushed onto `deferred`, for the caller to announce once the dead node's
    * routes are handed to this node (until then they still lead to the dead node's limbo).
+   * remainingMs: what is left of its expiry when it was offline on the dead node already.
    */
-  adopt(clientId: string, record: SessionRecord, epoch: number, deferred: string[]): void {
+  adopt(clientId: string, record: SessionRecord, epoch: number, deferred: string[], remainingMs?: number): void {
     const { host } = this;
     if (host.holds(clientId)) return; // back here already: its own session has it
     host.dropStale(clientId);
     for (const [filter, options] of record.subscriptions) host.local.add(clientId, filter, options, false, NO_ROUTES, deferred);
-    host.offline.park(clientId, epoch, record.subscriptions, record.expiryInterval);
+    host.offline.park(clientId, epoch, record.subscriptions, record.expiryInterval, remainingMs);
   }
 
   /** Announces routes deferred by adopt/bridgeFor; resolves when every node has them. */

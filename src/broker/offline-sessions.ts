@@ -48,11 +48,14 @@ export class OfflineSessions {
     return this.entries.get(clientId);
   }
 
-  /** Parks clientId's session until it is taken back or its expiry interval (seconds) elapses. */
-  park(clientId: string, epoch: number, subscriptions: ReadonlyMap<string, SubscriptionOptions>, expiryInterval: number): void {
+  /**
+   * Parks clientId's session until it is taken back or its expiry interval (seconds) elapses; or,
+   * given remainingMs (a session adopted from a dead node, offline there already), what is left of it.
+   */
+  park(clientId: string, epoch: number, subscriptions: ReadonlyMap<string, SubscriptionOptions>, expiryInterval: number, remainingMs?: number): void {
     this.take(clientId);
     const entry: OfflineSession = { epoch, subscriptions, mode: 'parked', timer: null };
-    if (expiryInterval !== NEVER_EXPIRES) entry.timer = setLongTimeout(() => this.ended(clientId, entry, this.onExpired), expiryInterval * 1000);
+    if (expiryInterval !== NEVER_EXPIRES) entry.timer = setLongTimeout(() => this.ended(clientId, entry, this.onExpired), remainingMs ?? expiryInterval * 1000);
     this.entries.set(clientId, entry);
   }
 

@@ -138,7 +138,7 @@ export class DeadNodeRecovery {
       // published here goes to the dead node's limbo before this turn and to the adopted sessions after.
       let wills = 0;
       let adopted = 0;
-      for (const { clientId, epoch, will, record } of taken) {
+      for (const { clientId, epoch, will, record, remainingMs } of taken) {
         if (epoch === null) continue;
         if (will !== null) {
           wills++;
@@ -150,7 +150,7 @@ export class DeadNodeRecovery {
         }
         adopted++;
         scope.set(clientId, record.subscriptions);
-        broker.adopt(clientId, record, epoch, routes);
+        broker.adopt(clientId, record, epoch, routes, remainingMs);
       }
       for (const { clientId, record } of bridges) {
         scope.set(clientId, record.subscriptions);
@@ -182,12 +182,14 @@ export class DeadNodeRecovery {
   }
 
   /** Moves clientId's ownership here if the dead node still holds it (epoch null: it does not), takes its will, reads its session. */
-  private async takeClient(clientId: string, deadNode: string): Promise<{ clientId: string; connectionId: string; epoch: number | null; will: TakenWill | null; record: SessionRecord | null }> {
+  private async takeClient(clientId: string, deadNode: string): Promise<{ clientId: string; connectionId: string; epoch: number | null; will: TakenWill | null; record: SessionRecord | null; remainingMs: number | undefined }> {
     const { backend } = this.options;
     const connectionId = `${ADOPTED_PREFIX}${backend.bus.nodeId}:${clientId}`;
     const epoch = await this.store.adoptClient(clientId, deadNode, connectionId);
-    if (epoch === null) return { clientId, connectionId, epoch, will: null, record: null }; // reconnected elsewhere already
+    if (epoch === null) return { clientId, connectionId, epoch, will: null, record: null, remainingMs: undefined }; // reconnected elsewhere already
     const [will, record] = await Promise.all([this.store.takeWill(clientId, deadNode), backend.sessions.load(clientId)]);
-    return { clientId, connectionId, epoch, will, record };
+    // Offline on the dead node already: what is left of its expiry, not all of it again.
+    const remainingMs = record?.offlineAt === undefined ? undefined : Math.max(1, record.offlineAt + record.expiryInterval * 1000 - Date.now());
+    return { clientId, connectionId, epoch, will, record, remainingMs };
   }
 }

@@ -78,6 +78,8 @@ export interface SessionRecord {
   clientId: string;
   /** Seconds the session outlives its connection; 0xFFFFFFFF = never expires. */
   expiryInterval: number;
+  /** Epoch ms its client went offline (parked), when it has not connected since: its expiry counts from then. */
+  offlineAt?: number;
   subscriptions: Map<string, SubscriptionOptions>;
 }
 
@@ -86,6 +88,8 @@ export interface SessionStore {
   load(clientId: string): Promise<SessionRecord | null>;
   /** Creates or updates the session's metadata (not its subscriptions). */
   save(clientId: string, expiryInterval: number): void;
+  /** The session's client went offline at `at` (epoch ms): its expiry counts from then (SessionRecord.offlineAt). */
+  parked(clientId: string, at: number): void;
   /** Removes the session and everything that belongs to it: subscriptions, queue, in-flight, incoming QoS 2 ids. */
   delete(clientId: string): void;
 

@@ -24,6 +24,24 @@ export function sessionContract(fx: () => ContractFixture): void {
       expect((await sessions.load(id))!.expiryInterval).toBe(0xffffffff);
     });
 
+    // Fails if parked() is not stored, if save() (the client is back) does not clear it (an adopted
+    // session would expire too early), or if parked() brings a deleted session back.
+    it('parked records when the client went offline until the next save; a deleted session stays deleted', async () => {
+      const { sessions } = fx().a;
+      const id = uniqueId('parked');
+      sessions.save(id, 60);
+      sessions.parked(id, 1_764_000_000_123);
+      await sessions.flush();
+      expect((await sessions.load(id))?.offlineAt).toBe(1_764_000_000_123);
+      sessions.save(id, 60);
+      await sessions.flush();
+      expect((await sessions.load(id))?.offlineAt).toBeUndefined();
+      sessions.delete(id);
+      sessions.parked(id, 1_764_000_000_999);
+      await sessions.flush();
+      expect(await sessions.load(id)).toBeNull();
+    });
+
     it('a write then flush then read on another node sees the write', async () => {
       const { a, b } = fx();
       const id = uniqueId('flush');

@@ -9,6 +9,8 @@ interface SessionState {
   /** False until save(): writes that arrive first (e.g. subscriptions) are kept, but load() sees no session. */
   saved: boolean;
   expiryInterval: number;
+  /** Set by parked(), cleared by save() (the client is back). */
+  offlineAt: number | undefined;
   subscriptions: Map<string, SubscriptionOptions> | null;
   queue: Message[] | null;
   /** queuedSize() summed over queue. */
@@ -34,13 +36,21 @@ export class MemorySessionStore implements SessionStore {
     if (state === undefined || !state.saved) return Promise.resolve(null);
     // A copy: the caller may change its map without touching the stored one (as with Redis).
     const subscriptions = new Map(state.subscriptions ?? []);
-    return Promise.resolve({ clientId, expiryInterval: state.expiryInterval, subscriptions });
+    const record: SessionRecord = { clientId, expiryInterval: state.expiryInterval, subscriptions };
+    if (state.offlineAt !== undefined) record.offlineAt = state.offlineAt;
+    return Promise.resolve(record);
   }
 
   save(clientId: string, expiryInterval: number): void {
     const state = this.state(clientId);
     state.saved = true;
     state.expiryInterval = expiryInterval;
+    state.offlineAt = undefined;
+  }
+
+  parked(clientId: string, at: number): void {
+    const state = this.sessions.get(clientId);
+    if (state !== undefined && state.saved) state.offlineAt = at;
   }
 
   delete(clientId: string): void {
@@ -168,7 +178,7 @@ export class MemorySessionStore implements SessionStore {
   private state(clientId: string): SessionState {
     let state = this.sessions.get(clientId);
     if (state === undefined) {
-      state = { saved: false, expiryInterval: 0, subscriptions: null, queue: null, queueBytes: 0, taken: null, inflight: null, incomingQos2: null, will: null };
+      state = { saved: false, expiryInterval: 0, offlineAt: undefined, subscriptions: null, queue: null, queueBytes: 0, taken: null, inflight: null, incomingQos2: null, will: null };
       this.sessions.set(clientId, state);
     }
     return state;

@@ -7,9 +7,10 @@
 import type { Redis } from 'ioredis';
 
 // KEYS: session hash, then the session's other keys. ARGV: expiry, savedAt. Writes the metadata
-// and removes any TTL a release left (the session is in use again).
+// (the client is back: no offlineAt) and removes any TTL a release left (the session is in use again).
 const SAVE_SESSION = `
 redis.call('HSET', KEYS[1], 'expiry', ARGV[1], 'savedAt', ARGV[2])
+redis.call('HDEL', KEYS[1], 'offlineAt')
 for i = 1, #KEYS do redis.call('PERSIST', KEYS[i]) end
 return 1`;
 
@@ -40,6 +41,11 @@ local all = redis.call('LRANGE', KEYS[1], 0, -1)
 redis.call('DEL', KEYS[1])
 redis.call('HDEL', KEYS[2], 'qbytes')
 return all`;
+
+// KEYS: session hash. ARGV: ms. Marks when the client went offline, if the session exists.
+const PARKED = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'offlineAt', ARGV[1]) end
+return 1`;
 
 // KEYS: queue, session hash, inflight hash, order zset. ARGV: packet ids. Moves the oldest queued
 // messages (one per id) into in-flight records under those ids, in order, and returns the records.
@@ -182,6 +188,7 @@ export interface StoreScripts {
   saveSession(sessionKeys: readonly string[], expiryInterval: number, savedAt: number): Promise<number>;
   enqueueCapped(queue: string, session: string, inflight: string, cap: number, capBytes: number, message: Buffer, size: number, taken?: string, seq?: number, record?: boolean): Promise<number>;
   drainQueue(queue: string, session: string): Promise<Buffer[]>;
+  parked(session: string, at: number): Promise<number>;
   takeQueued(queue: string, session: string, inflight: string, order: string, ids: readonly number[]): Promise<Buffer[]>;
   putInflight(inflight: string, order: string, messageId: number, record: Buffer, taken?: string, seq?: number): Promise<number>;
   deleteInflight(inflight: string, order: string, messageId: number): Promise<number>;
@@ -196,6 +203,7 @@ export interface StoreScripts {
 const definitions = {
   stEnqueueCapped: [3, ENQUEUE_CAPPED],
   stDrainQueue: [2, DRAIN_QUEUE],
+  stParked: [1, PARKED],
   stTakeQueued: [4, TAKE_QUEUED],
   stPutInflight: [2, PUT_INFLIGHT],
   stDeleteInflight: [2, DELETE_INFLIGHT],
@@ -223,6 +231,7 @@ export function storeScripts(redis: Redis): StoreScripts {
         ? call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size)
         : call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size, taken, seq!, record === true ? 1 : 0)) as Promise<number>,
     drainQueue: (queue, session) => call.stDrainQueueBuffer!(queue, session) as Promise<Buffer[]>,
+    parked: (session, at) => call.stParked!(session, at) as Promise<number>,
     takeQueued: (queue, session, inflight, order, ids) => call.stTakeQueuedBuffer!(queue, session, inflight, order, ...ids) as Promise<Buffer[]>,
     putInflight: (inflight, order, messageId, record, taken, seq) =>
       (taken === undefined ? call.stPutInflight!(inflight, order, messageId, record) : call.stPutInflight!(inflight, order, messageId, record, taken, seq!)) as Promise<number>,

@@ -37,16 +37,23 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async load(clientId: string): Promise<SessionRecord | null> {
-    const [expiry, subs] = await Promise.all([this.redis.hget(this.keys.session(clientId), 'expiry'), this.redis.hgetallBuffer(this.keys.subs(clientId))]);
-    if (expiry === null) return null;
+    const [[expiry, offlineAt], subs] = await Promise.all([this.redis.hmget(this.keys.session(clientId), 'expiry', 'offlineAt'), this.redis.hgetallBuffer(this.keys.subs(clientId))]);
+    if (expiry === null || expiry === undefined) return null;
     const subscriptions = new Map<string, SubscriptionOptions>();
     for (const [filter, options] of Object.entries(subs)) subscriptions.set(filter, decodeSubscriptionOptions(options));
-    return { clientId, expiryInterval: Number(expiry), subscriptions };
+    const record: SessionRecord = { clientId, expiryInterval: Number(expiry), subscriptions };
+    if (offlineAt !== null && offlineAt !== undefined) record.offlineAt = Number(offlineAt);
+    return record;
   }
 
   save(clientId: string, expiryInterval: number): void {
     // One script: the metadata, and PERSIST so a session taken up again does not expire under its new connection.
     this.writes.track(this.scripts.saveSession(this.keys.sessionKeys(clientId), expiryInterval, Date.now()));
+  }
+
+  parked(clientId: string, at: number): void {
+    // On an existing session only: one deleted meanwhile is not brought back as a hash without its expiry.
+    this.writes.track(this.scripts.parked(this.keys.session(clientId), at));
   }
 
   delete(clientId: string): void {

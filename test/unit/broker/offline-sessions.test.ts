@@ -42,6 +42,20 @@ describe('OfflineSessions: parked', () => {
     expect(bridgeEnded).not.toHaveBeenCalled();
   });
 
+  // Fails if an adopted session's remaining time is ignored (its expiry would start over at
+  // adoption: a session offline for 20 s of its 30 would live 30 s more instead of 10) or if
+  // 0xFFFFFFFF were armed because a remaining time was given.
+  it('given what is left of the expiry (an adopted session), expires after that', () => {
+    offline.park('c1', 7, subsA, 30, 10_000);
+    vi.advanceTimersByTime(9_999);
+    expect(expired).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(expired).toHaveBeenCalledTimes(1);
+    offline.park('c2', 8, subsA, NEVER, 10_000);
+    vi.advanceTimersByTime(1_000_000);
+    expect(offline.get('c2')).toBeDefined();
+  });
+
   // Fails if 0xFFFFFFFF is armed like any other interval (5.0 §3.1.2.11.2: it never expires), or
   // if the check is off by one (0xFFFFFFFE must still expire, ~136 years on).
   it('never expires with 0xFFFFFFFF; 0xFFFFFFFE does', () => {
