@@ -2,7 +2,7 @@
 // (default `starling:`) so several clusters, or several tests, can share one redis-server.
 //
 // Per client ({cid} = the MQTT client id, used verbatim: Redis keys are binary-safe):
-//   {p}session:{cid}      hash   expiry (seconds), savedAt (ms), qbytes (bytes in queue)  session-store.ts
+//   {p}session:{cid}      hash   expiry (seconds), savedAt (ms), offlineAt (ms), qbytes (bytes in queue)  session-store.ts
 //   {p}subs:{cid}         hash   filter -> encoded SubscriptionOptions          session-store.ts
 //   {p}queue:{cid}        list   encoded Message, oldest first                 session-store.ts
 //   {p}inflight:{cid}     hash   messageId -> encoded InflightRecord; "~holder\0sender" -> highest bus
