@@ -308,6 +308,7 @@ export class Broker implements ConnectionHost, StatsSource {
     if (request.clean) store.delete(clientId); // [MQTT-3.1.2-6]
     else record = await store.load(clientId);
     const session = new Session(clientId, request.expiryInterval, request.window, conn, this.sessionDeps);
+    session.epoch = epoch;
     session.will = request.will;
     session.willDelay = request.willDelay;
     session.stored = !request.clean || session.persistent || request.will !== null;

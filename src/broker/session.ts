@@ -81,6 +81,8 @@ export class Session {
   private taking = 0;
   /** Set while the connection is up (CONNACK sent): only then are messages taken from the store queue. */
   online = false;
+  /** The claim of the client id this session's connection holds: a take after a newer claim moves nothing. */
+  epoch = 0;
   /** While set (a while after a resume or a forwarded-messages notice), second copies of a message are skipped. */
   private copies: RecentCopies | null = null;
   /** Frames waiting for the store to have the records they rest on (writeAfterStore), and every frame after them. */
@@ -294,7 +296,7 @@ export class Session {
     for (let i = 0; i < free; i++) ids.push(this.allocateId());
     this.taking = ids.length;
     const mark = this.spillCount;
-    this.deps.store.takeQueued(this.clientId, ids).then(
+    this.deps.store.takeQueued(this.clientId, ids, this.epoch).then(
       (records) => this.took(records, ids.length, mark),
       (err: unknown) => {
         this.taking = 0;

@@ -108,9 +108,12 @@ export interface SessionStore {
   /**
    * Moves up to ids.length of the oldest queued messages into the in-flight records, atomically, the
    * i-th under packet id ids[i] (state 'publish'), and returns those records: a message is always in
-   * the queue or in flight, never only in a process that may die.
+   * the queue or in flight, never only in a process that may die. `epoch`: the claim of the client id
+   * the taking session holds; once a newer claim took the id (a new connection, perhaps on another
+   * node, that may have read the in-flight records already), nothing is moved (Redis: the owner
+   * record decides; in one process the two cannot interleave).
    */
-  takeQueued(clientId: string, ids: readonly number[]): Promise<InflightRecord[]>;
+  takeQueued(clientId: string, ids: readonly number[], epoch: number): Promise<InflightRecord[]>;
   queueLength(clientId: string): Promise<number>;
 
   /**

@@ -191,18 +191,19 @@ export function sessionContract(fx: () => ContractFixture): void {
     // Fails if takeQueued loses or reorders messages, does not leave them as in-flight records
     // under the given ids (a node dying after the take would lose them), or leaves the bytes counted.
     it('takeQueued moves the oldest queued messages into in-flight records under the given ids, in order', async () => {
-      const { sessions } = fx().a;
+      const { sessions, ownership } = fx().a;
       const id = uniqueId('take');
+      const epoch = await ownership.claim(id, 'conn-take'); // the taking session's claim
       const limits = { messages: 100, bytes: 400 };
       for (const topic of ['t/1', 't/2', 't/3']) await sessions.enqueue(id, message(topic, { qos: 2, payload: Buffer.alloc(100) }), limits);
       expect(await sessions.enqueue(id, message('t/4', { payload: Buffer.alloc(100) }), limits)).toBe(false); // 4 x 100+ bytes > 400
-      const first = await sessions.takeQueued(id, [9, 10]);
+      const first = await sessions.takeQueued(id, [9, 10], epoch);
       expect(first.map((r) => [r.messageId, r.state, r.message.topic, r.message.qos])).toEqual([[9, 'publish', 't/1', 2], [10, 'publish', 't/2', 2]]);
       expect(await sessions.queueLength(id)).toBe(1);
       expect(await sessions.enqueue(id, message('t/4', { payload: Buffer.alloc(100) }), limits)).toBe(true); // the take freed its bytes
-      const second = await sessions.takeQueued(id, [11, 12, 13]);
+      const second = await sessions.takeQueued(id, [11, 12, 13], epoch);
       expect(second.map((r) => [r.messageId, r.message.topic])).toEqual([[11, 't/3'], [12, 't/4']]);
-      expect(await sessions.takeQueued(id, [14])).toEqual([]);
+      expect(await sessions.takeQueued(id, [14], epoch)).toEqual([]);
       expect((await sessions.loadInflight(id)).map((r) => [r.messageId, r.message.topic])).toEqual([[9, 't/1'], [10, 't/2'], [11, 't/3'], [12, 't/4']]);
     });
 

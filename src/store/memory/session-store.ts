@@ -94,7 +94,7 @@ export class MemorySessionStore implements SessionStore {
     return Promise.resolve(queue);
   }
 
-  takeQueued(clientId: string, ids: readonly number[]): Promise<InflightRecord[]> {
+  takeQueued(clientId: string, ids: readonly number[], _epoch: number): Promise<InflightRecord[]> {
     const state = this.sessions.get(clientId);
     const queue = state?.queue;
     if (state === undefined || queue == null) return Promise.resolve([]);

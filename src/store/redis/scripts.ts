@@ -47,10 +47,12 @@ const PARKED = `
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'offlineAt', ARGV[1]) end
 return 1`;
 
-// KEYS: queue, session hash, inflight hash, order zset. ARGV: packet ids. Moves the oldest queued
-// messages (one per id) into in-flight records under those ids, in order, and returns the records.
+// KEYS: queue, session hash, inflight hash, order zset, owner hash. ARGV: the taker's epoch, then
+// packet ids. Moves the oldest queued messages (one per id) into in-flight records under those ids,
+// in order, and returns the records; nothing when a newer claim holds the client id (fenced).
 const TAKE_QUEUED = `
-local messages = redis.call('LRANGE', KEYS[1], 0, #ARGV - 1)
+if redis.call('HGET', KEYS[5], 'epoch') ~= ARGV[1] then return {} end
+local messages = redis.call('LRANGE', KEYS[1], 0, #ARGV - 2)
 if #messages == 0 then return messages end
 redis.call('LTRIM', KEYS[1], #messages, -1)
 local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
@@ -58,9 +60,10 @@ local score = 1
 if last[2] then score = tonumber(last[2]) + 1 end
 local records, bytes = {}, 0
 for i = 1, #messages do
-  local record = struct.pack('>BH', 0, tonumber(ARGV[i])) .. messages[i]
-  redis.call('HSET', KEYS[3], ARGV[i], record)
-  redis.call('ZADD', KEYS[4], score, ARGV[i])
+  local id = ARGV[i + 1]
+  local record = struct.pack('>BH', 0, tonumber(id)) .. messages[i]
+  redis.call('HSET', KEYS[3], id, record)
+  redis.call('ZADD', KEYS[4], score, id)
   score = score + 1
   bytes = bytes + #messages[i]
   records[i] = record
@@ -189,7 +192,7 @@ export interface StoreScripts {
   enqueueCapped(queue: string, session: string, inflight: string, cap: number, capBytes: number, message: Buffer, size: number, taken?: string, seq?: number, record?: boolean): Promise<number>;
   drainQueue(queue: string, session: string): Promise<Buffer[]>;
   parked(session: string, at: number): Promise<number>;
-  takeQueued(queue: string, session: string, inflight: string, order: string, ids: readonly number[]): Promise<Buffer[]>;
+  takeQueued(queue: string, session: string, inflight: string, order: string, owner: string, epoch: number, ids: readonly number[]): Promise<Buffer[]>;
   putInflight(inflight: string, order: string, messageId: number, record: Buffer, taken?: string, seq?: number): Promise<number>;
   deleteInflight(inflight: string, order: string, messageId: number): Promise<number>;
   loadInflight(inflight: string, order: string): Promise<Buffer[]>;
@@ -204,7 +207,7 @@ const definitions = {
   stEnqueueCapped: [3, ENQUEUE_CAPPED],
   stDrainQueue: [2, DRAIN_QUEUE],
   stParked: [1, PARKED],
-  stTakeQueued: [4, TAKE_QUEUED],
+  stTakeQueued: [5, TAKE_QUEUED],
   stPutInflight: [2, PUT_INFLIGHT],
   stDeleteInflight: [2, DELETE_INFLIGHT],
   stLoadInflight: [2, LOAD_INFLIGHT],
@@ -232,7 +235,7 @@ export function storeScripts(redis: Redis): StoreScripts {
         : call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size, taken, seq!, record === true ? 1 : 0)) as Promise<number>,
     drainQueue: (queue, session) => call.stDrainQueueBuffer!(queue, session) as Promise<Buffer[]>,
     parked: (session, at) => call.stParked!(session, at) as Promise<number>,
-    takeQueued: (queue, session, inflight, order, ids) => call.stTakeQueuedBuffer!(queue, session, inflight, order, ...ids) as Promise<Buffer[]>,
+    takeQueued: (queue, session, inflight, order, owner, epoch, ids) => call.stTakeQueuedBuffer!(queue, session, inflight, order, owner, epoch, ...ids) as Promise<Buffer[]>,
     putInflight: (inflight, order, messageId, record, taken, seq) =>
       (taken === undefined ? call.stPutInflight!(inflight, order, messageId, record) : call.stPutInflight!(inflight, order, messageId, record, taken, seq!)) as Promise<number>,
     deleteInflight: (inflight, order, messageId) => call.stDeleteInflight!(inflight, order, messageId) as Promise<number>,

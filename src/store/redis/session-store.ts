@@ -85,9 +85,9 @@ export class RedisSessionStore implements SessionStore {
     return (await reply) !== 0;
   }
 
-  async takeQueued(clientId: string, ids: readonly number[]): Promise<InflightRecord[]> {
+  async takeQueued(clientId: string, ids: readonly number[], epoch: number): Promise<InflightRecord[]> {
     const k = this.keys;
-    const records = await this.scripts.takeQueued(k.queue(clientId), k.session(clientId), k.inflight(clientId), k.inflightOrder(clientId), ids);
+    const records = await this.scripts.takeQueued(k.queue(clientId), k.session(clientId), k.inflight(clientId), k.inflightOrder(clientId), k.owner(clientId), epoch, ids);
     return records.map(decodeInflight);
   }
 

@@ -36,6 +36,21 @@ describe('RedisSessionStore beyond the contract', () => {
     expect((await s.loadInflight('ord-1')).map((r) => r.messageId)).toEqual([2]);
   });
 
+  // Fails if TAKE_QUEUED does not check the owner record: a take issued by the old holder after a
+  // newer claim (another node, which may have read the in-flight records already) would move
+  // messages into records nobody resends, and they would be lost.
+  it('a take by a session whose claim was taken over moves nothing; the new holder takes the queue', async () => {
+    const id = 'fence-1';
+    const old = await a.ownership.claim(id, 'conn-old');
+    await a.sessions.enqueue(id, will, { messages: 10, bytes: 0 });
+    await a.sessions.enqueue(id, { ...will, topic: 'will/u' }, { messages: 10, bytes: 0 });
+    const newer = await b.ownership.claim(id, 'conn-new');
+    expect(await a.sessions.takeQueued(id, [1, 2], old)).toEqual([]);
+    expect(await a.sessions.queueLength(id)).toBe(2);
+    expect(await a.sessions.loadInflight(id)).toEqual([]);
+    expect((await b.sessions.takeQueued(id, [5, 6], newer)).map((r) => [r.messageId, r.message.topic])).toEqual([[5, 'will/t'], [6, 'will/u']]);
+  });
+
   it('in-flight order survives deletes: a re-put after a delete goes last', async () => {
     const s = a.sessions;
     for (const id of [5, 6, 7]) s.putInflight('ord-2', { messageId: id, state: 'publish', message: will });
