@@ -108,7 +108,7 @@ const OPTIONS: readonly Option[] = [
   { flag: 'max-topic-levels', key: 'maxTopicLevels', kind: 'int', min: 1, help: 'levels per topic (default 200)' },
   { flag: 'max-topic-alias', key: 'maxTopicAlias', kind: 'int', min: 0, max: 65_535, help: 'v5 topic aliases a client may set, 0 = none (default 10)' },
   { flag: 'connect-timeout', key: 'connectTimeoutMs', kind: 'seconds-ms', help: 'seconds to wait for CONNECT (default 10)' },
-  { flag: 'sys-interval', key: 'sysInterval', kind: 'int', min: 0, help: 'seconds between $SYS updates, 0 = off (default 10)' },
+  { flag: 'sys-interval', key: 'sysInterval', kind: 'int', min: 0, max: 2_147_483, help: 'seconds between $SYS updates, 0 = off (default 10)' },
   { flag: 'allow-anonymous', key: 'allowAnonymous', kind: 'bool', help: 'accept clients without a username' },
   { flag: 'username', key: 'username', kind: 'string', help: 'the one accepted username' },
   { flag: 'password', key: 'password', kind: 'string', help: 'its password' },

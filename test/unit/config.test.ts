@@ -81,6 +81,21 @@ describe('parseConfig', () => {
     expect(anonymousAllowed(parseConfig(['--username', 'u', '--password', 'p', '--allow-anonymous'], {}))).toBe(true);
   });
 
+  // Fails if --sys-interval has no upper bound: past 2^31-1 ms the $SYS timer overflows and fires
+  // every millisecond (TimeoutOverflowWarning) instead of the value being refused.
+  it('refuses a --sys-interval a timer cannot hold, naming the flag', () => {
+    expect(() => parseConfig(['--sys-interval', '99999999'], {})).toThrow(/--sys-interval/);
+    expect(parseConfig(['--sys-interval', '2147483'], {}).sysInterval).toBe(2_147_483);
+  });
+
+  // Fails if the queue defaults go back to what lost messages of a healthy subscriber's burst (1000).
+  it('queue defaults: 10,000 messages and 16 MiB per client; --max-queued-bytes 0 means no byte bound', () => {
+    expect(defaultConfig.maxQueued).toBe(10_000);
+    expect(defaultConfig.maxQueuedBytes).toBe(16 * 1024 * 1024);
+    expect(parseConfig(['--max-queued-bytes', '0'], {}).maxQueuedBytes).toBe(0);
+    expect(() => parseConfig(['--max-queued-bytes', '-1'], {})).toThrow(/--max-queued-bytes/);
+  });
+
   it('--help asks for the usage text', () => {
     expect(() => parseConfig(['--help'], {})).toThrow(HelpRequested);
   });
