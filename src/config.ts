@@ -30,6 +30,24 @@ export interface BrokerConfig {
   maxTopicAlias: number;
   /** Milliseconds a socket may stay open without sending CONNECT. */
   connectTimeoutMs: number;
+  /** Longest keep-alive a client may use, seconds (0: no limit); Mosquitto's max_keepalive. */
+  maxKeepalive: number;
+  /** Longest session expiry a client may ask for, seconds (v3.1.1 persistent sessions too). */
+  maxSessionExpiry: number;
+  /** v5 Receive Maximum announced: unacknowledged QoS 1/2 PUBLISHes a client may send (0x93 past it). */
+  receiveMaximum: number;
+  /** Highest QoS a client may publish with (v5 Maximum QoS); subscriptions are granted at most this. */
+  maxQos: 0 | 1 | 2;
+  /** Whether clients may publish retained messages (v5 Retain Available). */
+  retainAvailable: boolean;
+  /** Whether subscriptions may use + and # (v5 Wildcard Subscription Available). */
+  wildcardSubscriptions: boolean;
+  /** Whether $share/… subscriptions are accepted (v5 Shared Subscription Available). */
+  sharedSubscriptions: boolean;
+  /** Whether SUBSCRIBE may carry a Subscription Identifier (v5 Subscription Identifiers Available). */
+  subscriptionIdentifiers: boolean;
+  /** v5 Response Information offered to a client that requests it (%c: its client id); undefined: none. */
+  responseInformation: string | undefined;
   /** Seconds between $SYS updates; 0 turns them off. */
   sysInterval: number;
   /** undefined: decided by the host (loopback allows anonymous clients). */
@@ -66,6 +84,15 @@ export const defaultConfig: BrokerConfig = {
   maxTopicLevels: 200,
   maxTopicAlias: 10,
   connectTimeoutMs: 10_000,
+  maxKeepalive: 0,
+  maxSessionExpiry: 0xffff_ffff,
+  receiveMaximum: 65_535,
+  maxQos: 2,
+  retainAvailable: true,
+  wildcardSubscriptions: true,
+  sharedSubscriptions: true,
+  subscriptionIdentifiers: true,
+  responseInformation: undefined,
   sysInterval: 10,
   allowAnonymous: undefined,
   username: undefined,
@@ -108,6 +135,15 @@ const OPTIONS: readonly Option[] = [
   { flag: 'max-topic-levels', key: 'maxTopicLevels', kind: 'int', min: 1, help: 'levels per topic (default 200)' },
   { flag: 'max-topic-alias', key: 'maxTopicAlias', kind: 'int', min: 0, max: 65_535, help: 'v5 topic aliases a client may set, 0 = none (default 10)' },
   { flag: 'connect-timeout', key: 'connectTimeoutMs', kind: 'seconds-ms', help: 'seconds to wait for CONNECT (default 10)' },
+  { flag: 'max-keepalive', key: 'maxKeepalive', kind: 'int', min: 0, max: 65_535, help: 'longest keep-alive a client may use, seconds; v5 clients are told, v3 clients asking more (or 0) are refused; 0 = no limit (default)' },
+  { flag: 'max-session-expiry', key: 'maxSessionExpiry', kind: 'int', min: 0, max: 0xffff_ffff, help: 'longest session expiry, seconds, v3.1.1 persistent sessions included (default 4294967295: never)' },
+  { flag: 'receive-maximum', key: 'receiveMaximum', kind: 'int', min: 1, max: 65_535, help: 'v5: unacknowledged QoS 1/2 PUBLISHes a client may send before it is disconnected (0x93) (default 65535)' },
+  { flag: 'max-qos', key: 'maxQos', kind: 'int', min: 0, max: 2, help: 'highest QoS clients may publish with and be granted (default 2)' },
+  { flag: 'retain-available', key: 'retainAvailable', kind: 'bool', help: 'accept retained messages (default true; =false refuses them)' },
+  { flag: 'wildcard-subscriptions', key: 'wildcardSubscriptions', kind: 'bool', help: 'accept filters with + and # (default true)' },
+  { flag: 'shared-subscriptions', key: 'sharedSubscriptions', kind: 'bool', help: 'accept $share/ subscriptions (default true)' },
+  { flag: 'subscription-identifiers', key: 'subscriptionIdentifiers', kind: 'bool', help: 'accept v5 Subscription Identifiers (default true)' },
+  { flag: 'response-information', key: 'responseInformation', kind: 'string', help: 'v5 Response Information for clients that request it; %c is replaced by the client id (default: none)' },
   { flag: 'sys-interval', key: 'sysInterval', kind: 'int', min: 0, max: 2_147_483, help: 'seconds between $SYS updates, 0 = off (default 10)' },
   { flag: 'allow-anonymous', key: 'allowAnonymous', kind: 'bool', help: 'accept clients without a username' },
   { flag: 'username', key: 'username', kind: 'string', help: 'the one accepted username' },

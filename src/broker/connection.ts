@@ -6,7 +6,8 @@
 // parser callback are shared functions that find their Connection through the socket (one
 // property) or `this`, instead of three listener closures and a bound callback per connection.
 import type { Socket } from 'node:net';
-import { DEFAULT_MAX_PACKET_SIZE, encode, PacketParser, ProtocolError, UnsupportedProtocolVersionError, type Packet, type ProtocolVersion } from '../protocol/index.js';
+import { DEFAULT_MAX_PACKET_SIZE, encode, MqttError, PacketParser, ReasonCode, type Packet, type ProtocolVersion } from '../protocol/index.js';
+import { answerError, disconnectFrame } from './answers.js';
 import type { Logger } from '../log.js';
 import type { Session, SessionSink } from './session.js';
 import type { Throttled } from '../store/types.js';
@@ -32,6 +33,8 @@ export interface CloseOptions {
   will: boolean;
   /** v5: send DISCONNECT with this reason code first (only once CONNECT was accepted). */
   disconnectCode?: number;
+  /** v5: and this reason string, if it fits the client's Maximum Packet Size. */
+  reasonString?: string | undefined;
   /** Send this CONNACK (already encoded) first. */
   connack?: Buffer;
 }
@@ -40,7 +43,11 @@ export interface CloseOptions {
  * The shared store cannot be reached (Redis down): a CONNECT that needed it is answered "server
  * unavailable" so the client retries later. The store logs the outage itself, once.
  */
-export class ServiceUnavailableError extends Error {}
+export class ServiceUnavailableError extends MqttError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ReasonCode.ServerUnavailable, options);
+  }
+}
 
 /** Time a closing socket gets to flush its last packet before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
@@ -86,6 +93,12 @@ export class Connection implements SessionSink, Throttled {
    * integer rather than Infinity, which V8 would box per connection (a double field).
    */
   maxPacketSize = DEFAULT_MAX_PACKET_SIZE;
+  /** v5 Receive Maximum this server announced: QoS 1/2 PUBLISHes the client may have unacknowledged. */
+  receiveMaximum = 65_535;
+  /** QoS 1 PUBLISHes from the client not yet acknowledged (QoS 2 ones are the session's incoming ids). */
+  unackedQos1 = 0;
+  /** v5 Request Problem Information: false when the client asked for none [MQTT-3.1.2-29]. */
+  problemInformation = true;
   /** v5 inbound topic aliases of this connection, indexed by alias (created on first use). */
   topicAliases: Array<string | undefined> | null = null;
   /** Aliases we send to a v5 client that allows them (its Topic Alias Maximum > 0). */
@@ -178,28 +191,9 @@ export class Connection implements SessionSink, Throttled {
     }
   }
 
-  /** Turns any error raised while handling this connection's input into the right goodbye. */
+  /** Turns any error raised while handling this connection's input into the right goodbye (answers.ts). */
   fail(err: unknown): void {
-    if (this.state === 'closed') return;
-    if (err instanceof UnsupportedProtocolVersionError) {
-      // v3.1.1 form of the answer: a client speaking an unknown level can still read it [MQTT-3.1.2-2].
-      const connack = encode({ cmd: 'connack', sessionPresent: false, reasonCode: 0x01 }, 4);
-      this.close(`unsupported protocol level ${err.protocolLevel}`, { will: false, connack });
-      return;
-    }
-    if (err instanceof ServiceUnavailableError && this.state === 'connecting') {
-      // CONNACK 0x03 Server unavailable (v3.1, v3.1.1) / 0x88 (v5); not an internal error.
-      const connack = encode({ cmd: 'connack', sessionPresent: false, reasonCode: this.version === 5 ? 0x88 : 0x03 }, this.version);
-      this.close(err.message, { will: false, connack });
-      return;
-    }
-    if (err instanceof ProtocolError) {
-      if (err.reasonCode === 0x95) this.host.log.warn({ clientId: this.clientId, remote: this.socket.remoteAddress }, 'packet over --max-packet-size: closing connection');
-      this.close(err.message, { will: true, disconnectCode: err.reasonCode });
-      return;
-    }
-    this.host.log.error({ err, clientId: this.clientId }, 'internal error handling a packet: closing connection');
-    this.close('internal error', { will: true, disconnectCode: 0x83 });
+    answerError(this, err);
   }
 
   /**
@@ -229,8 +223,8 @@ export class Connection implements SessionSink, Throttled {
     this.state = 'closed';
     this.closeReason = reason;
     let last: Buffer | undefined = options.connack;
-    if (last === undefined && wasConnected && this.version === 5 && options.disconnectCode !== undefined) {
-      last = encode({ cmd: 'disconnect', reasonCode: options.disconnectCode }, 5);
+    if (last === undefined && wasConnected && options.disconnectCode !== undefined) {
+      last = disconnectFrame(this, options.disconnectCode, options.reasonString);
     }
     const socket = this.socket;
     if (!socket.destroyed) {

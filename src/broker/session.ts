@@ -115,6 +115,11 @@ export class Session {
     return this.incoming !== null && this.incoming.has(messageId);
   }
 
+  /** Incoming QoS 2 ids awaiting PUBREL (they count against the Receive Maximum). */
+  get incomingQos2Count(): number {
+    return this.incoming === null ? 0 : this.incoming.size;
+  }
+
   /** Restores incoming QoS 2 ids of a resumed session (already in the store). */
   restoreIncomingQos2(ids: readonly number[]): void {
     if (ids.length > 0) this.incoming = new Set(ids);

@@ -1,15 +1,28 @@
-// Typed codec errors. Every violation names the spec statement it breaks and the MQTT 5 reason
-// code a broker answers with, so the broker turns errors into CONNACK/DISCONNECT codes in one place.
+// Typed errors. Each carries the MQTT 5 reason code a broker answers with (and a rule break names
+// the spec statement it breaks), so the broker turns errors into answers in one place
+// (broker/answers.ts): CONNACK, DISCONNECT, or a plain close for MQTT 3.1/3.1.1.
 
-export class ProtocolError extends Error {
-  readonly specId: string;
+/** Why a CONNECT is refused or a connection ends, as a v5 reason code (the v3 answer is derived). */
+export class MqttError extends Error {
   readonly reasonCode: number;
 
+  constructor(message: string, reasonCode: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'MqttError';
+    this.reasonCode = reasonCode;
+  }
+}
+
+/** A rule of the specification broken by the peer: the statement is part of the message. */
+export class ProtocolError extends MqttError {
+  readonly specId: string;
+  /** Set when the CONNECT that broke the rule could not be decoded: the level it announced. */
+  connectVersion: 3 | 4 | 5 | undefined;
+
   constructor(message: string, specId: string, reasonCode: number) {
-    super(`${message} [${specId}]`);
+    super(`${message} [${specId}]`, reasonCode);
     this.name = 'ProtocolError';
     this.specId = specId;
-    this.reasonCode = reasonCode;
   }
 }
 

@@ -1,9 +1,10 @@
 // CONNECT: version and client id rules, credentials, then the session (claim, resume, CONNACK).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { anonymousAllowed, type BrokerConfig } from '../../config.js';
-import { encode, ProtocolError, type ConnectPacket, type Properties, type Will } from '../../protocol/index.js';
+import { MqttError, ProtocolError, ReasonCode, type ConnectPacket, type Properties, type Will } from '../../protocol/index.js';
 import type { Message } from '../../store/types.js';
 import type { Broker, SessionRequest } from '../broker.js';
+import { connackFrame } from '../answers.js';
 import { ServiceUnavailableError, type Connection } from '../connection.js';
 import { topicLimitProblem } from './limits.js';
 import { OutgoingAliases } from '../outgoing-aliases.js';
@@ -16,54 +17,81 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   const version = packet.protocolVersion;
   conn.version = version;
   const v5 = version === 5;
-  const refuse = (v4Code: number, v5Code: number, reason: string): void => {
-    const connack = encode({ cmd: 'connack', sessionPresent: false, reasonCode: v5 ? v5Code : v4Code }, version);
-    conn.close(reason, { will: false, connack });
-  };
+  const config = broker.config;
+  const props = packet.properties;
+  // Known before anything is answered: every packet to the client respects them, CONNACK included.
+  if (props?.maximumPacketSize !== undefined) conn.maxPacketSize = props.maximumPacketSize;
+  if (props?.requestProblemInformation === 0) conn.problemInformation = false;
 
   // We support no enhanced authentication method: refuse it and close [MQTT-4.12.0-1].
-  if (packet.properties?.authenticationMethod !== undefined) return refuse(0x05, 0x8c, 'unsupported authentication method [MQTT-4.12.0-1]');
+  if (props?.authenticationMethod !== undefined) throw new MqttError('unsupported authentication method [MQTT-4.12.0-1]', ReasonCode.BadAuthenticationMethod);
 
   let clientId = packet.clientId;
   let assigned: string | undefined;
   if (version === 3 && (clientId.length === 0 || clientId.length > 23)) {
     // MQTT 3.1: the client id is 1 to 23 characters.
-    return refuse(0x02, 0x85, 'v3.1 client id must have 1..23 characters');
+    throw new MqttError('v3.1 client id must have 1..23 characters', ReasonCode.ClientIdentifierNotValid);
   }
   if (clientId.length === 0) {
     // An empty id needs a clean session [MQTT-3.1.3-8]; the server then assigns one [MQTT-3.1.3-6].
-    if (!v5 && !packet.clean) return refuse(0x02, 0x85, 'empty client id without clean session [MQTT-3.1.3-8]');
+    if (!v5 && !packet.clean) throw new MqttError('empty client id without clean session [MQTT-3.1.3-8]', ReasonCode.ClientIdentifierNotValid);
     clientId = assigned = `starling-${randomBytes(8).toString('hex')}`;
   }
 
-  const auth = authenticate(broker.config, packet.username, packet.password);
-  if (auth === 'bad-credentials') return refuse(0x04, 0x86, 'bad username or password');
-  if (auth === 'anonymous') return refuse(0x05, 0x87, 'anonymous clients are not allowed');
+  const auth = authenticate(config, packet.username, packet.password);
+  if (auth === 'bad-credentials') throw new MqttError('bad username or password', ReasonCode.BadUserNameOrPassword);
+  if (auth === 'anonymous') throw new MqttError('anonymous clients are not allowed', ReasonCode.NotAuthorized);
 
-  if (packet.will !== undefined) {
-    const problem = topicLimitProblem(broker.config, packet.will.topic);
-    if (problem !== undefined) throw new ProtocolError(`will ${problem}`, 'MQTT-3.1.3-11', 0x90);
+  const will = packet.will;
+  if (will !== undefined) {
+    const problem = topicLimitProblem(config, will.topic);
+    if (problem !== undefined) throw new ProtocolError(`will ${problem}`, 'MQTT-3.1.3-11', ReasonCode.TopicNameInvalid);
+    // A will the server could not publish as asked is refused [v5:MQTT-3.2.2-12, v5:MQTT-3.2.2-13].
+    if (will.qos > config.maxQos) throw new MqttError(`will QoS ${will.qos} above --max-qos ${config.maxQos}`, ReasonCode.QoSNotSupported);
+    if (will.retain && !config.retainAvailable) throw new MqttError('retained will with --retain-available false', ReasonCode.RetainNotSupported);
   }
 
-  const props = packet.properties;
-  conn.keepaliveMs = packet.keepalive * 1000;
-  if (props?.maximumPacketSize !== undefined) conn.maxPacketSize = props.maximumPacketSize;
+  const keepalive = keepAliveFor(config, packet.keepalive, v5);
+  conn.keepaliveMs = keepalive * 1000;
   // Never an alias above the client's maximum, none when it has none [MQTT-3.3.2-11].
   if (v5 && props?.topicAliasMaximum !== undefined && props.topicAliasMaximum > 0) conn.outgoingAliases = new OutgoingAliases(props.topicAliasMaximum);
-  const receiveMaximum = props?.receiveMaximum ?? 65_535;
-  const expiryInterval = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
+  if (v5) conn.receiveMaximum = config.receiveMaximum;
+  const clientReceiveMaximum = props?.receiveMaximum ?? 65_535;
+  const requested = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
+  const expiryInterval = Math.min(requested, config.maxSessionExpiry);
+
+  const connackProps = v5 ? connackProperties(config, assigned) : undefined;
+  if (connackProps !== undefined) {
+    // The client uses the server's values when they differ from what it asked for [MQTT-3.2.2-21].
+    if (keepalive !== packet.keepalive) connackProps.serverKeepAlive = keepalive;
+    if (expiryInterval !== requested) connackProps.sessionExpiryInterval = expiryInterval;
+    if (props?.requestResponseInformation === 1 && config.responseInformation !== undefined) {
+      connackProps.responseInformation = config.responseInformation.replace(/%c/g, clientId);
+    }
+  }
 
   await openSession(broker, conn, {
     clientId,
     clean: packet.clean,
     expiryInterval,
-    will: packet.will !== undefined ? willMessage(packet.will) : null,
-    willDelay: v5 ? (packet.will?.properties?.willDelayInterval ?? 0) : 0,
-    window: Math.min(broker.config.maxInflight, receiveMaximum),
-    connack: (sessionPresent) =>
-      // MQTT 3.1 has no session present flag: that byte is reserved (0).
-      encode({ cmd: 'connack', sessionPresent: version !== 3 && sessionPresent, reasonCode: 0, properties: v5 ? connackProperties(broker.config, assigned) : undefined }, version),
+    will: will !== undefined ? willMessage(will) : null,
+    willDelay: v5 ? (will?.properties?.willDelayInterval ?? 0) : 0,
+    window: Math.min(config.maxInflight, clientReceiveMaximum),
+    connack: (sessionPresent) => connackFrame(conn, sessionPresent, ReasonCode.Success, connackProps),
   });
+}
+
+/**
+ * The keep-alive the client is held to: its own, unless --max-keepalive caps it (0 = no limit
+ * asked, which a cap also overrides). A v5 client is told the server's value in CONNACK; a v3.1.1
+ * client cannot be told, so it is refused, as Mosquitto does, with "identifier rejected" (the
+ * only fitting return code 3.1.1 has).
+ */
+function keepAliveFor(config: BrokerConfig, asked: number, v5: boolean): number {
+  const cap = config.maxKeepalive;
+  if (cap === 0 || (asked !== 0 && asked <= cap)) return asked;
+  if (v5) return cap;
+  throw new MqttError(`keep-alive ${asked} s is over --max-keepalive ${cap}`, ReasonCode.ClientIdentifierNotValid);
 }
 
 /** broker.openSession, with a store outage (Redis down) turned into ServiceUnavailableError (Connection.fail answers it). */
@@ -90,11 +118,14 @@ function authenticate(config: BrokerConfig, username: string | undefined, passwo
 function connackProperties(config: BrokerConfig, assignedClientId: string | undefined): Properties {
   const props: Properties = {
     maximumPacketSize: config.maxPacketSize,
-    retainAvailable: 1,
-    wildcardSubscriptionAvailable: 1,
-    subscriptionIdentifiersAvailable: 1,
-    sharedSubscriptionAvailable: 1,
+    retainAvailable: config.retainAvailable ? 1 : 0,
+    wildcardSubscriptionAvailable: config.wildcardSubscriptions ? 1 : 0,
+    subscriptionIdentifiersAvailable: config.subscriptionIdentifiers ? 1 : 0,
+    sharedSubscriptionAvailable: config.sharedSubscriptions ? 1 : 0,
   };
+  // Absent means 65535 and QoS 2: stated only when lower.
+  if (config.receiveMaximum < 65_535) props.receiveMaximum = config.receiveMaximum;
+  if (config.maxQos < 2) props.maximumQoS = config.maxQos;
   // Inbound aliases a client may use [MQTT-3.2.2-17]; absent means 0 (--max-topic-alias 0): none.
   if (config.maxTopicAlias > 0) props.topicAliasMaximum = config.maxTopicAlias;
   if (assignedClientId !== undefined) props.assignedClientIdentifier = assignedClientId;

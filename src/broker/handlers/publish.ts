@@ -1,7 +1,7 @@
 // PUBLISH from a client: limits, then route. QoS 0 is fire and forget (no await); QoS 1/2 are
 // acknowledged once the message is handed to the other nodes. QoS 2 is exactly once: a PUBLISH
 // resent with an id still awaiting PUBREL is acknowledged again but not routed again [MQTT-4.3.3-9].
-import { encode, ProtocolError, type Properties, type PublishPacket } from '../../protocol/index.js';
+import { encode, isSharedSubscription, ProtocolError, ReasonCode, type Properties, type PublishPacket } from '../../protocol/index.js';
 import type { Message } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
@@ -21,8 +21,14 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   const problem = topicLimitProblem(broker.config, packet.topic);
   if (problem !== undefined) {
     broker.log.warn({ clientId: session.clientId, problem }, 'PUBLISH over a topic limit: closing connection');
-    throw new ProtocolError(problem, 'MQTT-4.7.3-3', 0x90);
+    throw new ProtocolError(problem, 'MQTT-4.7.3-3', ReasonCode.TopicNameInvalid);
   }
+  // $share/ begins a shared subscription filter, never a topic a message is published to (4.8.2).
+  if (isSharedSubscription(packet.topic)) throw new ProtocolError(`PUBLISH to '${packet.topic}', a shared subscription filter`, 'v5:MQTT-4.8.2-1', ReasonCode.TopicNameInvalid);
+  // Capabilities this server was told not to offer (CONNACK said so to a v5 client).
+  const config = broker.config;
+  if (packet.qos > config.maxQos) throw new ProtocolError(`PUBLISH with QoS ${packet.qos} above --max-qos ${config.maxQos}`, 'v5:MQTT-3.2.2-11', ReasonCode.QoSNotSupported);
+  if (packet.retain && !config.retainAvailable) throw new ProtocolError('retained PUBLISH with --retain-available false', 'v5:MQTT-3.2.2-14', ReasonCode.RetainNotSupported);
   const message = toMessage(packet);
   const clientId = session.clientId;
   if (packet.qos === 0) {
@@ -31,8 +37,13 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   }
   const messageId = packet.messageId as number;
   if (packet.qos === 1) {
+    checkReceiveMaximum(conn);
+    conn.unackedQos1++;
     broker.publish(message, clientId, conn).then(
-      () => conn.send({ cmd: 'puback', messageId }), // [MQTT-4.3.2-2]
+      () => {
+        conn.unackedQos1--;
+        conn.send({ cmd: 'puback', messageId }); // [MQTT-4.3.2-2]
+      },
       (err: unknown) => handOffFailed(broker, conn, err),
     );
     return;
@@ -41,6 +52,7 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
     conn.write(encode({ cmd: 'pubrec', messageId }, conn.version)); // resent before PUBREL: not routed again
     return;
   }
+  checkReceiveMaximum(conn);
   session.addIncomingQos2(messageId);
   // PUBREC once the id is stored (a persistent session: a resume must recognise the resend).
   const routed = broker.publish(message, clientId, conn);
@@ -51,6 +63,17 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
       handOffFailed(broker, conn, err);
     },
   );
+}
+
+/**
+ * A QoS 1/2 PUBLISH beyond the Receive Maximum this server announced, counting QoS 1 not yet
+ * acknowledged and QoS 2 not yet released [MQTT-3.3.4-9].
+ */
+function checkReceiveMaximum(conn: Connection): void {
+  const session = conn.session as NonNullable<Connection['session']>;
+  if (conn.unackedQos1 + session.incomingQos2Count >= conn.receiveMaximum) {
+    throw new ProtocolError(`more than Receive Maximum ${conn.receiveMaximum} unacknowledged QoS 1/2 PUBLISHes`, 'MQTT-3.3.4-9', ReasonCode.ReceiveMaximumExceeded);
+  }
 }
 
 /**

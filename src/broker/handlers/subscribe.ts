@@ -1,5 +1,6 @@
 // SUBSCRIBE: granted QoS per filter, routes announced before SUBACK, then retained messages.
-import { isSharedSubscription, isValidTopicFilter, parseSharedSubscription, validateTopicFilter, type SubscribePacket } from '../../protocol/index.js';
+import { isSharedSubscription, isValidTopicFilter, parseSharedSubscription, ProtocolError, ReasonCode, validateTopicFilter, type SubscribePacket } from '../../protocol/index.js';
+import { subscriptionFailure } from '../answers.js';
 import type { SubscriptionOptions } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
@@ -9,30 +10,46 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
   const session = conn.session;
   if (session === null) return;
   const v5 = conn.version === 5;
+  const config = broker.config;
   const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0];
+  // A v5 client was told in CONNACK which of these the server offers: using one anyway is a
+  // Protocol Error answered with its own code (5.0 §3.2.2.3.12–14). An older client is refused per filter.
+  if (subscriptionId !== undefined && !config.subscriptionIdentifiers) {
+    throw new ProtocolError('Subscription Identifier with --subscription-identifiers false', 'v5:§3.2.2.3.12', ReasonCode.SubscriptionIdentifiersNotSupported);
+  }
   const granted: number[] = [];
   const accepted: Array<[string, SubscriptionOptions]> = [];
   const isNew: boolean[] = [];
   for (const sub of packet.subscriptions) {
-    if (isSharedSubscription(sub.topic)) {
+    const shared = isSharedSubscription(sub.topic);
+    if (shared) {
       // $share/{ShareName}/{filter} [MQTT-4.8.2-1/2]; v3/v4 clients may use it too (as with Mosquitto, EMQX).
       if (parseSharedSubscription(sub.topic) === null) {
-        granted.push(v5 ? 0x8f : 0x80);
+        granted.push(subscriptionFailure(conn, ReasonCode.TopicFilterInvalid));
         continue;
       }
     } else if (!isValidTopicFilter(sub.topic)) {
       // v3.1/v3.1.1: close the connection (throws, before any filter of the packet is applied).
       if (!v5) validateTopicFilter(sub.topic);
-      granted.push(0x8f); // v5: Topic Filter invalid, for this filter only [MQTT-3.9.3-1]
+      granted.push(ReasonCode.TopicFilterInvalid); // v5: Topic Filter invalid, for this filter only [MQTT-3.9.3-1]
+      continue;
+    }
+    const unsupported = shared && !config.sharedSubscriptions ? ReasonCode.SharedSubscriptionsNotSupported : !config.wildcardSubscriptions && hasWildcard(sub.topic) ? ReasonCode.WildcardSubscriptionsNotSupported : undefined;
+    if (unsupported !== undefined) {
+      if (v5) throw new ProtocolError(`${shared ? 'shared' : 'wildcard'} subscription '${sub.topic}' with --${shared ? 'shared' : 'wildcard'}-subscriptions false`, shared ? 'v5:§3.2.2.3.13' : 'v5:§3.2.2.3.11', unsupported);
+      if (conn.version === 3) throw new ProtocolError(`subscription '${sub.topic}' refused and MQTT 3.1 has no failure code`, 'MQTT-3.8.4-1', unsupported);
+      granted.push(subscriptionFailure(conn, unsupported));
       continue;
     }
     const problem = topicLimitProblem(broker.config, sub.topic);
     if (problem !== undefined) {
       broker.log.warn({ clientId: session.clientId, problem }, 'SUBSCRIBE over a topic limit: refused');
-      granted.push(v5 ? 0x8f : 0x80);
+      granted.push(subscriptionFailure(conn, ReasonCode.TopicFilterInvalid));
       continue;
     }
-    const options: SubscriptionOptions = { qos: sub.qos };
+    // Granted at most --max-qos; a SUBSCRIBE asking more is still accepted [v5:MQTT-3.2.2-10].
+    const qos = sub.qos > config.maxQos ? config.maxQos : sub.qos;
+    const options: SubscriptionOptions = { qos };
     if (v5) {
       if (sub.nl === true) options.nl = true;
       if (sub.rap === true) options.rap = true;
@@ -41,7 +58,7 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
     }
     isNew.push(!session.subscriptions.has(sub.topic));
     accepted.push([sub.topic, options]);
-    granted.push(sub.qos); // we support QoS 2, so the requested QoS is granted [MQTT-3.9.3-?]
+    granted.push(qos);
   }
   if (accepted.length > 0) await broker.subscribe(session, accepted);
   if (conn.state !== 'connected') return;
@@ -55,4 +72,8 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
     if (isSharedSubscription(filter)) continue;
     await broker.sendRetained(conn, filter, options);
   }
+}
+
+function hasWildcard(filter: string): boolean {
+  return filter.includes('+') || filter.includes('#');
 }

@@ -17,6 +17,16 @@ export function decodeConnect(r: PacketReader): ConnectPacket {
     throw new UnsupportedProtocolVersionError(level);
   }
   const version = level as ProtocolVersion;
+  try {
+    return decodeConnectBody(r, protocolName, version);
+  } catch (err) {
+    // The broker answers in the client's version (a v5 CONNACK with the reason code).
+    if (err instanceof ProtocolError) err.connectVersion = version;
+    throw err;
+  }
+}
+
+function decodeConnectBody(r: PacketReader, protocolName: 'MQTT' | 'MQIsdp', version: ProtocolVersion): ConnectPacket {
   const flags = r.u8('connect flags');
   if (flags & 0x01) throw new ProtocolError('reserved connect flag is set', 'MQTT-3.1.2-3', MALFORMED);
   const hasWill = (flags & 0x04) !== 0;
