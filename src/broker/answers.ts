@@ -32,6 +32,10 @@ export function answerError(conn: Connection, err: unknown): void {
   }
   const { reasonCode, message } = err as MqttError;
   if (reasonCode === ReasonCode.PacketTooLarge) conn.host.log.warn({ clientId: conn.clientId, remote: conn.socket.remoteAddress }, 'packet over --max-packet-size: closing connection');
+  if (conn.state === 'new' && err instanceof ProtocolError && err.connectVersion !== undefined) {
+    // The CONNECT could not be decoded, but said which version its client speaks: answer in it.
+    conn.version = err.connectVersion;
+  }
   if (conn.state === 'new' || conn.state === 'connecting') {
     // Before the session exists: CONNACK with the code, then close [MQTT-3.2.2-6 v5: MQTT-3.2.2-7].
     // No will: a refused CONNECT leaves nothing behind [MQTT-3.1.4-5 / v5:MQTT-3.1.4-6].
@@ -48,10 +52,9 @@ export function answerError(conn: Connection, err: unknown): void {
  * the connection is just closed (3.1.1 §3.2.2.3).
  */
 function refusalConnack(conn: Connection, reasonCode: number, reasonString: string | undefined): Buffer | undefined {
-  if (conn.state === 'new' || conn.version !== 5) {
+  if (conn.version !== 5) {
     const code = v3ConnackCode(reasonCode);
-    if (conn.state === 'new' && conn.version === 5 && code === undefined) return undefined;
-    return code === undefined ? undefined : encode({ cmd: 'connack', sessionPresent: false, reasonCode: code }, conn.version === 5 ? 4 : conn.version);
+    return code === undefined ? undefined : encode({ cmd: 'connack', sessionPresent: false, reasonCode: code }, conn.version);
   }
   const code = CONNACK_CODES.has(reasonCode) && reasonCode >= 0x80 ? reasonCode : ReasonCode.ProtocolError;
   return connackFrame(conn, false, code, reasonString === undefined ? undefined : { reasonString });

@@ -96,6 +96,17 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--max-queued-bytes', '-1'], {})).toThrow(/--max-queued-bytes/);
   });
 
+  it('MQTT 5 capability settings: everything offered by default, each turned off or capped by its flag or variable', () => {
+    expect(defaultConfig).toMatchObject({ maxKeepalive: 0, maxSessionExpiry: 0xffff_ffff, receiveMaximum: 65_535, maxQos: 2, retainAvailable: true, wildcardSubscriptions: true, sharedSubscriptions: true, subscriptionIdentifiers: true, responseInformation: undefined });
+    const config = parseConfig(['--max-keepalive', '60', '--max-qos=1', '--retain-available=false', '--wildcard-subscriptions=no', '--shared-subscriptions=0', '--response-information', 'r/%c'], { STARLING_MAX_SESSION_EXPIRY: '3600', STARLING_RECEIVE_MAXIMUM: '10', STARLING_SUBSCRIPTION_IDENTIFIERS: 'false' });
+    expect(config).toMatchObject({ maxKeepalive: 60, maxSessionExpiry: 3600, receiveMaximum: 10, maxQos: 1, retainAvailable: false, wildcardSubscriptions: false, sharedSubscriptions: false, subscriptionIdentifiers: false, responseInformation: 'r/%c' });
+    expect(() => parseConfig(['--max-qos', '3'], {})).toThrow(/^--max-qos: '3' is not an integer in 0..2$/);
+    expect(() => parseConfig(['--receive-maximum', '0'], {})).toThrow(/^--receive-maximum: '0' is not an integer in 1..65535$/);
+    expect(() => parseConfig(['--max-keepalive', '65536'], {})).toThrow(/^--max-keepalive: /);
+    expect(() => parseConfig([], { STARLING_MAX_SESSION_EXPIRY: '4294967296' })).toThrow(/^STARLING_MAX_SESSION_EXPIRY: /);
+    expect(() => parseConfig(['--retain-available=maybe'], {})).toThrow(/^--retain-available: 'maybe' is not a boolean/);
+  });
+
   it('--help asks for the usage text', () => {
     expect(() => parseConfig(['--help'], {})).toThrow(HelpRequested);
   });

@@ -1,6 +1,6 @@
 // SUBSCRIBE: granted QoS per filter, routes announced before SUBACK, then retained messages.
 import { isSharedSubscription, isValidTopicFilter, parseSharedSubscription, ProtocolError, ReasonCode, validateTopicFilter, type SubscribePacket } from '../../protocol/index.js';
-import { subscriptionFailure } from '../answers.js';
+import { ackProperties, subscriptionFailure } from '../answers.js';
 import type { SubscriptionOptions } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
@@ -20,17 +20,21 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
   const granted: number[] = [];
   const accepted: Array<[string, SubscriptionOptions]> = [];
   const isNew: boolean[] = [];
+  /** Why the first refused filter was refused: the SUBACK's reason string (v5). */
+  let problem: string | undefined;
   for (const sub of packet.subscriptions) {
     const shared = isSharedSubscription(sub.topic);
     if (shared) {
       // $share/{ShareName}/{filter} [MQTT-4.8.2-1/2]; v3/v4 clients may use it too (as with Mosquitto, EMQX).
       if (parseSharedSubscription(sub.topic) === null) {
+        problem ??= `'${sub.topic}' is not a valid shared subscription ($share/{name}/{filter})`;
         granted.push(subscriptionFailure(conn, ReasonCode.TopicFilterInvalid));
         continue;
       }
     } else if (!isValidTopicFilter(sub.topic)) {
       // v3.1/v3.1.1: close the connection (throws, before any filter of the packet is applied).
       if (!v5) validateTopicFilter(sub.topic);
+      problem ??= `'${sub.topic}' is not a valid topic filter`;
       granted.push(ReasonCode.TopicFilterInvalid); // v5: Topic Filter invalid, for this filter only [MQTT-3.9.3-1]
       continue;
     }
@@ -38,12 +42,14 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
     if (unsupported !== undefined) {
       if (v5) throw new ProtocolError(`${shared ? 'shared' : 'wildcard'} subscription '${sub.topic}' with --${shared ? 'shared' : 'wildcard'}-subscriptions false`, shared ? 'v5:§3.2.2.3.13' : 'v5:§3.2.2.3.11', unsupported);
       if (conn.version === 3) throw new ProtocolError(`subscription '${sub.topic}' refused and MQTT 3.1 has no failure code`, 'MQTT-3.8.4-1', unsupported);
+      problem ??= `'${sub.topic}': ${shared ? 'shared' : 'wildcard'} subscriptions are turned off`;
       granted.push(subscriptionFailure(conn, unsupported));
       continue;
     }
-    const problem = topicLimitProblem(broker.config, sub.topic);
-    if (problem !== undefined) {
-      broker.log.warn({ clientId: session.clientId, problem }, 'SUBSCRIBE over a topic limit: refused');
+    const limit = topicLimitProblem(config, sub.topic);
+    if (limit !== undefined) {
+      broker.log.warn({ clientId: session.clientId, problem: limit }, 'SUBSCRIBE over a topic limit: refused');
+      problem ??= limit;
       granted.push(subscriptionFailure(conn, ReasonCode.TopicFilterInvalid));
       continue;
     }
@@ -62,7 +68,9 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
   }
   if (accepted.length > 0) await broker.subscribe(session, accepted);
   if (conn.state !== 'connected') return;
-  conn.send({ cmd: 'suback', messageId: packet.messageId, granted });
+  // Fixed header (at most 5) + packet id + property length + one code per filter.
+  const properties = problem === undefined ? undefined : ackProperties(conn, problem, 8 + granted.length);
+  conn.send({ cmd: 'suback', messageId: packet.messageId, granted, properties });
   for (let i = 0; i < accepted.length; i++) {
     const [filter, options] = accepted[i];
     // Retain Handling: 0 always, 1 only for a new subscription, 2 never. A repeated v3/v4
