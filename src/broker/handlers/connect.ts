@@ -31,8 +31,8 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
     return refuse(0x02, 0x85, 'v3.1 client id must have 1..23 characters');
   }
   if (clientId.length === 0) {
-    // An empty id needs a clean session [MQTT-3.1.3-8]; the server then assigns one [MQTT-3.1.3-6].
-    if (!v5 && !packet.clean) return refuse(0x02, 0x85, 'empty client id without clean session [MQTT-3.1.3-8]');
+    // An empty id needs a clean session [v3:MQTT-3.1.3-8]; the server then assigns one [MQTT-3.1.3-6].
+    if (!v5 && !packet.clean) return refuse(0x02, 0x85, 'empty client id without clean session [v3:MQTT-3.1.3-8]');
     clientId = assigned = `starling-${randomBytes(8).toString('hex')}`;
   }
 
@@ -42,7 +42,7 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
 
   if (packet.will !== undefined) {
     const problem = topicLimitProblem(broker.config, packet.will.topic);
-    if (problem !== undefined) throw new ProtocolError(`will ${problem}`, 'MQTT-3.1.3-11', 0x90);
+    if (problem !== undefined) throw new ProtocolError(`will ${problem}`, 'v5:MQTT-3.1.4-2', 0x90);
   }
 
   const props = packet.properties;

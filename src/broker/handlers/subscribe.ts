@@ -41,7 +41,7 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
     }
     isNew.push(!session.subscriptions.has(sub.topic));
     accepted.push([sub.topic, options]);
-    granted.push(sub.qos); // we support QoS 2, so the requested QoS is granted [MQTT-3.9.3-?]
+    granted.push(sub.qos); // we support QoS 2, so the requested QoS is granted [v3:MQTT-3.8.4-5] [v5:MQTT-3.8.4-7]
   }
   if (accepted.length > 0) await broker.subscribe(session, accepted);
   if (conn.state !== 'connected') return;
