@@ -44,7 +44,7 @@ describe('wills', () => {
     expect(await nextWill('will/abrupt')).toMatchObject({ payload: 'w1 died', qos: 1 });
   });
 
-  it('is not published after DISCONNECT [MQTT-3.1.2-10]', async () => {
+  it('is not published after DISCONNECT [MQTT-3.1.2-10] [MQTT-3.14.4-3]', async () => {
     const raw = await RawClient.open(broker.port);
     raw.send(connectWithWill('w2', 'will/clean'));
     await raw.next('connack');
