@@ -3,7 +3,7 @@
 // the answer is a CONNACK, a DISCONNECT, a failure code in an acknowledgement, or a plain close
 // (MQTT 3.1/3.1.1 has no DISCONNECT from the server and only five CONNACK codes). It also builds
 // the packets that must respect what the client asked for in CONNECT: its Maximum Packet Size
-// [MQTT-3.1.2-24] and Request Problem Information [MQTT-3.1.2-29].
+// [v5:MQTT-3.1.2-24] and Request Problem Information [MQTT-3.1.2-29].
 import {
   CONNACK_CODES,
   encode,
@@ -37,8 +37,8 @@ export function answerError(conn: Connection, err: unknown): void {
     conn.version = err.connectVersion;
   }
   if (conn.state === 'new' || conn.state === 'connecting') {
-    // Before the session exists: CONNACK with the code, then close [MQTT-3.2.2-6 v5: MQTT-3.2.2-7].
-    // No will: a refused CONNECT leaves nothing behind [MQTT-3.1.4-5 / v5:MQTT-3.1.4-6].
+    // Before the session exists: CONNACK with the code, then close [v3:MQTT-3.2.2-5] [v5:MQTT-3.2.2-7].
+    // No will: a refused CONNECT leaves nothing behind [v3:MQTT-3.1.4-5] [v5:MQTT-3.1.4-6].
     conn.close(message, { will: false, connack: refusalConnack(conn, reasonCode, err instanceof ProtocolError ? message : undefined) });
     return;
   }
@@ -49,7 +49,7 @@ export function answerError(conn: Connection, err: unknown): void {
 /**
  * The CONNACK refusing a CONNECT: v5 carries the code (one a CONNACK may carry: other rule breaks
  * are Protocol Errors); v3.1/v3.1.1 only the return codes 1..5 it has, otherwise none at all:
- * the connection is just closed (3.1.1 §3.2.2.3).
+ * the connection is just closed [v3:MQTT-3.2.2-6].
  */
 function refusalConnack(conn: Connection, reasonCode: number, reasonString: string | undefined): Buffer | undefined {
   if (conn.version !== 5) {
@@ -62,7 +62,7 @@ function refusalConnack(conn: Connection, reasonCode: number, reasonString: stri
 
 /**
  * A CONNACK as the client can take it: v5 properties are left out, least needed first, until the
- * packet fits the client's Maximum Packet Size [MQTT-3.1.2-24]: the reason string and user
+ * packet fits the client's Maximum Packet Size [v5:MQTT-3.1.2-24]: the reason string and user
  * properties first [MQTT-3.2.2-19, MQTT-3.2.2-20], the assigned client id and keep-alive last.
  */
 export function connackFrame(conn: Connection, sessionPresent: boolean, reasonCode: number, properties?: Properties): Buffer {

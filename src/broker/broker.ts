@@ -31,7 +31,7 @@ import { Wills } from './wills.js';
 
 export interface SessionRequest {
   clientId: string;
-  /** Clean session (v3/v4) / Clean Start (v5): discard any previous session [MQTT-3.1.2-6]. */
+  /** Clean session (v3/v4) / Clean Start (v5): discard any previous session [v3:MQTT-3.1.2-6] [v5:MQTT-3.1.2-4]. */
   clean: boolean;
   expiryInterval: number;
   will: Message | null;
@@ -155,7 +155,7 @@ export class Broker implements ConnectionHost, StatsSource {
    */
   publish(message: Message, originClientId?: string, publisher?: Throttled): Promise<void> {
     if (message.retain) {
-      // An empty payload clears the retained message [MQTT-3.3.1-10]; otherwise it replaces it [MQTT-3.3.1-5].
+      // An empty payload clears the retained message [v3:MQTT-3.3.1-10] [v5:MQTT-3.3.1-6]; otherwise it replaces it [MQTT-3.3.1-5].
       this.backend.retained.set(message.topic, message.payload.length === 0 ? null : ownPayload(message));
     }
     const bus = this.backend.bus;
@@ -189,7 +189,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const fan = new FanOut(message, now);
     for (let i = 0; i < matched.length; i++) {
       const { clientId, target: merged, forOrigin } = matched[i]!;
-      const target = clientId === originClientId ? forOrigin : merged; // No Local [MQTT-3.8.3-3]
+      const target = clientId === originClientId ? forOrigin : merged; // No Local [v5:MQTT-3.8.3-3]
       if (target !== null) this.deliverTo(clientId, fan, target);
     }
     return fan;
@@ -198,7 +198,7 @@ export class Broker implements ConnectionHost, StatsSource {
   /** One client's copy: online → its session, offline persistent (QoS > 0) → the store queue. */
   private deliverTo(clientId: string, fan: FanOut, target: Readonly<Target>): void {
     const message = fan.message;
-    // Delivered QoS = min(published, granted) [MQTT-3.8.4-6]; RETAIN cleared unless Retain As Published [MQTT-3.3.1-9].
+    // Delivered QoS = min(published, granted) [v3:MQTT-3.8.4-6] [v5:MQTT-3.8.4-8]; RETAIN cleared unless Retain As Published [v3:MQTT-3.3.1-9] [v5:MQTT-3.3.1-12].
     const qos = (message.qos < target.qos ? message.qos : target.qos) as 0 | 1 | 2;
     const retain = target.rap && message.retain;
     const conn = this.online.get(clientId);
@@ -268,7 +268,7 @@ export class Broker implements ConnectionHost, StatsSource {
     return existed;
   }
 
-  /** Sends the retained messages matching a new subscription, RETAIN set [MQTT-3.3.1-6]. */
+  /** Sends the retained messages matching a new subscription, RETAIN set [v3:MQTT-3.3.1-6] [v3:MQTT-3.3.1-8] [v5:MQTT-3.3.1-9]. */
   async sendRetained(conn: Connection, filter: string, options: SubscriptionOptions): Promise<void> {
     const messages = await this.backend.retained.match(filter);
     const session = conn.session;
@@ -285,7 +285,7 @@ export class Broker implements ConnectionHost, StatsSource {
   // ---- sessions -------------------------------------------------------------------------------
 
   /**
-   * Claims the client id (closing any older holder [MQTT-3.1.4-2]), then resumes or starts the
+   * Claims the client id (closing any older holder [v3:MQTT-3.1.4-2] [v5:MQTT-3.1.4-3]), then resumes or starts the
    * session, sends CONNACK and then what the session still owes the client (in-flight messages
    * again with DUP, then the offline queue, in order). Returns false if the connection closed meanwhile.
    */
@@ -305,7 +305,7 @@ export class Broker implements ConnectionHost, StatsSource {
     // index, so nothing published meanwhile finds no subscriber (it is queued, and taken once connected).
     const inherited = this.offline.take(clientId);
     let record = null;
-    if (request.clean) store.delete(clientId); // [MQTT-3.1.2-6]
+    if (request.clean) store.delete(clientId); // [v3:MQTT-3.1.2-6] [v5:MQTT-3.1.2-4]
     else record = await store.load(clientId);
     const session = new Session(clientId, request.expiryInterval, request.window, conn, this.sessionDeps);
     session.epoch = epoch;
@@ -347,7 +347,7 @@ export class Broker implements ConnectionHost, StatsSource {
     conn.everConnected = true;
     this.connectedCount++;
     this.counters.connectionsAccepted++;
-    conn.write(request.connack(record !== null)); // session present [MQTT-3.2.2-2/3]
+    conn.write(request.connack(record !== null)); // session present [v3:MQTT-3.2.2-1/2/3] [v5:MQTT-3.2.2-2/3]
     this.local.setOnline(session, true);
     if (record !== null) session.watchCopies();
     session.resume(inflight);

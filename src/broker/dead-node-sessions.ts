@@ -63,7 +63,7 @@ export class DeadNodeSessions implements AdoptingBroker {
     return Promise.all(filters.map((filter) => this.host.bus.addRoute(filter))).then(() => undefined);
   }
 
-  /** The will of an adopted session: now, or after its delay unless the client comes back first [MQTT-3.1.3-9]. */
+  /** The will of an adopted session: now, or after its delay unless the client comes back first [v5:MQTT-3.1.3-9]. */
   adoptWill(clientId: string, will: Message, delaySeconds: number, expiryInterval: number): void {
     if (delaySeconds <= 0) this.host.wills.publishNow(will);
     else this.host.wills.publishLater(clientId, will, Math.min(delaySeconds, expiryInterval));

@@ -9,7 +9,7 @@ export function sweepConnections(connections: Iterable<Connection>, connectTimeo
       if (conn.openedAt < connectDeadline) conn.close('no CONNECT in time', { will: false });
     } else if (conn.state === 'connected' && conn.keepaliveMs > 0 && !conn.readPaused) {
       // (A connection the bus holds back is not read: its silence is ours, not the client's.)
-      // One and a half times the keep-alive without a packet closes the connection [MQTT-3.1.2-24].
+      // One and a half times the keep-alive without a packet closes the connection [v3:MQTT-3.1.2-24] [v5:MQTT-3.1.2-22].
       if (now - conn.lastActivity > conn.keepaliveMs * 1.5) conn.close('keep-alive timeout', { will: true, disconnectCode: 0x8d });
     }
   }

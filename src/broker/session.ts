@@ -20,7 +20,7 @@ export interface SessionSink {
   write(frame: Buffer): void;
   /** True while the socket holds more unsent bytes than the high-water mark. */
   readonly congested: boolean;
-  /** v5 Maximum Packet Size of the client; larger messages are not sent to it [MQTT-3.1.2-24 v5: 3.1.2.25]. */
+  /** v5 Maximum Packet Size of the client; larger messages are not sent to it [v5:MQTT-3.1.2-24]. */
   readonly maxPacketSize: number;
   /** Topic aliases towards a v5 client that allows them; null otherwise. */
   readonly outgoingAliases: OutgoingAliases | null;
@@ -65,7 +65,7 @@ export class Session {
   private pendingHead = 0;
   /** queuedSize() summed over pending. */
   private pendingBytes = 0;
-  /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9] (created on first use). */
+  /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [v3:MQTT-4.3.3-2] [v5:MQTT-4.3.3-10] (created on first use). */
   private incoming: Set<number> | null = null;
   private nextId = 1;
   /**
@@ -364,7 +364,7 @@ export class Session {
     const messageId = this.allocateId();
     const frame = this.frameOf(fan, subIds, message.qos, message.retain, false, messageId);
     if (frame.length > this.sink.maxPacketSize) {
-      this.deps.drops.dropped(this.clientId, TOO_LARGE); // [MQTT-3.1.2-25 v5]
+      this.deps.drops.dropped(this.clientId, TOO_LARGE); // [v5:MQTT-3.1.2-25]
       return;
     }
     const record: InflightRecord = { messageId, state: 'publish', message };
@@ -386,7 +386,7 @@ export class Session {
 
   private writePublish(frame: Buffer, afterStore = false): void {
     if (frame.length > this.sink.maxPacketSize) {
-      this.deps.drops.dropped(this.clientId, TOO_LARGE); // [MQTT-3.1.2-25 v5]
+      this.deps.drops.dropped(this.clientId, TOO_LARGE); // [v5:MQTT-3.1.2-25]
       return;
     }
     this.deps.counters.messagesSent++;
@@ -422,7 +422,7 @@ export class Session {
     });
   }
 
-  /** Next packet id in 1..65535 not in use by an unacknowledged message [MQTT-2.2.1-3]. */
+  /** Next packet id in 1..65535 not in use by an unacknowledged message [v3:MQTT-2.3.1-4] [v5:MQTT-2.2.1-4]. */
   private allocateId(): number {
     for (let tries = 0; tries < 65_535; tries++) {
       const id = this.nextId;

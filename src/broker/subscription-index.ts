@@ -20,7 +20,7 @@ export interface MatchedClient {
   readonly target: Readonly<Target>;
   /**
    * The same merge over the subscriptions without No Local, for a message this client published
-   * itself [MQTT-3.8.3-3]; null when all of them have No Local. Same object as target when none has it.
+   * itself [v5:MQTT-3.8.3-3]; null when all of them have No Local. Same object as target when none has it.
    */
   readonly forOrigin: Readonly<Target> | null;
 }

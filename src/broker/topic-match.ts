@@ -15,7 +15,7 @@ export function topicMatchesFilter(topic: string, filter: string): boolean {
     let fEnd = filter.indexOf('/', f);
     if (fEnd === -1) fEnd = filter.length;
     const single = fEnd - f === 1;
-    // '#' matches the rest, including nothing: 'sport/#' matches 'sport' [MQTT-4.7.1-2].
+    // '#' matches the rest, including nothing: 'sport/#' matches 'sport' [v3:MQTT-4.7.1-2] [v5:MQTT-4.7.1-1].
     if (single && filter.charCodeAt(f) === HASH) return true;
     if (t === -1) return false;
     let tEnd = topic.indexOf('/', t);

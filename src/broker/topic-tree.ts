@@ -120,7 +120,7 @@ export class TopicTree<V> {
   private walk(node: Node<V>, levels: string[], i: number, visit: (key: string, value: V, filter: string) => void): void {
     if (i === levels.length) {
       if (node.entries !== null) emit(node, visit);
-      // 'sport/#' matches 'sport': '#' also stands for the parent level [MQTT-4.7.1-2].
+      // 'sport/#' matches 'sport': '#' also stands for the parent level [v3:MQTT-4.7.1-2] [v5:MQTT-4.7.1-1].
       if (node.hash !== null) emit(node.hash, visit);
       return;
     }
@@ -130,7 +130,7 @@ export class TopicTree<V> {
     }
     // '+' matches exactly one level, an empty one included [MQTT-4.7.1-3].
     if (node.plus !== null) this.walk(node.plus, levels, i + 1, visit);
-    // '#' matches any number of remaining levels [MQTT-4.7.1-2].
+    // '#' matches any number of remaining levels [v3:MQTT-4.7.1-2] [v5:MQTT-4.7.1-1].
     if (node.hash !== null) emit(node.hash, visit);
   }
 

@@ -1,5 +1,5 @@
 // Wills leaving the broker: published now, or after a v5 Will Delay Interval unless the client
-// reconnects first [MQTT-3.1.3-9]. Publications in flight are tracked so shutdown can wait for them.
+// reconnects first [v5:MQTT-3.1.3-9]. Publications in flight are tracked so shutdown can wait for them.
 import type { Logger } from '../log.js';
 import type { Message, SessionStore } from '../store/types.js';
 import type { Session } from './session.js';
@@ -36,11 +36,11 @@ export class Wills {
     if (!publishWill) {
       if (persistent && !takenOver) this.store.setWill(clientId, null);
     } else if (session.willDelay === 0 || !persistent) {
-      // No delay, or the session ends now, which ends the delay too [MQTT-3.1.3-9].
+      // No delay, or the session ends now, which ends the delay too [v5:MQTT-3.1.3-9].
       this.publishNow(will);
       if (persistent && !takenOver) this.store.setWill(clientId, null);
     } else if (!takenOver) {
-      // A reconnect within the delay (on any node: onTakeover) cancels the will [MQTT-3.1.3-9].
+      // A reconnect within the delay (on any node: onTakeover) cancels the will [v5:MQTT-3.1.3-9].
       this.publishLater(clientId, will, Math.min(session.willDelay, session.expiryInterval));
     }
   }

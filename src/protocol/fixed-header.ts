@@ -16,7 +16,7 @@ export function checkFixedHeader(firstByte: number, remainingLength: number, ver
   }
   const required = REQUIRED_FLAGS[type];
   if (required >= 0 && flags !== required) {
-    const specId = type === 6 ? 'MQTT-3.6.1-1' : type === 8 ? 'MQTT-3.8.1-1' : type === 10 ? 'MQTT-3.10.1-1' : 'MQTT-2.2.2-1';
+    const specId = type === 6 ? 'MQTT-3.6.1-1' : type === 8 ? 'MQTT-3.8.1-1' : type === 10 ? 'MQTT-3.10.1-1' : 'v3:MQTT-2.2.2-1 v5:MQTT-2.1.3-1';
     throw new ProtocolError(`invalid fixed header flags 0x${flags.toString(16)} for packet type ${type}`, specId, MALFORMED);
   }
   if (version < 5) {

@@ -62,7 +62,7 @@ export const SERVER_DISCONNECT_CODES: ReadonlySet<number> = new Set([
 
 /**
  * The MQTT 3.1/3.1.1 CONNACK return code for a refusal, or undefined when 3.1.1 has none and the
- * server just closes the connection [MQTT-3.2.2-5] (3.1.1 §3.2.2.3).
+ * server just closes the connection [v3:MQTT-3.2.2-6] (3.1.1 §3.2.2.3).
  */
 export function v3ConnackCode(code: number): number | undefined {
   switch (code) {

@@ -58,11 +58,11 @@ function topicFilterProblem(filter: string): Problem {
     const levelStart = i === 0 || filter.charCodeAt(i - 1) === SLASH;
     const levelEnd = i === n - 1 || filter.charCodeAt(i + 1) === SLASH;
     if (c === HASH) {
-      // '#' must be the whole last level [MQTT-4.7.1-2]
-      if (!levelStart || i !== n - 1) return ["'#' must be alone in the last level", 'MQTT-4.7.1-2'];
+      // '#' must be the whole last level [v3:MQTT-4.7.1-2] [v5:MQTT-4.7.1-1]
+      if (!levelStart || i !== n - 1) return ["'#' must be alone in the last level", 'v3:MQTT-4.7.1-2 v5:MQTT-4.7.1-1'];
     } else if (c === PLUS) {
-      // '+' must occupy a whole level [MQTT-4.7.1-3]
-      if (!levelStart || !levelEnd) return ["'+' must occupy a whole level", 'MQTT-4.7.1-3'];
+      // '+' must occupy a whole level [v3:MQTT-4.7.1-3] [v5:MQTT-4.7.1-2]
+      if (!levelStart || !levelEnd) return ["'+' must occupy a whole level", 'v3:MQTT-4.7.1-3 v5:MQTT-4.7.1-2'];
     }
   }
   return undefined;

@@ -4,7 +4,7 @@
 export type ProtocolVersion = 3 | 4 | 5;
 export type QoS = 0 | 1 | 2;
 
-/** MQTT 5 properties. Which ones a packet may carry is checked by the decoder (MQTT-2.2.2-2 / table 2-4). */
+/** MQTT 5 properties. Which ones a packet may carry is checked by the decoder (§2.2.2.2, table 2-4). */
 export interface Properties {
   payloadFormatIndicator?: number;
   messageExpiryInterval?: number;
@@ -29,7 +29,7 @@ export interface Properties {
   topicAlias?: number;
   maximumQoS?: number;
   retainAvailable?: number;
-  /** Ordered name/value pairs; a name may repeat (MQTT-3.1.3-10). */
+  /** Ordered name/value pairs; a name may repeat, the order is kept (v5:MQTT-3.1.3-10, MQTT-3.3.2-18). */
   userProperties?: Array<[string, string]>;
   maximumPacketSize?: number;
   wildcardSubscriptionAvailable?: number;

@@ -90,7 +90,7 @@ export class RetainedIndex<V> {
     }
     const level = levels[i];
     if (level === '#') {
-      // '#' matches the parent level too: 'sport/#' matches 'sport' [MQTT-4.7.1-2].
+      // '#' matches the parent level too: 'sport/#' matches 'sport' [v3:MQTT-4.7.1-2] [v5:MQTT-4.7.1-1].
       if (node.hasValue) visit(node.topic, node.value as V);
       if (node.children !== null) for (const child of node.children.values()) this.everything(child, i === 0, visit);
       return;

@@ -39,7 +39,7 @@ export function retainedContract(fx: () => ContractFixture): void {
       expect(await a.retained.count()).toBe(before);
     });
 
-    it("matches '+' (one level, empty included) and '#' (parent level and below) [MQTT-4.7.1-2] [MQTT-4.7.1-3]", async () => {
+    it("matches '+' (one level, empty included) and '#' (parent level and below) [v3:MQTT-4.7.1-2] [v5:MQTT-4.7.1-1] [MQTT-4.7.1-3] [v5:MQTT-4.7.1-2]", async () => {
       const f = fx();
       const p = uniqueId('ret');
       const topics = [p, `${p}/a`, `${p}/b`, `${p}/`, `${p}/a/x`, `${p}/a/y/z`, `${p}/b/x`];

@@ -2,12 +2,12 @@
 import { encode, type AckPacket } from '../../protocol/index.js';
 import type { Connection } from '../connection.js';
 
-/** PUBACK ends an outgoing QoS 1 delivery and frees its packet id [MQTT-4.3.2-?]. */
+/** PUBACK ends an outgoing QoS 1 delivery and frees its packet id [v3:MQTT-4.3.2-1] [v5:MQTT-4.3.2-3]. */
 export function handlePuback(conn: Connection, packet: AckPacket): void {
   conn.session?.acknowledge(packet.messageId);
 }
 
-/** PUBREC: answer PUBREL [MQTT-4.3.3-3]; a v5 error code ends the flow instead. */
+/** PUBREC: answer PUBREL [v3:MQTT-4.3.3-1] [v5:MQTT-4.3.3-4]; a v5 error code ends the flow instead. */
 export function handlePubrec(conn: Connection, packet: AckPacket): void {
   const session = conn.session;
   if (session === null) return;
@@ -16,7 +16,7 @@ export function handlePubrec(conn: Connection, packet: AckPacket): void {
     return;
   }
   const known = session.received(packet.messageId);
-  // After the stored record says 'pubrel': a resume must not send the PUBLISH again [MQTT-4.3.3].
+  // After the stored record says 'pubrel': a resume must not send the PUBLISH again [v3:MQTT-4.3.3-1] [v5:MQTT-4.3.3-6].
   const pubrel = known || conn.version !== 5 ? { cmd: 'pubrel' as const, messageId: packet.messageId } : { cmd: 'pubrel' as const, messageId: packet.messageId, reasonCode: 0x92 };
   session.writeAfterStore(encode(pubrel, conn.version));
 }

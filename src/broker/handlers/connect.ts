@@ -33,8 +33,8 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
     throw new MqttError('v3.1 client id must have 1..23 characters', ReasonCode.ClientIdentifierNotValid);
   }
   if (clientId.length === 0) {
-    // An empty id needs a clean session [MQTT-3.1.3-8]; the server then assigns one [MQTT-3.1.3-6].
-    if (!v5 && !packet.clean) throw new MqttError('empty client id without clean session [MQTT-3.1.3-8]', ReasonCode.ClientIdentifierNotValid);
+    // An empty id needs a clean session [v3:MQTT-3.1.3-8]; the server then assigns one [MQTT-3.1.3-6].
+    if (!v5 && !packet.clean) throw new MqttError('empty client id without clean session [v3:MQTT-3.1.3-8]', ReasonCode.ClientIdentifierNotValid);
     clientId = assigned = `starling-${randomBytes(8).toString('hex')}`;
   }
 
@@ -45,7 +45,7 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   const will = packet.will;
   if (will !== undefined) {
     const problem = topicLimitProblem(config, will.topic);
-    if (problem !== undefined) throw new ProtocolError(`will ${problem}`, 'MQTT-3.1.3-11', ReasonCode.TopicNameInvalid);
+    if (problem !== undefined) throw new ProtocolError(`will ${problem}`, 'v5:MQTT-3.1.4-2', ReasonCode.TopicNameInvalid);
     // A will the server could not publish as asked is refused [v5:MQTT-3.2.2-12, v5:MQTT-3.2.2-13].
     if (will.qos > config.maxQos) throw new MqttError(`will QoS ${will.qos} above --max-qos ${config.maxQos}`, ReasonCode.QoSNotSupported);
     if (will.retain && !config.retainAvailable) throw new MqttError('retained will with --retain-available false', ReasonCode.RetainNotSupported);

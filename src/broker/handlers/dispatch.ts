@@ -25,7 +25,7 @@ export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet)
   if (conn.state === 'connecting') {
     const backlog = (conn.backlog ??= []);
     // A client may pipeline behind CONNECT, but not without bound while the session loads.
-    if (backlog.length >= MAX_BACKLOG) throw new ProtocolError('too many packets before CONNACK', 'MQTT-3.1.4', 0x97);
+    if (backlog.length >= MAX_BACKLOG) throw new ProtocolError('too many packets before CONNACK', '§3.1.4', 0x97);
     backlog.push(packet);
     return;
   }
@@ -62,8 +62,8 @@ export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet)
       handleDisconnect(broker, conn, packet);
       return;
     case 'auth':
-      // No enhanced authentication was started (we accept none), so AUTH is a Protocol Error [MQTT-4.12.0-6].
-      throw new ProtocolError('AUTH without enhanced authentication', 'MQTT-4.12.0-6', 0x82);
+      // No enhanced authentication was started (we accept none), so AUTH is a Protocol Error [MQTT-4.12.0-7].
+      throw new ProtocolError('AUTH without enhanced authentication', 'MQTT-4.12.0-7', 0x82);
     default:
       throw new ProtocolError(`a client may not send ${packet.cmd}`, 'MQTT-2.1.2', 0x82);
   }
@@ -71,7 +71,7 @@ export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet)
 
 /**
  * Packets that arrived while CONNECT was in progress, in arrival order; none if CONNECT was
- * refused (the connection is closed) [MQTT-3.1.4-5]. Then a client whose socket ended meanwhile
+ * refused (the connection is closed) [v3:MQTT-3.1.4-5] [v5:MQTT-3.1.4-6]. Then a client whose socket ended meanwhile
  * is closed: its will goes out after the messages it sent, and not at all after a DISCONNECT.
  */
 function drainBacklog(broker: Broker, conn: Connection): void {

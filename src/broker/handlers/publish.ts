@@ -1,6 +1,6 @@
 // PUBLISH from a client: limits, then route. QoS 0 is fire and forget (no await); QoS 1/2 are
 // acknowledged once the message is handed to the other nodes. QoS 2 is exactly once: a PUBLISH
-// resent with an id still awaiting PUBREL is acknowledged again but not routed again [MQTT-4.3.3-9].
+// resent with an id still awaiting PUBREL is acknowledged again but not routed again [v3:MQTT-4.3.3-2] [v5:MQTT-4.3.3-10].
 import { encode, isSharedSubscription, ProtocolError, ReasonCode, type Properties, type PublishPacket } from '../../protocol/index.js';
 import type { Message } from '../../store/types.js';
 import type { Broker } from '../broker.js';
@@ -42,7 +42,7 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
     broker.publish(message, clientId, conn).then(
       () => {
         conn.unackedQos1--;
-        conn.send({ cmd: 'puback', messageId }); // [MQTT-4.3.2-2]
+        conn.send({ cmd: 'puback', messageId }); // [v3:MQTT-4.3.2-2] [v5:MQTT-4.3.2-4]
       },
       (err: unknown) => handOffFailed(broker, conn, err),
     );
@@ -57,7 +57,7 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   // PUBREC once the id is stored (a persistent session: a resume must recognise the resend).
   const routed = broker.publish(message, clientId, conn);
   (session.persistent ? Promise.all([routed, broker.backend.sessions.flush()]) : routed).then(
-    () => conn.send({ cmd: 'pubrec', messageId }), // [MQTT-4.3.3-1]
+    () => conn.send({ cmd: 'pubrec', messageId }), // [v3:MQTT-4.3.3-2] [v5:MQTT-4.3.3-8]
     (err: unknown) => {
       session.releaseIncomingQos2(messageId);
       handOffFailed(broker, conn, err);
@@ -67,12 +67,12 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
 
 /**
  * A QoS 1/2 PUBLISH beyond the Receive Maximum this server announced, counting QoS 1 not yet
- * acknowledged and QoS 2 not yet released [MQTT-3.3.4-9].
+ * acknowledged and QoS 2 not yet released: the client broke [MQTT-3.3.4-7].
  */
 function checkReceiveMaximum(conn: Connection): void {
   const session = conn.session as NonNullable<Connection['session']>;
   if (conn.unackedQos1 + session.incomingQos2Count >= conn.receiveMaximum) {
-    throw new ProtocolError(`more than Receive Maximum ${conn.receiveMaximum} unacknowledged QoS 1/2 PUBLISHes`, 'MQTT-3.3.4-9', ReasonCode.ReceiveMaximumExceeded);
+    throw new ProtocolError(`more than Receive Maximum ${conn.receiveMaximum} unacknowledged QoS 1/2 PUBLISHes`, 'MQTT-3.3.4-7', ReasonCode.ReceiveMaximumExceeded);
   }
 }
 

@@ -64,7 +64,7 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
     }
     isNew.push(!session.subscriptions.has(sub.topic));
     accepted.push([sub.topic, options]);
-    granted.push(qos);
+    granted.push(qos); // at most --max-qos [v3:MQTT-3.8.4-5] [v5:MQTT-3.8.4-7]
   }
   if (accepted.length > 0) await broker.subscribe(session, accepted);
   if (conn.state !== 'connected') return;

@@ -7,7 +7,7 @@ import { allocPacket, headerLength, varintLength } from '../writer.js';
 
 export function decodeConnack(r: PacketReader, version: ProtocolVersion): ConnackPacket {
   const ackFlags = r.u8('connect acknowledge flags');
-  if (ackFlags & 0xfe) throw new ProtocolError('reserved CONNACK flag bits set', 'MQTT-3.2.2-1', MALFORMED);
+  if (ackFlags & 0xfe) throw new ProtocolError('reserved CONNACK flag bits set', 'v5:MQTT-3.2.2-1', MALFORMED);
   const packet: ConnackPacket = { cmd: 'connack', sessionPresent: ackFlags === 1, reasonCode: r.u8('reason code') };
   if (version === 5) {
     const properties = decodeProperties(r, Ctx.connack);

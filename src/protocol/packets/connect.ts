@@ -35,13 +35,13 @@ function decodeConnectBody(r: PacketReader, protocolName: 'MQTT' | 'MQIsdp', ver
   const hasPassword = (flags & 0x40) !== 0;
   const hasUsername = (flags & 0x80) !== 0;
   if (!hasWill) {
-    if (willQos !== 0) throw new ProtocolError('will QoS set without will flag', 'MQTT-3.1.2-13', MALFORMED);
-    if (willRetain) throw new ProtocolError('will retain set without will flag', 'MQTT-3.1.2-15', MALFORMED);
+    if (willQos !== 0) throw new ProtocolError('will QoS set without will flag', 'v3:MQTT-3.1.2-13 v5:MQTT-3.1.2-11', MALFORMED);
+    if (willRetain) throw new ProtocolError('will retain set without will flag', 'v3:MQTT-3.1.2-15 v5:MQTT-3.1.2-13', MALFORMED);
   } else if (willQos === 3) {
-    throw new ProtocolError('will QoS is 3', 'MQTT-3.1.2-14', MALFORMED);
+    throw new ProtocolError('will QoS is 3', 'v3:MQTT-3.1.2-14 v5:MQTT-3.1.2-12', MALFORMED);
   }
   if (hasPassword && !hasUsername && version < 5) {
-    throw new ProtocolError('password flag set without user name flag', 'MQTT-3.1.2-22', MALFORMED);
+    throw new ProtocolError('password flag set without user name flag', 'v3:MQTT-3.1.2-22', MALFORMED);
   }
   const keepalive = r.u16('keep alive');
   const packet: ConnectPacket = {

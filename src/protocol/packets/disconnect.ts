@@ -15,7 +15,7 @@ export function decodeDisconnect(r: PacketReader, version: ProtocolVersion): Dis
   const packet: DisconnectPacket = { cmd: 'disconnect' };
   if (version === 5 && r.remaining > 0) {
     const rc = r.u8('reason code');
-    if (!DISCONNECT_REASONS.includes(rc)) throw new ProtocolError(`DISCONNECT reason 0x${rc.toString(16)} not allowed`, 'MQTT-3.14.2.1', PROTOCOL_ERROR);
+    if (!DISCONNECT_REASONS.includes(rc)) throw new ProtocolError(`DISCONNECT reason 0x${rc.toString(16)} not allowed`, 'MQTT-3.14.2-1', PROTOCOL_ERROR);
     packet.reasonCode = rc;
     if (r.remaining > 0) {
       const properties = decodeProperties(r, Ctx.disconnect);

@@ -33,7 +33,7 @@ export function decodeUnsuback(r: PacketReader, version: ProtocolVersion): Unsub
   if (version === 5) {
     const properties = decodeProperties(r, Ctx.unsuback);
     if (properties !== undefined) packet.properties = properties;
-    packet.reasonCodes = readCodes(r, UNSUBACK_V5, 'UNSUBACK', 'MQTT-3.11.3');
+    packet.reasonCodes = readCodes(r, UNSUBACK_V5, 'UNSUBACK', 'MQTT-3.11.3-2');
   }
   r.expectEnd('UNSUBACK');
   return packet;

@@ -18,7 +18,7 @@ export function decodeSubscribe(r: PacketReader, version: ProtocolVersion): Subs
     const shared = isSharedSubscription(topic);
     const options = r.u8('subscription options');
     const qos = options & 0x03;
-    if (qos === 3) throw new ProtocolError('subscription QoS is 3', 'MQTT-3-8.3-4', MALFORMED);
+    if (qos === 3) throw new ProtocolError('subscription QoS is 3', 'v3:MQTT-3.8.3-4', MALFORMED);
     if (version < 5) {
       if (options & 0xfc) throw new ProtocolError('reserved subscription option bits set', 'MQTT-3.8.3-5', MALFORMED);
       subscriptions.push({ topic, qos: qos as QoS });
@@ -28,10 +28,10 @@ export function decodeSubscribe(r: PacketReader, version: ProtocolVersion): Subs
     const rh = (options >> 4) & 0x03;
     if (rh === 3) throw new ProtocolError('retain handling is 3', 'MQTT-3.8.3.1', PROTOCOL_ERROR);
     const nl = (options & 0x04) !== 0;
-    if (shared && nl) throw new ProtocolError('No Local on a shared subscription', 'MQTT-3.8.3-4', PROTOCOL_ERROR);
+    if (shared && nl) throw new ProtocolError('No Local on a shared subscription', 'v5:MQTT-3.8.3-4', PROTOCOL_ERROR);
     subscriptions.push({ topic, qos: qos as QoS, nl, rap: (options & 0x08) !== 0, rh: rh as 0 | 1 | 2 });
   }
-  if (subscriptions.length === 0) throw new ProtocolError('SUBSCRIBE without subscriptions', 'MQTT-3.8.3-3', PROTOCOL_ERROR);
+  if (subscriptions.length === 0) throw new ProtocolError('SUBSCRIBE without subscriptions', 'v3:MQTT-3.8.3-3 v5:MQTT-3.8.3-2', PROTOCOL_ERROR);
   const packet: SubscribePacket = { cmd: 'subscribe', messageId, subscriptions };
   if (properties !== undefined) packet.properties = properties;
   return packet;

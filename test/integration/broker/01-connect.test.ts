@@ -35,7 +35,7 @@ describe('CONNECT', () => {
     raw.destroy();
   });
 
-  it('rejects an empty client id without clean session with CONNACK 0x02 [MQTT-3.1.3-8]', async () => {
+  it('rejects an empty client id without clean session with CONNACK 0x02 [v3:MQTT-3.1.3-8]', async () => {
     const raw = await RawClient.open(broker.port);
     raw.send(connect('', { clean: false }));
     expect(((await raw.next('connack')) as ConnackPacket).reasonCode).toBe(0x02);
@@ -69,7 +69,7 @@ describe('CONNECT', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
-  it('closes a client silent for 1.5 times its keep-alive [MQTT-3.1.2-24]', async () => {
+  it('closes a client silent for 1.5 times its keep-alive [v3:MQTT-3.1.2-24]', async () => {
     const raw = await RawClient.open(broker.port);
     raw.send(connect('sleepy', { keepalive: 1 }));
     await raw.next('connack');
@@ -78,7 +78,7 @@ describe('CONNECT', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
   });
 
-  it('keeps a client that pings within its keep-alive [MQTT-3.1.2-24]', async () => {
+  it('keeps a client that pings within its keep-alive [v3:MQTT-3.1.2-24]', async () => {
     const raw = await RawClient.open(broker.port);
     raw.send(connect('pinger', { keepalive: 1 }));
     await raw.next('connack');
@@ -91,7 +91,7 @@ describe('CONNECT', () => {
     raw.destroy();
   });
 
-  it('a second connection with the same client id closes the first and publishes its will [MQTT-3.1.4-2]', async () => {
+  it('a second connection with the same client id closes the first and publishes its will [v3:MQTT-3.1.4-2]', async () => {
     const watcher = await connectClient(broker.url, { clientId: 'takeover-watcher' });
     const inbox = new Inbox(watcher);
     await watcher.subscribeAsync('takeover/will');

@@ -30,7 +30,7 @@ describe.each([3, 4, 5] as const)('SUBSCRIBE at protocol version %i', (version) 
     expect(m).toMatchObject({ topic: `exact/${version}`, payload: 'hello', qos: 0, retain: false });
   });
 
-  it("'+' matches one level and '#' any number of levels [MQTT-4.7.1-2] [MQTT-4.7.1-3]", async () => {
+  it("'+' matches one level and '#' any number of levels [v3:MQTT-4.7.1-2] [v3:MQTT-4.7.1-3]", async () => {
     const sub = await client(version);
     const inbox = new Inbox(sub);
     await sub.subscribeAsync([`w${version}/+/x`, `h${version}/#`]);

@@ -22,7 +22,7 @@ async function client(version: 3 | 4 | 5, id: string): Promise<MqttClient> {
 }
 
 describe.each([3, 4, 5] as const)('QoS flows at protocol version %i', (version) => {
-  it.each([0, 1, 2] as const)('publish at QoS %i to a QoS 2 subscriber is delivered at that QoS [MQTT-3.8.4-6]', async (qos) => {
+  it.each([0, 1, 2] as const)('publish at QoS %i to a QoS 2 subscriber is delivered at that QoS [v3:MQTT-3.8.4-6]', async (qos) => {
     const sub = await client(version, `q-sub-${version}-${qos}`);
     const inbox = new Inbox(sub);
     await sub.subscribeAsync(`q/${version}/${qos}`, { qos: 2 });
@@ -32,7 +32,7 @@ describe.each([3, 4, 5] as const)('QoS flows at protocol version %i', (version) 
     expect(m).toMatchObject({ payload: `m${qos}`, qos });
   });
 
-  it('delivered QoS is the minimum of published and granted QoS [MQTT-3.8.4-6]', async () => {
+  it('delivered QoS is the minimum of published and granted QoS [v3:MQTT-3.8.4-6]', async () => {
     const sub = await client(version, `min-sub-${version}`);
     const inbox = new Inbox(sub);
     await sub.subscribeAsync(`min/${version}`, { qos: 1 });
@@ -53,7 +53,7 @@ describe.each([3, 4, 5] as const)('QoS flows at protocol version %i', (version) 
     expect(inbox.messages.map((m) => [m.payload, m.qos]).sort()).toEqual([['end', 0], ['once', 2]]);
   });
 
-  it('keeps per-topic order for 200 QoS 1 messages through a window of 3 [MQTT-4.6.0-5]', async () => {
+  it('keeps per-topic order for 200 QoS 1 messages through a window of 3 [v3:MQTT-4.6.0-6]', async () => {
     const sub = await client(version, `ord-sub-${version}`);
     const inbox = new Inbox(sub);
     await sub.subscribeAsync(`ord/${version}`, { qos: 1 });
@@ -83,7 +83,7 @@ describe('QoS window and exactly once (raw)', () => {
     sub.destroy();
   });
 
-  it('a QoS 2 PUBLISH resent before PUBREL is not delivered twice [MQTT-4.3.3-9]', async () => {
+  it('a QoS 2 PUBLISH resent before PUBREL is not delivered twice [v3:MQTT-4.3.3-2]', async () => {
     const sub = await client(4, 'eo-sub');
     const inbox = new Inbox(sub);
     await sub.subscribeAsync('eo', { qos: 2 });
@@ -102,7 +102,7 @@ describe('QoS window and exactly once (raw)', () => {
     pub.destroy();
   });
 
-  it('completes an outgoing QoS 2 flow: PUBLISH, PUBREC → PUBREL, PUBCOMP [MQTT-4.3.3-3]', async () => {
+  it('completes an outgoing QoS 2 flow: PUBLISH, PUBREC → PUBREL, PUBCOMP [v3:MQTT-4.3.3-1]', async () => {
     const sub = await RawClient.connected(broker.port, 'q2-raw-sub');
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q2raw', qos: 2 }] });
     await sub.next('suback');

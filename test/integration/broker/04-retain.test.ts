@@ -21,7 +21,7 @@ async function client(version: 3 | 4 | 5 = 4): Promise<MqttClient> {
 }
 
 describe.each([3, 4, 5] as const)('retained messages at protocol version %i', (version) => {
-  it('a new subscriber gets the retained message with RETAIN set [MQTT-3.3.1-6]', async () => {
+  it('a new subscriber gets the retained message with RETAIN set [v3:MQTT-3.3.1-6] [v3:MQTT-3.3.1-8]', async () => {
     const pub = await client(version);
     await pub.publishAsync(`r${version}/a`, 'kept', { qos: 1, retain: true });
     const sub = await client(version);
@@ -44,7 +44,7 @@ describe.each([3, 4, 5] as const)('retained messages at protocol version %i', (v
     expect((await inbox.next()).payload).toBe('marker'); // nothing else retained arrived
   });
 
-  it('an empty retained payload clears the retained message [MQTT-3.3.1-10] [MQTT-3.3.1-11]', async () => {
+  it('an empty retained payload clears the retained message [v3:MQTT-3.3.1-10] [v3:MQTT-3.3.1-11]', async () => {
     const pub = await client(version);
     await pub.publishAsync(`r${version}/c`, 'soon gone', { qos: 1, retain: true });
     await pub.publishAsync(`r${version}/c`, '', { qos: 1, retain: true });
@@ -55,7 +55,7 @@ describe.each([3, 4, 5] as const)('retained messages at protocol version %i', (v
     expect((await inbox.next()).payload).toBe('marker');
   });
 
-  it('forwards to existing subscribers with RETAIN cleared [MQTT-3.3.1-9]', async () => {
+  it('forwards to existing subscribers with RETAIN cleared [v3:MQTT-3.3.1-9]', async () => {
     const sub = await client(version);
     const inbox = new Inbox(sub);
     await sub.subscribeAsync(`r${version}/live`);

@@ -44,7 +44,7 @@ describe('wills', () => {
     expect(await nextWill('will/abrupt')).toMatchObject({ payload: 'w1 died', qos: 1 });
   });
 
-  it('is not published after DISCONNECT [MQTT-3.1.2-10]', async () => {
+  it('is not published after DISCONNECT [MQTT-3.1.2-10] [MQTT-3.14.4-3]', async () => {
     const raw = await RawClient.open(broker.port);
     raw.send(connectWithWill('w2', 'will/clean'));
     await raw.next('connack');
@@ -58,7 +58,7 @@ describe('wills', () => {
     expect((await inbox.next()).topic).toBe('will/marker');
   });
 
-  it('is published on keep-alive expiry [MQTT-3.1.2-24] [MQTT-3.1.2-8]', async () => {
+  it('is published on keep-alive expiry [v3:MQTT-3.1.2-24] [MQTT-3.1.2-8]', async () => {
     const raw = await RawClient.open(broker.port);
     raw.send(connectWithWill('w3', 'will/keepalive', { keepalive: 1 }));
     await raw.next('connack');

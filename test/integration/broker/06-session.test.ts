@@ -27,7 +27,7 @@ async function rawSession(clientId: string, clean: boolean): Promise<{ raw: RawC
 }
 
 describe('persistent sessions', () => {
-  it('session present is 0 for a new session and 1 for a resumed one [MQTT-3.2.2-2] [MQTT-3.2.2-3]', async () => {
+  it('session present is 0 for a new session and 1 for a resumed one [v3:MQTT-3.2.2-2] [v3:MQTT-3.2.2-3]', async () => {
     const a = await rawSession('sp', false);
     expect(a.sessionPresent).toBe(false);
     a.raw.send({ cmd: 'disconnect' });
@@ -37,7 +37,7 @@ describe('persistent sessions', () => {
     b.raw.destroy();
   });
 
-  it('clean session 1 discards the previous session [MQTT-3.1.2-6]', async () => {
+  it('clean session 1 discards the previous session [v3:MQTT-3.1.2-6]', async () => {
     const a = await rawSession('discard', false);
     a.raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'discard/t', qos: 1 }] });
     await a.raw.next('suback');
@@ -61,7 +61,7 @@ describe('persistent sessions', () => {
     await pub.publishAsync('off/q0', 'not queued', { qos: 0 });
     const { client: back, inbox } = await connectWithInbox(broker.url, { clientId: 'offline-sub', clean: false });
     const got = await inbox.waitCount(4);
-    // Order per topic [MQTT-4.6.0-5] (mqtt.js emits QoS 2 messages only after PUBREL, so not across topics).
+    // Order per topic [v3:MQTT-4.6.0-6] (mqtt.js emits QoS 2 messages only after PUBREL, so not across topics).
     expect(got.filter((m) => m.topic === 'off/0').map((m) => m.payload)).toEqual(['0', '2']);
     expect(got.filter((m) => m.topic === 'off/1').map((m) => m.payload)).toEqual(['1', '3']);
     await pub.publishAsync('off/live', 'live', { qos: 1 });

@@ -65,7 +65,7 @@ describe('MQTT 5', () => {
     raw.destroy();
   });
 
-  it('No Local: a client does not receive its own messages [MQTT-3.8.3-3]', async () => {
+  it('No Local: a client does not receive its own messages [v5:MQTT-3.8.3-3]', async () => {
     const { client, inbox } = await v5('nl');
     await client.subscribeAsync('nl/t', { qos: 1, nl: true });
     await client.subscribeAsync('nl/other', { qos: 1 });
@@ -74,7 +74,7 @@ describe('MQTT 5', () => {
     expect((await inbox.next()).payload).toBe('marker');
   });
 
-  it('Retain As Published keeps the RETAIN flag on forwarded messages [MQTT-3.3.1-12]', async () => {
+  it('Retain As Published keeps the RETAIN flag on forwarded messages [v5:MQTT-3.3.1-13]', async () => {
     const { client, inbox } = await v5('rap');
     await client.subscribeAsync('rap/t', { qos: 1, rap: true });
     const pub = await connectClient(broker.url, { protocolVersion: 5, clientId: 'rap-pub' });
@@ -83,7 +83,7 @@ describe('MQTT 5', () => {
     expect(await inbox.next()).toMatchObject({ payload: 'r', retain: true });
   });
 
-  it('Retain Handling 1 sends retained only for a new subscription, 2 never [MQTT-3.3.1-10]', async () => {
+  it('Retain Handling 1 sends retained only for a new subscription, 2 never [v5:MQTT-3.3.1-10] [v5:MQTT-3.3.1-11]', async () => {
     const pub = await connectClient(broker.url, { protocolVersion: 5, clientId: 'rh-pub' });
     clients.push(pub);
     await pub.publishAsync('rh/t', 'kept', { qos: 1, retain: true });
@@ -144,7 +144,7 @@ describe('MQTT 5', () => {
     expect(m.properties?.messageExpiryInterval).toBeLessThanOrEqual(100); // remaining lifetime [MQTT-3.3.2-6]
   });
 
-  it('session expiry 0 ends the session at disconnect; a positive one keeps it [MQTT-3.1.2-23]', async () => {
+  it('session expiry 0 ends the session at disconnect; a positive one keeps it [v5:MQTT-3.1.2-23]', async () => {
     const a = await RawClient.open(broker.port, 5);
     a.send(connect5('sx0', { clean: false }));
     await a.next('connack');
@@ -161,7 +161,7 @@ describe('MQTT 5', () => {
     c.destroy();
   });
 
-  it('an offline session ends when its expiry interval has passed [MQTT-3.1.2-23]', async () => {
+  it('an offline session ends when its expiry interval has passed [v5:MQTT-3.1.2-23]', async () => {
     const a = await RawClient.open(broker.port, 5);
     a.send(connect5('sx1', { clean: false, properties: { sessionExpiryInterval: 1 } }));
     await a.next('connack');
@@ -212,7 +212,7 @@ describe('MQTT 5', () => {
     expect((await inbox.next()).payload).toBe('w');
   });
 
-  it('Will Delay Interval: a reconnect within the delay cancels the will; otherwise it is published after it [MQTT-3.1.3-9]', async () => {
+  it('Will Delay Interval: a reconnect within the delay cancels the will; otherwise it is published after it [v5:MQTT-3.1.3-9]', async () => {
     const { client, inbox } = await v5('wd-watch');
     await client.subscribeAsync('wd/#');
     const will = (topic: string) => ({ topic, payload: Buffer.from(topic), qos: 0, retain: false, properties: { willDelayInterval: 1 } });

@@ -49,7 +49,7 @@ describe('enhanced authentication (none supported)', () => {
     await raw.waitClosed();
   });
 
-  it('an AUTH packet from a client that did not start enhanced authentication gets DISCONNECT 0x82 [MQTT-4.12.0-6]', async () => {
+  it('an AUTH packet from a client that did not start enhanced authentication gets DISCONNECT 0x82 [MQTT-4.12.0-7]', async () => {
     const raw = await RawClient.connected(broker.port, 'auth-p', 5);
     raw.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: 'SCRAM-SHA-1' } });
     expect(((await raw.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x82);
@@ -88,7 +88,7 @@ describe('CONNACK', () => {
 });
 
 describe('limits the client states in CONNECT', () => {
-  it("a message larger than the client's Maximum Packet Size is not sent to it, and counted as dropped [MQTT-3.1.2-24] [MQTT-3.1.2-25]", async () => {
+  it("a message larger than the client's Maximum Packet Size is not sent to it, and counted as dropped [v5:MQTT-3.1.2-24] [MQTT-3.1.2-25]", async () => {
     const sub = await rawSubscriber('mps-sub', [{ topic: 'mps/#', qos: 1 }], { maximumPacketSize: 128 });
     const pub = await publisher('mps-pub');
     const before = (await broker.stats()).messagesDropped;

@@ -110,7 +110,7 @@ describe('shared subscriptions (MQTT 5 4.8.2)', () => {
     const pub = await publisher('subid-pub');
     await pub.publishAsync('subid/t', 'x', { qos: 1 });
     const got = await m.inbox.next(5000);
-    expect(got.qos).toBe(0); // min(published 1, granted 0) [MQTT-3.8.4-6]
+    expect(got.qos).toBe(0); // min(published 1, granted 0) [v5:MQTT-3.8.4-8] [MQTT-4.8.2-3]
     expect(got.properties?.subscriptionIdentifier).toEqual(7);
   });
 
@@ -152,7 +152,7 @@ describe('shared subscriptions (MQTT 5 4.8.2)', () => {
     raw4.destroy();
   });
 
-  it('No Local on a shared subscription is a protocol error: DISCONNECT 0x82 [MQTT-3.8.3-4]', async () => {
+  it('No Local on a shared subscription is a protocol error: DISCONNECT 0x82 [v5:MQTT-3.8.3-4]', async () => {
     const raw = await RawClient.connected(broker.port, 'nl-share', 5);
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/g/nl/t', qos: 1, nl: true }] });
     expect(((await raw.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x82);

@@ -132,7 +132,7 @@ describe('packets pipelined behind CONNECT', () => {
     await expectInOrder(start, 'pipe/half', false);
   });
 
-  it('QoS 2 from a closed socket: routed once, and the persistent session keeps the id, so a resend is not routed again [MQTT-4.3.3-9]', async () => {
+  it('QoS 2 from a closed socket: routed once, and the persistent session keeps the id, so a resend is not routed again [v3:MQTT-4.3.3-2]', async () => {
     const topic = 'pipe/q2persist';
     const start = inbox.messages.length;
     await sendPipelined({ clientId: 'pipe-q2p', topic, qos: 2, clean: false, disconnect: false, firstId: 100 }, 'destroy');

@@ -58,7 +58,7 @@ describe('intervals above 2^31-1 ms', () => {
     await again.waitClosed();
   });
 
-  it('a will with a 30-day delay (and a 30-day session) is not published when the client goes away [MQTT-3.1.3-9]', async () => {
+  it('a will with a 30-day delay (and a 30-day session) is not published when the client goes away [v5:MQTT-3.1.3-9]', async () => {
     const start = inbox.messages.length;
     const raw = await RawClient.open(broker.port, 5);
     const will = { topic: 'long/will/gone', payload: Buffer.from('gone'), qos: 1, retain: false, properties: { willDelayInterval: THIRTY_DAYS } };

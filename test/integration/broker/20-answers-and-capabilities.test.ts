@@ -45,7 +45,7 @@ describe('answers on the default broker', () => {
     await raw.waitClosed();
   });
 
-  it('the same CONNECT in v3.1.1 is closed with no CONNACK (3.1.1 has no return code for it) [MQTT-3.2.2-5]', async () => {
+  it('the same CONNECT in v3.1.1 is closed with no CONNACK (3.1.1 has no return code for it) [v3:MQTT-3.2.2-6]', async () => {
     const raw = await RawClient.open(broker.port, 4);
     raw.send(connectPacket(4, 'ans-will4', { will: { topic: 'will/topic/over/the/limit', payload: Buffer.from('x'), qos: 0, retain: false } }));
     await closedSilently(raw);
@@ -74,7 +74,7 @@ describe('answers on the default broker', () => {
     await closedSilently(raw);
   });
 
-  it('the CONNACK leaves out what does not fit the client Maximum Packet Size, 20 bytes or less [MQTT-3.1.2-24]', async () => {
+  it('the CONNACK leaves out what does not fit the client Maximum Packet Size, 20 bytes or less [v5:MQTT-3.1.2-24] [MQTT-3.2.2-19]', async () => {
     for (const limit of [8, 12, 20, 30]) {
       const { raw, first } = await attempt(broker.port, 5, '', { properties: { maximumPacketSize: limit } });
       const connack = first as ConnackPacket;
@@ -110,7 +110,7 @@ describe('answers on the default broker', () => {
     chatty.destroy();
   });
 
-  it('no Response Information unless configured, even when requested', async () => {
+  it('no Response Information unless configured, even when requested; none when not requested [MQTT-3.1.2-28]', async () => {
     const { raw, first } = await attempt(broker.port, 5, 'ans-resp-none', { properties: { requestResponseInformation: 1 } });
     expect((first as ConnackPacket).properties?.responseInformation).toBeUndefined();
     raw.destroy();
@@ -136,7 +136,7 @@ describe('capabilities turned off', () => {
   });
   afterAll(() => broker.close());
 
-  it('CONNACK announces them, with the server keep-alive, the lowered session expiry and Response Information when requested [MQTT-3.2.2-21]', async () => {
+  it('CONNACK announces them, with the server keep-alive, the lowered session expiry and Response Information when requested [MQTT-3.2.2-21] [MQTT-3.2.2-9]', async () => {
     const { raw, first } = await attempt(broker.port, 5, 'cap-connack', { keepalive: 0, properties: { sessionExpiryInterval: 3600, requestResponseInformation: 1 } });
     const props = (first as ConnackPacket).properties ?? {};
     expect(props).toMatchObject({
@@ -222,7 +222,7 @@ describe('capabilities turned off', () => {
     v4.destroy();
   });
 
-  it('more unacknowledged QoS 2 PUBLISHes than Receive Maximum: DISCONNECT 0x93 [MQTT-3.3.4-9]; up to it is fine', async () => {
+  it('more unacknowledged QoS 2 PUBLISHes than Receive Maximum: DISCONNECT 0x93 [MQTT-3.3.4-7]; up to it is fine', async () => {
     const raw = await RawClient.connected(broker.port, 'cap-rm', 5, { properties: {} } as Partial<Packet>);
     // QoS 2 is above --max-qos here: use QoS 1 PUBLISHes in one write, all parsed before any PUBACK.
     const frames = [1, 2, 3].map((messageId) => encode({ cmd: 'publish', topic: 'rm', payload: Buffer.from('x'), qos: 1, messageId, retain: false, dup: false }, 5));
@@ -280,7 +280,7 @@ describe('keep-alive cap enforced', () => {
   });
   afterAll(() => broker.close());
 
-  it('a v5 client asking keep-alive 0 is told 1 s and held to it: silent, it gets DISCONNECT 0x8D [MQTT-3.2.2-21]', async () => {
+  it('a v5 client asking keep-alive 0 is told 1 s and held to it: silent, it gets DISCONNECT 0x8D [MQTT-3.2.2-21] [v5:MQTT-3.1.2-22]', async () => {
     const { raw, first } = await attempt(broker.port, 5, 'ka-held', { keepalive: 0 });
     expect((first as ConnackPacket).properties?.serverKeepAlive).toBe(1);
     expect(((await raw.next('disconnect', 5000)) as DisconnectPacket).reasonCode).toBe(0x8d);

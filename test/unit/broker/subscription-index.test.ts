@@ -20,7 +20,7 @@ describe('SubscriptionIndex', () => {
     expect(m.get('c2')!.target).toEqual({ qos: 1, rap: false, subIds: undefined });
   });
 
-  it('No Local: the origin gets the merge of its other subscriptions only, or nothing [MQTT-3.8.3-3]', () => {
+  it('No Local: the origin gets the merge of its other subscriptions only, or nothing [v5:MQTT-3.8.3-3]', () => {
     const index = new SubscriptionIndex();
     index.add('x/#', 'c1', { qos: 1, nl: true });
     index.add('x/y', 'c1', { qos: 0 });

@@ -26,7 +26,7 @@ describe('RetainedIndex', () => {
     expect(index.size).toBe(1);
   });
 
-  it("matches '+' and '#', with '#' covering the parent level [MQTT-4.7.1-2] [MQTT-4.7.1-3]", () => {
+  it("matches '+' and '#', with '#' covering the parent level [v3:MQTT-4.7.1-2] [v5:MQTT-4.7.1-1] [MQTT-4.7.1-3] [v5:MQTT-4.7.1-2]", () => {
     const index = new RetainedIndex<number>();
     for (const t of ['sport', 'sport/tennis', 'sport/tennis/player1', 'sport/', 'sport//x', '/finance', 'other']) index.set(t, 1);
     expect(matched(index, 'sport/#')).toEqual(['sport', 'sport/', 'sport//x', 'sport/tennis', 'sport/tennis/player1']);
