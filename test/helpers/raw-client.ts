@@ -96,6 +96,17 @@ export class RawClient {
     }
   }
 
+  /**
+   * Waits for the server to close the connection and returns the packets it sent that were not
+   * read yet, in order: a test asserts the exact goodbye (a v5 DISCONNECT or CONNACK with its
+   * reason code) or that there was none (v3.1.1). Bytes that do not parse fail the wait.
+   */
+  async packetsBeforeClose(timeoutMs = 3000): Promise<Packet[]> {
+    await this.waitClosed(timeoutMs);
+    if (this.parseError !== null) throw this.parseError;
+    return this.packets.splice(0);
+  }
+
   /** Closes the socket without DISCONNECT (an abrupt network loss, as far as the broker knows). */
   destroy(): void {
     this.socket.destroy();

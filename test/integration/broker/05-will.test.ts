@@ -71,7 +71,7 @@ describe('wills', () => {
     raw.send(connectWithWill('w4', 'will/protocol-error'));
     await raw.next('connack');
     raw.sendBytes([0x30, 0x03, 0x00, 0x01, 0x23]); // PUBLISH to topic "#": wildcards are not allowed [MQTT-3.3.2-2]
-    await raw.waitClosed();
+    expect(await raw.packetsBeforeClose()).toEqual([]); // 3.1.1: the close, no DISCONNECT
     expect((await inbox.next()).topic).toBe('will/protocol-error');
   });
 
@@ -102,7 +102,7 @@ describe('wills', () => {
     const closing = own.close();
     expect((await wInbox.next()).topic).toBe('will/shutdown');
     await closing;
-    await raw.waitClosed();
+    expect(await raw.packetsBeforeClose()).toEqual([]); // 3.1.1: the close, no DISCONNECT
     w.end(true);
   });
 });

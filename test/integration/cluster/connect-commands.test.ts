@@ -48,11 +48,16 @@ it('a clean session that stores nothing: claim, one DEL, release; no PING, no se
 });
 
 it('a clean session with a will stores it, and its end deletes it', async () => {
+  const key = `${cluster.prefix}will:cc-will`;
   const delta = await commandsOf('cc-will', async () => {
     const client = await connectClient(cluster.url, { clientId: 'cc-will', clean: true, will: { topic: 'cc/will', payload: Buffer.from('x'), qos: 0, retain: false } });
+    // Stored while the client is connected, by its node (the HSET count cannot show it: the
+    // stats writer's HSETs run meanwhile).
+    await waitFor(async () => (await redis.exists(key)) === 1, 'the will stored');
+    expect(await redis.hget(key, 'node')).toBe([...cluster.workers.values()][0]);
     await client.endAsync();
   });
   expect(delta('hset')).toBeGreaterThanOrEqual(1); // the will (and the stats writer's own HSETs)
   expect(delta('del')).toBe(3); // the clean start's, the release script's, and the will's at the end
-  expect(await redis.exists(`${cluster.prefix}will:cc-will`)).toBe(0);
+  expect(await redis.exists(key)).toBe(0);
 });
