@@ -63,7 +63,7 @@ describe('CONNECT', () => {
   it('v5: a second CONNECT is a Protocol Error: DISCONNECT 0x82, then the close [MQTT-3.1.0-2]', async () => {
     const raw = await RawClient.connected(broker.port, 'twice5', 5);
     raw.send(connect('twice5', { protocolVersion: 5 }));
-    expect(await raw.packetsBeforeClose()).toEqual([{ cmd: 'disconnect', reasonCode: 0x82 }]);
+    expect(await raw.packetsBeforeClose()).toMatchObject([{ cmd: 'disconnect', reasonCode: 0x82 }]);
   });
 
   it('closes a socket that never sends CONNECT after the connect timeout', async () => {

@@ -204,7 +204,7 @@ describe('capabilities turned off', () => {
     expect(await disconnectCode(raw)).toBe(0x9a);
   });
 
-  it('wildcard, shared and identified subscriptions: v5 DISCONNECT 0xA2 / 0x9E / 0xA1; v3.1.1 SUBACK 0x80 for that filter only', async () => {
+  it('wildcard, shared and identified subscriptions: v5 DISCONNECT 0xA2 / 0x9E / 0xA1; v3.1.1 SUBACK 0x80 for that filter only [v3:MQTT-3.8.3-2]', async () => {
     const cases: Array<[Packet, number]> = [
       [{ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/+', qos: 0 }] } as Packet, 0xa2],
       [{ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/#', qos: 0 }] } as Packet, 0xa2],
