@@ -1,0 +1,117 @@
+// Acknowledgements to the letter: v5 PUBACK/PUBREC 0x10 No matching subscribers (v5 §3.4.2.1,
+// §3.5.2.1), an acknowledgement of the wrong type for a packet id is a Protocol Error (§4.3.2,
+// §4.3.3), and the fixed-header flag rules per protocol level (MQTT 3.1 resends PUBREL with DUP).
+import type { IClientOptions, MqttClient, Packet as MqttPacket } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectClient, connectWithInbox, Inbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import type { AckPacket, DisconnectPacket, Packet, ProtocolVersion, PublishPacket } from '../../../src/protocol/index.js';
+
+let broker: TestBroker;
+const clients: MqttClient[] = [];
+const raws: RawClient[] = [];
+beforeAll(async () => {
+  broker = await startTestBroker();
+});
+afterAll(async () => {
+  for (const r of raws) r.destroy();
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await broker.close();
+});
+
+async function client(id: string, options: IClientOptions = {}): Promise<MqttClient> {
+  const c = await connectClient(broker.url, { protocolVersion: 5, clientId: id, ...options });
+  clients.push(c);
+  return c;
+}
+
+async function raw(id: string, version: ProtocolVersion, extra: Partial<Packet> = {}): Promise<RawClient> {
+  const r = await RawClient.connected(broker.port, id, version, extra);
+  raws.push(r);
+  return r;
+}
+
+/** Publishes with mqtt.js and resolves with the reason code of the PUBACK (QoS 1) or PUBREC (QoS 2) the broker sent. */
+async function ackCode(pub: MqttClient, topic: string, qos: 1 | 2, retain = false): Promise<number> {
+  const cmd = qos === 1 ? 'puback' : 'pubrec';
+  let code: number | undefined;
+  const spy = (packet: MqttPacket): void => {
+    if (packet.cmd === cmd) code = (packet as { reasonCode?: number }).reasonCode ?? 0;
+  };
+  pub.on('packetreceive', spy);
+  try {
+    // 0x10 is not an error to mqtt.js (it resolves): the publish completes either way.
+    await pub.publishAsync(topic, 'x', { qos, retain });
+  } finally {
+    pub.off('packetreceive', spy);
+  }
+  if (code === undefined) throw new Error(`no ${cmd} seen`);
+  return code;
+}
+
+describe('v5 PUBACK/PUBREC 0x10 No matching subscribers (v5 §3.4.2.1, §3.5.2.1)', () => {
+  it.each([1, 2] as const)('QoS %i to a topic nobody subscribes to: 0x10, and the publish completes', async (qos) => {
+    const pub = await client(`nm-pub-none-${qos}`);
+    expect(await ackCode(pub, `nomatch/none/${qos}`, qos)).toBe(0x10);
+    expect(pub.connected).toBe(true);
+  });
+
+  it('a retained message nobody subscribes to is stored, and still 0x10 (as Mosquitto answers)', async () => {
+    const pub = await client('nm-pub-retained');
+    expect(await ackCode(pub, 'nomatch/retained', 1, true)).toBe(0x10);
+    const late = await client('nm-late');
+    const inbox = new Inbox(late);
+    await late.subscribeAsync('nomatch/retained', { qos: 1 });
+    expect(await inbox.next()).toMatchObject({ topic: 'nomatch/retained', retain: true });
+    await pub.publishAsync('nomatch/retained', '', { qos: 1, retain: true }); // clear it
+  });
+
+  it.each([
+    ['an exact subscription', 'nomatch/exact/t', 'nomatch/exact/t'],
+    ['a + wildcard', 'nomatch/plus/+/end', 'nomatch/plus/x/end'],
+    ['a # wildcard', 'nomatch/hash/#', 'nomatch/hash/a/b'],
+    ['a shared subscription group', '$share/g1/nomatch/shared/+', 'nomatch/shared/x'],
+  ])('QoS 1 and 2 with %s: 0x00', async (_what, filter, topic) => {
+    const sub = await client(`nm-sub-${filter}`);
+    const inbox = new Inbox(sub);
+    await sub.subscribeAsync(filter, { qos: 2 });
+    const pub = await client(`nm-pub-${filter}`);
+    expect(await ackCode(pub, topic, 1)).toBe(0x00);
+    expect(await ackCode(pub, topic, 2)).toBe(0x00);
+    await inbox.waitCount(2);
+  });
+
+  it('a parked persistent session (its client offline) is a subscriber: 0x00, and it gets the message on resume', async () => {
+    const sub = await connectClient(broker.url, { protocolVersion: 5, clientId: 'nm-parked', clean: false, properties: { sessionExpiryInterval: 60 } });
+    await sub.subscribeAsync('nomatch/parked', { qos: 1 });
+    await sub.endAsync();
+    const pub = await client('nm-pub-parked');
+    expect(await ackCode(pub, 'nomatch/parked', 1)).toBe(0x00);
+    const { client: back, inbox } = await connectWithInbox(broker.url, { protocolVersion: 5, clientId: 'nm-parked', clean: false });
+    clients.push(back);
+    expect(await inbox.next()).toMatchObject({ topic: 'nomatch/parked' });
+  });
+
+  it("the publisher's own subscription counts even with No Local (as Mosquitto counts it): 0x00", async () => {
+    const self = await client('nm-nolocal');
+    await self.subscribeAsync('nomatch/nolocal', { qos: 1, nl: true });
+    expect(await ackCode(self, 'nomatch/nolocal', 1)).toBe(0x00);
+  });
+
+  it('a v3.1.1 publisher gets a PUBACK without a reason code (the exact packet)', async () => {
+    const r = await raw('nm-v4-raw', 4);
+    r.send({ cmd: 'publish', topic: 'nomatch/v4', payload: Buffer.from('x'), qos: 1, messageId: 7, retain: false, dup: false } as PublishPacket);
+    const ack = (await r.next('puback')) as AckPacket;
+    expect(ack).toEqual({ cmd: 'puback', messageId: 7 });
+  });
+
+  it('a v5 publisher sees the exact PUBACK and PUBREC: packet id and reason code 0x10', async () => {
+    const r = await raw('nm-v5-raw', 5);
+    r.send({ cmd: 'publish', topic: 'nomatch/v5raw', payload: Buffer.from('x'), qos: 1, messageId: 9, retain: false, dup: false } as PublishPacket);
+    expect(await r.next('puback')).toEqual({ cmd: 'puback', messageId: 9, reasonCode: 0x10 });
+    r.send({ cmd: 'publish', topic: 'nomatch/v5raw', payload: Buffer.from('x'), qos: 2, messageId: 10, retain: false, dup: false } as PublishPacket);
+    expect(await r.next('pubrec')).toEqual({ cmd: 'pubrec', messageId: 10, reasonCode: 0x10 });
+    r.send({ cmd: 'pubrel', messageId: 10 });
+    expect(await r.next('pubcomp')).toEqual({ cmd: 'pubcomp', messageId: 10 });
+  });
+});
