@@ -115,3 +115,86 @@ describe('v5 PUBACK/PUBREC 0x10 No matching subscribers (v5 §3.4.2.1, §3.5.2.1
     expect(await r.next('pubcomp')).toEqual({ cmd: 'pubcomp', messageId: 10 });
   });
 });
+
+/** A raw subscriber at `version` that has received one PUBLISH at `qos` (delivered QoS = `qos`). */
+async function delivered(version: ProtocolVersion, id: string, qos: 1 | 2): Promise<{ r: RawClient; publish: PublishPacket }> {
+  const r = await raw(id, version);
+  r.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `wrongack/${id}`, qos }] } as Packet);
+  await r.next('suback');
+  const pub = await client(`${id}-pub`);
+  await pub.publishAsync(`wrongack/${id}`, 'm', { qos });
+  const publish = (await r.next('publish')) as PublishPacket;
+  expect(publish.qos).toBe(qos);
+  return { r, publish };
+}
+
+/** The connection ends as a protocol error does: DISCONNECT 0x82 for v5, a plain close before. */
+async function closedForProtocolError(r: RawClient): Promise<void> {
+  await r.waitClosed();
+  const rest = r.packets.filter((p) => p.cmd !== 'publish');
+  if (r.version === 5) expect(rest).toMatchObject([{ cmd: 'disconnect', reasonCode: 0x82 } satisfies Partial<DisconnectPacket>]);
+  else expect(rest).toEqual([]);
+}
+
+describe.each([4, 5] as const)('an acknowledgement of the wrong type is a Protocol Error (§4.3.2, §4.3.3), level %i', (version) => {
+  it('PUBACK for a QoS 2 message', async () => {
+    const { r, publish } = await delivered(version, `wa-puback-q2-${version}`, 2);
+    r.send({ cmd: 'puback', messageId: publish.messageId as number });
+    await closedForProtocolError(r);
+  });
+
+  it('PUBREC for a QoS 1 message', async () => {
+    const { r, publish } = await delivered(version, `wa-pubrec-q1-${version}`, 1);
+    r.send({ cmd: 'pubrec', messageId: publish.messageId as number });
+    await closedForProtocolError(r);
+  });
+
+  it('PUBCOMP for a QoS 1 message', async () => {
+    const { r, publish } = await delivered(version, `wa-pubcomp-q1-${version}`, 1);
+    r.send({ cmd: 'pubcomp', messageId: publish.messageId as number });
+    await closedForProtocolError(r);
+  });
+
+  it('PUBCOMP for a QoS 2 message still awaiting PUBREC', async () => {
+    const { r, publish } = await delivered(version, `wa-pubcomp-early-${version}`, 2);
+    r.send({ cmd: 'pubcomp', messageId: publish.messageId as number });
+    await closedForProtocolError(r);
+  });
+
+  it('PUBREC again after our PUBREL is a duplicate, not an error: PUBREL again, then PUBCOMP ends the flow', async () => {
+    const { r, publish } = await delivered(version, `wa-pubrec-dup-${version}`, 2);
+    const messageId = publish.messageId as number;
+    r.send({ cmd: 'pubrec', messageId });
+    expect(await r.next('pubrel')).toEqual({ cmd: 'pubrel', messageId });
+    r.send({ cmd: 'pubrec', messageId });
+    expect(await r.next('pubrel')).toEqual({ cmd: 'pubrel', messageId });
+    r.send({ cmd: 'pubcomp', messageId });
+    r.send({ cmd: 'pingreq' } as Packet);
+    expect((await r.next()).cmd).toBe('pingresp');
+    expect(r.closed).toBe(false);
+  });
+
+  it('acknowledgements for ids not in flight stay as they were: PUBACK/PUBCOMP ignored, PUBREC answered with PUBREL', async () => {
+    const r = await raw(`wa-unknown-${version}`, version);
+    r.send({ cmd: 'puback', messageId: 4242 });
+    r.send({ cmd: 'pubcomp', messageId: 4243 });
+    r.send({ cmd: 'pubrec', messageId: 4244 });
+    const pubrel = version === 5 ? { cmd: 'pubrel', messageId: 4244, reasonCode: 0x92 } : { cmd: 'pubrel', messageId: 4244 };
+    expect(await r.next()).toEqual(pubrel);
+    r.send({ cmd: 'pingreq' } as Packet);
+    expect((await r.next()).cmd).toBe('pingresp');
+  });
+
+  it('the right acknowledgements keep the connection: PUBACK for QoS 1, PUBREC + PUBCOMP for QoS 2', async () => {
+    const one = await delivered(version, `wa-right-q1-${version}`, 1);
+    one.r.send({ cmd: 'puback', messageId: one.publish.messageId as number });
+    const two = await delivered(version, `wa-right-q2-${version}`, 2);
+    two.r.send({ cmd: 'pubrec', messageId: two.publish.messageId as number });
+    await two.r.next('pubrel');
+    two.r.send({ cmd: 'pubcomp', messageId: two.publish.messageId as number });
+    for (const r of [one.r, two.r]) {
+      r.send({ cmd: 'pingreq' } as Packet);
+      expect((await r.next()).cmd).toBe('pingresp');
+    }
+  });
+});
