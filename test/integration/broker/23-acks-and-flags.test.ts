@@ -198,3 +198,30 @@ describe.each([4, 5] as const)('an acknowledgement of the wrong type is a Protoc
     }
   });
 });
+
+describe('fixed-header flags per protocol level: PUBREL resent with DUP set', () => {
+  /** PUBREL with DUP set (0x6A): how a 3.1 client resends it; reserved bits broken in 3.1.1. */
+  const pubrelDup = (messageId: number): number[] => [0x6a, 2, messageId >> 8, messageId & 0xff];
+
+  it('an MQTT 3.1 client (MQIsdp, level 3) gets PUBCOMP for each PUBREL, the resend with DUP too, and stays connected', async () => {
+    const r = await raw('flags-v31', 3);
+    r.send({ cmd: 'publish', topic: 'flags/v31', payload: Buffer.from('x'), qos: 2, messageId: 5, retain: false, dup: false } as PublishPacket);
+    expect(await r.next('pubrec')).toEqual({ cmd: 'pubrec', messageId: 5 });
+    r.sendBytes(pubrelDup(5));
+    expect(await r.next('pubcomp')).toEqual({ cmd: 'pubcomp', messageId: 5 });
+    r.sendBytes(pubrelDup(5)); // its PUBCOMP lost, say: resent again
+    expect(await r.next('pubcomp')).toEqual({ cmd: 'pubcomp', messageId: 5 });
+    r.send({ cmd: 'pingreq' } as Packet);
+    expect((await r.next()).cmd).toBe('pingresp');
+    expect(r.closed).toBe(false);
+  });
+
+  it('an MQTT 3.1.1 client sending the same PUBREL is closed: its flags must be 0010 [MQTT-3.6.1-1, MQTT-2.2.2-2]', async () => {
+    const r = await raw('flags-v311', 4);
+    r.send({ cmd: 'publish', topic: 'flags/v311', payload: Buffer.from('x'), qos: 2, messageId: 5, retain: false, dup: false } as PublishPacket);
+    expect(await r.next('pubrec')).toEqual({ cmd: 'pubrec', messageId: 5 });
+    r.sendBytes(pubrelDup(5));
+    await r.waitClosed();
+    expect(r.packets).toEqual([]);
+  });
+});
