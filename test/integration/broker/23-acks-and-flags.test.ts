@@ -1,6 +1,8 @@
 // Acknowledgements to the letter: v5 PUBACK/PUBREC 0x10 No matching subscribers (v5 §3.4.2.1,
 // §3.5.2.1), an acknowledgement of the wrong type for a packet id is a Protocol Error (§4.3.2,
 // §4.3.3), and the fixed-header flag rules per protocol level (MQTT 3.1 resends PUBREL with DUP).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { IClientOptions, MqttClient, Packet as MqttPacket } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, connectWithInbox, Inbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
@@ -223,5 +225,51 @@ describe('fixed-header flags per protocol level: PUBREL resent with DUP set', ()
     r.sendBytes(pubrelDup(5));
     await r.waitClosed();
     expect(r.packets).toEqual([]);
+  });
+});
+
+/**
+ * A paho-mqtt MQTT 5 client publishes QoS 1 to a topic nobody subscribes to and prints the PUBACK
+ * reason code paho read. paho >= 2.0 hands it to on_publish (CallbackAPIVersion.VERSION2); paho 1.x
+ * (Debian's python3-paho-mqtt 1.6.1) decodes it but on_publish gets only the mid, so there the code
+ * is taken from paho's own decoding of the PUBACK (its ReasonCodes.unpack).
+ */
+const PAHO_NO_MATCH = `
+import json, sys, threading
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+port = int(sys.argv[1])
+codes = []
+published = threading.Event()
+if hasattr(mqtt, "CallbackAPIVersion"):
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="paho-nomatch", protocol=mqtt.MQTTv5)
+    def on_publish(client, userdata, mid, reason_code, properties):
+        codes.append(reason_code.value)
+        published.set()
+else:
+    class Recorded(mqtt.ReasonCodes):
+        def unpack(self, buffer):
+            used = super().unpack(buffer)
+            if self.packetType == PacketTypes.PUBACK: codes.append(self.value)
+            return used
+    mqtt.ReasonCodes = Recorded
+    c = mqtt.Client(client_id="paho-nomatch", protocol=mqtt.MQTTv5)
+    def on_publish(client, userdata, mid):
+        published.set()
+c.on_publish = on_publish
+c.connect("127.0.0.1", port, keepalive=10)
+c.loop_start()
+c.publish("nomatch/paho", "nobody listens", qos=1)
+ok = published.wait(5)
+connected = c.is_connected()
+c.disconnect()
+c.loop_stop()
+print(json.dumps({"ok": ok, "codes": codes, "connected": connected}))
+`;
+
+describe('Python paho-mqtt (MQTT 5)', () => {
+  it('publishing QoS 1 to a topic without subscribers reads reason code 0x10 No matching subscribers', async () => {
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', ['-c', PAHO_NO_MATCH, String(broker.port)], { timeout: 15_000 });
+    expect(JSON.parse(stdout)).toEqual({ ok: true, codes: [0x10], connected: true });
   });
 });
