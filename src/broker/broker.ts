@@ -16,7 +16,7 @@ import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Packet } from '../protocol/index.js';
-import type { Backend, Message, QueueLimits, SubscriptionOptions, Throttled } from '../store/types.js';
+import type { Backend, Message, QueueLimits, Reach, SubscriptionOptions, Throttled } from '../store/types.js';
 import { DeadNodeSessions } from './dead-node-sessions.js';
 import { DropLog } from './drop-log.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -152,8 +152,10 @@ export class Broker implements ConnectionHost, StatsSource {
    * Routes a message published on this node: retained store, local subscribers, other nodes.
    * The promise settles when other nodes have it (QoS 1/2 acknowledgements wait for it).
    * `publisher`: the client connection it came from, which the bus may hold back (flow control).
+   * `reach`: marked matched if a subscriber anywhere matched the message (v5 PUBACK 0x10 when not);
+   * told by the steps that route it, so a caller that does not ask pays nothing and no topic is matched twice.
    */
-  publish(message: Message, originClientId?: string, publisher?: Throttled): Promise<void> {
+  publish(message: Message, originClientId?: string, publisher?: Throttled, reach?: Reach): Promise<void> {
     if (message.retain) {
       // An empty payload clears the retained message [v3:MQTT-3.3.1-10] [v5:MQTT-3.3.1-6]; otherwise it replaces it [MQTT-3.3.1-5].
       this.backend.retained.set(message.topic, message.payload.length === 0 ? null : ownPayload(message));
@@ -166,8 +168,10 @@ export class Broker implements ConnectionHost, StatsSource {
     const fan = this.deliverLocal(message, originClientId);
     // Shared subscriptions, here or elsewhere in the cluster: choose a node (and member) per group.
     const shared = this.local.shared;
-    const away = shared.size === 0 && bus.sharedRouteCount === 0 ? undefined : shared.deliverPublished(message, fan, bus);
-    const handedOver = bus.publish(message, away);
+    const away = shared.size === 0 && bus.sharedRouteCount === 0 ? undefined : shared.deliverPublished(message, fan, bus, reach);
+    // A matching subscription counts even when No Local skips its copy (as Mosquitto counts it).
+    if (reach !== undefined && (fan !== undefined || away !== undefined)) reach.matched = true;
+    const handedOver = bus.publish(message, away, reach);
     // Flow control: a publisher whose message went to a node that is behind waits for it.
     if (publisher !== undefined) bus.throttle?.(publisher);
     if (message.qos === 0) return handedOver;

@@ -232,6 +232,17 @@ export class Session {
     }
   }
 
+  /**
+   * The acknowledgement an outgoing packet id waits for: PUBACK (QoS 1), PUBREC (QoS 2, PUBLISH
+   * sent), PUBCOMP (QoS 2, PUBREL sent); undefined for an id not in flight.
+   */
+  awaiting(messageId: number): 'puback' | 'pubrec' | 'pubcomp' | undefined {
+    const record = this.inflight?.get(messageId);
+    if (record === undefined) return undefined;
+    if (record.state === 'pubrel') return 'pubcomp';
+    return record.message.qos === 1 ? 'puback' : 'pubrec';
+  }
+
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) ends a delivery; v5 PUBREC with an error code too. */
   acknowledge(messageId: number): boolean {
     if (this.inflight === null || !this.inflight.delete(messageId)) return false;

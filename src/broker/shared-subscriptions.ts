@@ -14,7 +14,7 @@
 //
 // A broker without shared subscriptions pays one size check per PUBLISH (Broker.publish).
 import { parseSharedSubscription } from '../protocol/index.js';
-import type { Message, MessageBus, SharedRoute, SubscriptionOptions } from '../store/types.js';
+import type { Message, MessageBus, Reach, SharedRoute, SubscriptionOptions } from '../store/types.js';
 import { FanOut, isExpired, type Target } from './outgoing.js';
 import { TopicTree } from './topic-tree.js';
 
@@ -154,12 +154,16 @@ export class SharedSubscriptions {
 
   /**
    * A message published on this node (fan: the FanOut of its normal delivery, if any): groups
-   * served here get it now; returns the others as node id → groups for the bus.
+   * served here get it now; returns the others as node id → groups for the bus. `reach` is marked
+   * matched when a group is served here (the caller sees the others in what is returned).
    */
-  deliverPublished(message: Message, fan: FanOut | undefined, bus: MessageBus): Map<string, string[]> | undefined {
+  deliverPublished(message: Message, fan: FanOut | undefined, bus: MessageBus, reach?: Reach): Map<string, string[]> | undefined {
     const now = Date.now();
     if (isExpired(message, now)) return undefined;
-    return this.choose(message.topic, bus, (group) => this.deliverToGroup(group, (fan ??= new FanOut(message, now))));
+    return this.choose(message.topic, bus, (group) => {
+      if (reach !== undefined) reach.matched = true;
+      this.deliverToGroup(group, (fan ??= new FanOut(message, now)));
+    });
   }
 
   /** A message from the bus, marked for groups this node was chosen to serve. Returns the copies dropped. */

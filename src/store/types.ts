@@ -200,8 +200,9 @@ export interface MessageBus {
    *
    * `shared` (node id → shared subscription groups) sends the message also to nodes chosen to
    * deliver it to one member of those groups (MQTT 5 4.8.2); they get the groups with it.
+   * `reach` (optional): marked matched when some other node has a route for the topic.
    */
-  publish(message: Message, shared?: ReadonlyMap<string, readonly string[]>): Promise<void>;
+  publish(message: Message, shared?: ReadonlyMap<string, readonly string[]>, reach?: Reach): Promise<void>;
   /**
    * Messages from other nodes, to deliver to local subscribers only; `groups` are the shared
    * subscription groups this node was chosen for (deliver to one local member of each). A node
@@ -232,6 +233,16 @@ export interface MessageBus {
   /** Count of messages this node received from the bus (tests use it to prove routing by interest). */
   readonly received: number;
   close(): Promise<void>;
+}
+
+/**
+ * Filled in while a message is routed (Broker.publish, MessageBus.publish), when the caller wants to
+ * know: `matched` is set once a subscriber anywhere matched it (a local subscription, parked or not,
+ * a shared subscription group here or on another node, another node's route). Nobody resets it: the
+ * caller passes a fresh one. A v5 PUBACK/PUBREC then says 0x10 No matching subscribers when unset.
+ */
+export interface Reach {
+  matched: boolean;
 }
 
 /**

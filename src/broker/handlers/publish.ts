@@ -1,8 +1,8 @@
 // PUBLISH from a client: limits, then route. QoS 0 is fire and forget (no await); QoS 1/2 are
 // acknowledged once the message is handed to the other nodes. QoS 2 is exactly once: a PUBLISH
 // resent with an id still awaiting PUBREL is acknowledged again but not routed again [v3:MQTT-4.3.3-2] [v5:MQTT-4.3.3-10].
-import { encode, isSharedSubscription, ProtocolError, ReasonCode, type Properties, type PublishPacket } from '../../protocol/index.js';
-import type { Message } from '../../store/types.js';
+import { encode, isSharedSubscription, ProtocolError, ReasonCode, type AckPacket, type Properties, type PublishPacket } from '../../protocol/index.js';
+import type { Message, Reach } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
 import { topicLimitProblem } from './limits.js';
@@ -36,33 +36,46 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
     return;
   }
   const messageId = packet.messageId as number;
+  // v5: whether anyone subscribes, for the acknowledgement's reason code (asked only of v5 clients).
+  const reach: Reach | undefined = conn.version === 5 ? { matched: false } : undefined;
   if (packet.qos === 1) {
     checkReceiveMaximum(conn);
     conn.unackedQos1++;
-    broker.publish(message, clientId, conn).then(
+    broker.publish(message, clientId, conn, reach).then(
       () => {
         conn.unackedQos1--;
-        conn.send({ cmd: 'puback', messageId }); // [v3:MQTT-4.3.2-2] [v5:MQTT-4.3.2-4]
+        conn.send(ack('puback', messageId, reach)); // [v3:MQTT-4.3.2-2] [v5:MQTT-4.3.2-4]
       },
       (err: unknown) => handOffFailed(broker, conn, err),
     );
     return;
   }
   if (session.hasIncomingQos2(messageId)) {
-    conn.write(encode({ cmd: 'pubrec', messageId }, conn.version)); // resent before PUBREL: not routed again
+    // Resent before PUBREL: not routed again, so not known to have no subscriber: 0x00.
+    conn.write(encode({ cmd: 'pubrec', messageId }, conn.version));
     return;
   }
   checkReceiveMaximum(conn);
   session.addIncomingQos2(messageId);
   // PUBREC once the id is stored (a persistent session: a resume must recognise the resend).
-  const routed = broker.publish(message, clientId, conn);
+  const routed = broker.publish(message, clientId, conn, reach);
   (session.persistent ? Promise.all([routed, broker.backend.sessions.flush()]) : routed).then(
-    () => conn.send({ cmd: 'pubrec', messageId }), // [v3:MQTT-4.3.3-2] [v5:MQTT-4.3.3-8]
+    () => conn.send(ack('pubrec', messageId, reach)), // [v3:MQTT-4.3.3-2] [v5:MQTT-4.3.3-8]
     (err: unknown) => {
       session.releaseIncomingQos2(messageId);
       handOffFailed(broker, conn, err);
     },
   );
+}
+
+/**
+ * PUBACK/PUBREC for a routed message: to a v5 client, 0x10 No matching subscribers when no
+ * subscriber anywhere matched it, retained or not (as Mosquitto answers; the server MAY, v5 §3.4.2.1
+ * and §3.5.2.1); otherwise Success. MQTT 3.1/3.1.1 acknowledgements carry no code.
+ */
+function ack(cmd: 'puback' | 'pubrec', messageId: number, reach: Reach | undefined): AckPacket {
+  if (reach === undefined || reach.matched) return { cmd, messageId };
+  return { cmd, messageId, reasonCode: ReasonCode.NoMatchingSubscribers };
 }
 
 /**

@@ -1,6 +1,6 @@
 // The bus of a single node: there is nobody else, so routes are trivially in place and
 // publish sends nothing (every shared subscription group is served by this node).
-import type { Message, MessageBus, SharedRoute } from '../types.js';
+import type { Message, MessageBus, Reach, SharedRoute } from '../types.js';
 
 const resolved = Promise.resolve();
 
@@ -16,7 +16,8 @@ export class MemoryBus implements MessageBus {
 
   removeRoute(_filter: string): void {}
 
-  publish(_message: Message, _shared?: ReadonlyMap<string, readonly string[]>): Promise<void> {
+  /** No other node: `reach` is never marked here. */
+  publish(_message: Message, _shared?: ReadonlyMap<string, readonly string[]>, _reach?: Reach): Promise<void> {
     return resolved;
   }
 

@@ -40,7 +40,7 @@
 // node re-registers, rewrites its routes hash, reloads the table and drains its limbo.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Message, MessageBus, SharedRoute, Throttled } from '../types.js';
+import type { Message, MessageBus, Reach, SharedRoute, Throttled } from '../types.js';
 import { BusFlow, type BusFlowOptions } from './bus-flow.js';
 import type { NodeRegistry } from './membership.js';
 import {
@@ -202,12 +202,14 @@ export class RedisBus implements MessageBus {
     );
   }
 
-  publish(message: Message, shared?: ReadonlyMap<string, readonly string[]>): Promise<void> {
+  publish(message: Message, shared?: ReadonlyMap<string, readonly string[]>, reach?: Reach): Promise<void> {
     this.flow.beginMessage();
     this.backlog.beginMessage();
     // Numbered already when the core reserved its number (reserveSeq).
     const seq = message.origin !== undefined && message.origin.sender === this.nodeId ? message.origin.seq : ++this.published;
     const nodes = this.sync.table.nodesFor(message.topic);
+    // A route is a subscriber on that node (online or parked): what a v5 PUBACK 0x10 needs to know.
+    if (reach !== undefined && nodes.length > 0) reach.matched = true;
     if (shared !== undefined) return this.publishShared(message, nodes, shared, seq);
     if (nodes.length === 0) return resolved;
     if (!this.up || this.redis.status !== 'ready') return Promise.reject(new BusUnavailableError());
