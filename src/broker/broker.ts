@@ -15,7 +15,7 @@
 import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Packet } from '../protocol/index.js';
+import { ReasonCode, type Packet } from '../protocol/index.js';
 import type { Backend, Message, QueueLimits, Reach, SubscriptionOptions, Throttled } from '../store/types.js';
 import { DeadNodeSessions } from './dead-node-sessions.js';
 import { DropLog } from './drop-log.js';
@@ -415,7 +415,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const conn = this.connections.get(connectionId);
     if (conn !== undefined && conn.clientId === clientId) {
       conn.takenOver = true;
-      conn.close('session taken over', { will: true, disconnectCode: 0x8e });
+      conn.close('session taken over', { will: true, disconnectCode: ReasonCode.SessionTakenOver });
       return;
     }
     // Parked here and back on another node: a bridge until that node's routes are in effect
@@ -457,7 +457,7 @@ export class Broker implements ConnectionHost, StatsSource {
       session.will = null;
       if (session.persistent) this.backend.sessions.setWill(session.clientId, null);
     }
-    for (const conn of [...this.connections.values()]) conn.close('server shutting down', { will: true, disconnectCode: 0x8b });
+    for (const conn of [...this.connections.values()]) conn.close('server shutting down', { will: true, disconnectCode: ReasonCode.ServerShuttingDown });
     this.offline.close();
     this.drops.close();
     await this.wills.settled();

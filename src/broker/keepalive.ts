@@ -1,5 +1,6 @@
 // The one periodic sweep over every connection (no timer per connection, to keep idle ones small):
 // closes sockets that never sent CONNECT in time, and clients silent past their keep-alive.
+import { ReasonCode } from '../protocol/index.js';
 import type { Connection } from './connection.js';
 
 export function sweepConnections(connections: Iterable<Connection>, connectTimeoutMs: number, now: number): void {
@@ -10,7 +11,7 @@ export function sweepConnections(connections: Iterable<Connection>, connectTimeo
     } else if (conn.state === 'connected' && conn.keepaliveMs > 0 && !conn.readPaused) {
       // (A connection the bus holds back is not read: its silence is ours, not the client's.)
       // One and a half times the keep-alive without a packet closes the connection [v3:MQTT-3.1.2-24] [v5:MQTT-3.1.2-22].
-      if (now - conn.lastActivity > conn.keepaliveMs * 1.5) conn.close('keep-alive timeout', { will: true, disconnectCode: 0x8d });
+      if (now - conn.lastActivity > conn.keepaliveMs * 1.5) conn.close('keep-alive timeout', { will: true, disconnectCode: ReasonCode.KeepAliveTimeout });
     }
   }
 }

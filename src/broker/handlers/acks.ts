@@ -28,7 +28,7 @@ export function handlePubrec(conn: Connection, packet: AckPacket): void {
   }
   const known = session.received(packet.messageId);
   // After the stored record says 'pubrel': a resume must not send the PUBLISH again [v3:MQTT-4.3.3-1] [v5:MQTT-4.3.3-6].
-  const pubrel = known || conn.version !== 5 ? { cmd: 'pubrel' as const, messageId: packet.messageId } : { cmd: 'pubrel' as const, messageId: packet.messageId, reasonCode: 0x92 };
+  const pubrel = known || conn.version !== 5 ? { cmd: 'pubrel' as const, messageId: packet.messageId } : { cmd: 'pubrel' as const, messageId: packet.messageId, reasonCode: ReasonCode.PacketIdentifierNotFound };
   session.writeAfterStore(encode(pubrel, conn.version));
 }
 
@@ -38,7 +38,7 @@ export function handlePubrel(conn: Connection, packet: AckPacket): void {
   if (session === null) return;
   const known = session.releaseIncomingQos2(packet.messageId);
   // After the id is released in the store: a resumed session must not take the client's next use of it for a resend.
-  const pubcomp = known || conn.version !== 5 ? { cmd: 'pubcomp' as const, messageId: packet.messageId } : { cmd: 'pubcomp' as const, messageId: packet.messageId, reasonCode: 0x92 };
+  const pubcomp = known || conn.version !== 5 ? { cmd: 'pubcomp' as const, messageId: packet.messageId } : { cmd: 'pubcomp' as const, messageId: packet.messageId, reasonCode: ReasonCode.PacketIdentifierNotFound };
   session.writeAfterStore(encode(pubcomp, conn.version));
 }
 

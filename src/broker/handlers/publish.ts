@@ -96,7 +96,7 @@ function checkReceiveMaximum(conn: Connection): void {
 function handOffFailed(broker: Broker, conn: Connection, err: unknown): void {
   if (conn.closed) return;
   broker.log.warn({ clientId: conn.clientId, err: (err as Error)?.message }, 'could not hand a QoS 1/2 message to other nodes: closing the connection unacknowledged');
-  conn.close('publish hand-off failed', { will: true, disconnectCode: 0x80 });
+  conn.close('publish hand-off failed', { will: true, disconnectCode: ReasonCode.UnspecifiedError });
 }
 
 function toMessage(packet: PublishPacket): Message {

@@ -1,5 +1,5 @@
 // UNSUBSCRIBE: always answered with UNSUBACK, whether or not the filters existed [MQTT-3.10.4-4/5].
-import { isValidTopicFilter, validateTopicFilter, type UnsubscribePacket } from '../../protocol/index.js';
+import { isValidTopicFilter, ReasonCode, validateTopicFilter, type UnsubscribePacket } from '../../protocol/index.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
 
@@ -16,6 +16,6 @@ export function handleUnsubscribe(broker: Broker, conn: Connection, packet: Unsu
   // v5: an invalid filter gets 0x8F (Topic Filter invalid), the others are unsubscribed [MQTT-3.11.3-1].
   // An invalid filter was never granted, so unsubscribing it changes nothing.
   const existed = broker.unsubscribe(session, filters);
-  const reasonCodes = filters.map((filter, i) => (!isValidTopicFilter(filter) ? 0x8f : existed[i] ? 0x00 : 0x11));
+  const reasonCodes = filters.map((filter, i) => (!isValidTopicFilter(filter) ? ReasonCode.TopicFilterInvalid : existed[i] ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted));
   conn.send({ cmd: 'unsuback', messageId: packet.messageId, reasonCodes });
 }
