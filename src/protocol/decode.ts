@@ -16,7 +16,7 @@ const PINGRESP = { cmd: 'pingresp' } as const;
 /** `r` spans the body; the fixed header has already passed checkFixedHeader. */
 export function decodeBody(firstByte: number, r: PacketReader, version: ProtocolVersion): Packet {
   switch (firstByte >> 4) {
-    case 1: return decodeConnect(r);
+    case 1: return decodeConnect(r, firstByte & 0x0f);
     case 2: return decodeConnack(r, version);
     case 3: return decodePublish(r, firstByte & 0x0f, version);
     case 4: return decodeAck(r, 'puback', version);

@@ -27,7 +27,8 @@ export function checkFixedHeader(firstByte: number, remainingLength: number, ver
     throw new ProtocolError(`reserved packet type ${type}`, 'MQTT-2.2.1', MALFORMED);
   }
   const required = REQUIRED_FLAGS[type];
-  if (required >= 0 && flags !== required) checkFlags(type, flags, version);
+  // CONNECT's own level is not known yet here: decodeConnect judges its flags once it is.
+  if (required >= 0 && flags !== required && type !== 1) checkFlags(type, flags, version);
   if (version < 5) {
     const fixed = V4_FIXED_LENGTH[type];
     if (fixed >= 0 && remainingLength !== fixed) {
@@ -39,7 +40,7 @@ export function checkFixedHeader(firstByte: number, remainingLength: number, ver
 }
 
 /** Flags other than the 3.1.1/5.0 table's: malformed, except at MQTT 3.1 (see the top). */
-function checkFlags(type: number, flags: number, version: ProtocolVersion): void {
+export function checkFlags(type: number, flags: number, version: ProtocolVersion): void {
   if (version === 3) return;
   const specId = type === 6 ? 'MQTT-3.6.1-1' : type === 8 ? 'MQTT-3.8.1-1' : type === 10 ? 'MQTT-3.10.1-1' : version === 5 ? 'v5:MQTT-2.1.3-1' : 'v3:MQTT-2.2.2-1';
   throw new ProtocolError(`invalid fixed header flags 0x${flags.toString(16)} for packet type ${type}`, specId, MALFORMED);

@@ -1,12 +1,13 @@
 // CONNECT (spec 3.1): decode with every header/flag rule checked, and encode.
 import { MALFORMED, PROTOCOL_ERROR, ProtocolError, UNSUPPORTED_VERSION, UnsupportedProtocolVersionError } from '../errors.js';
+import { checkFlags } from '../fixed-header.js';
 import { Ctx, decodeProperties, propertiesBodyLength, writeProperties } from '../properties.js';
 import type { PacketReader } from '../reader.js';
 import { validateTopicName } from '../topic.js';
 import type { ConnectPacket, ProtocolVersion, QoS, Will } from '../types.js';
 import { allocPacket, headerLength, utf8Length, varintLength, writeBinary, writeU16, writeUtf8 } from '../writer.js';
 
-export function decodeConnect(r: PacketReader): ConnectPacket {
+export function decodeConnect(r: PacketReader, headerFlags = 0): ConnectPacket {
   const protocolName = r.utf8('protocol name');
   const level = r.u8('protocol level');
   if (protocolName !== 'MQTT' && protocolName !== 'MQIsdp') {
@@ -18,6 +19,7 @@ export function decodeConnect(r: PacketReader): ConnectPacket {
   }
   const version = level as ProtocolVersion;
   try {
+    if (headerFlags !== 0) checkFlags(1, headerFlags, version);
     return decodeConnectBody(r, protocolName, version);
   } catch (err) {
     // The broker answers in the client's version (a v5 CONNACK with the reason code).

@@ -102,3 +102,24 @@ describe('the level comes from CONNECT: the same bytes after a 3.1 CONNECT and a
     expect(() => parser.parse(Buffer.from([...connect('MQTT', 4), ...pubrelDup]), () => undefined)).toThrow(/MQTT-3\.6\.1-1/);
   });
 });
+
+describe('CONNECT flags are judged by the level the CONNECT itself announces', () => {
+  const connect = (first: number, name: string, level: number): Buffer => frame(first, [0, name.length, ...Buffer.from(name), level, 0x02, 0, 0, ...(level === 5 ? [0] : []), 0, 1, 0x63]);
+
+  it('a 3.1 CONNECT with header flags set (unused in 3.1) is accepted', () => {
+    expect(parse(connect(0x12, 'MQIsdp', 3), 4)).toMatchObject([{ cmd: 'connect', protocolVersion: 3, clientId: 'c' }]);
+  });
+
+  it.each([
+    [4, 'v3:MQTT-2.2.2-1'],
+    [5, 'v5:MQTT-2.1.3-1'],
+  ] as const)('a level %i CONNECT with header flags set is malformed, and says its level', (level, specId) => {
+    try {
+      parse(connect(0x12, 'MQTT', level), 4);
+      throw new Error('expected a ProtocolError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ProtocolError);
+      expect(err).toMatchObject({ specId, reasonCode: 0x81, connectVersion: level });
+    }
+  });
+});
