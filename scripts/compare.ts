@@ -1,7 +1,7 @@
 // Runs the same `starling bench` recipes against Starling, Aedes and Mosquitto and writes a Markdown
 // table of medians and ratios (docs/benchmarks.md, between the compare markers).
 //   node --import tsx scripts/compare.ts [--unpinned] [--rate N] [--reps 3] [--duration 10] [--recipes fan-in,fan-out,...]
-//        [--brokers starling,aedes,mosquitto,starling-cluster,aedes-cluster] [--out FILE]
+//        [--brokers starling,aedes,mosquitto,starling-cluster,aedes-cluster] [--out FILE] [--protocol 3.1.1|5]
 // Each run gets a fresh broker pinned to CPU 0 (with its workers and redis); the swarm is pinned to
 // CPU 1 (--unpinned: nothing is pinned; a second section of the page). Runs are interleaved (A B C A B C ...) so slow drift on the host hits every broker alike.
 import { spawn, execFileSync } from 'node:child_process';
@@ -17,10 +17,10 @@ import { isRecipe, RECIPES } from '../src/bench/recipes.js';
 const SWARM_CPU = '1';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-interface CompareOptions { reps: number; durationSec: number; recipes: string[]; brokers: BrokerName[]; out: string; idleClients: number; stormClients: number; unpinned: boolean; rate: number }
+interface CompareOptions { reps: number; durationSec: number; recipes: string[]; brokers: BrokerName[]; out: string; idleClients: number; stormClients: number; unpinned: boolean; rate: number; protocol: '3.1.1' | '5' }
 
 function parseArgs(argv: string[]): CompareOptions {
-  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], out: 'docs/benchmarks.md', idleClients: 5000, stormClients: 1000, unpinned: false, rate: 0 };
+  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], out: 'docs/benchmarks.md', idleClients: 5000, stormClients: 1000, unpinned: false, rate: 0, protocol: '3.1.1' };
   for (let i = 0; i < argv.length; i += 2) {
     if (argv[i] === '--unpinned') {
       o.unpinned = true;
@@ -36,6 +36,7 @@ function parseArgs(argv: string[]): CompareOptions {
     else if (flag === '--storm-clients' && Number.isInteger(n) && n > 0) o.stormClients = n;
     else if (flag === '--rate' && Number.isInteger(n) && n >= 0) o.rate = n;
     else if (flag === '--out') o.out = value;
+    else if (flag === '--protocol' && (value === '3.1.1' || value === '5')) o.protocol = value;
     else if (flag === '--recipes') {
       o.recipes = value.split(',');
       for (const r of o.recipes) if (!isRecipe(r)) throw new Error(`--recipes: unknown recipe ${r}; expected ${Object.keys(RECIPES).join(',')}`);
@@ -55,6 +56,7 @@ function swarmArgs(o: CompareOptions, recipe: string, port: number, brokerPids: 
   // A fixed rate per publisher (not for latency, which has its own): the same work for every
   // broker, so broker CPU per message compares them below saturation.
   if (o.rate > 0 && recipe !== 'latency' && recipe !== 'idle' && recipe !== 'connection-storm') args.push('--rate', String(o.rate));
+  if (o.protocol === '5') args.push('--protocol', '5');
   return args;
 }
 
