@@ -6,6 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { connectClient, connectWithInbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { ScramClient } from '../../helpers/scram-client.js';
+import type { EventEmitter } from 'node:events';
 import { onceWithin } from '../../helpers/wait.js';
 import type { AuthPacket, ConnackPacket, DisconnectPacket, Packet, Properties, PublishPacket } from '../../../src/protocol/index.js';
 
@@ -299,6 +300,11 @@ describe('re-authentication', () => {
 });
 
 describe('mqtt.js', () => {
+  /** The next event of an mqtt.js client (its typed emitter is an EventEmitter underneath). */
+  function nextEvent<T extends unknown[]>(client: MqttClient, event: 'connect' | 'error' | 'message'): Promise<T> {
+    return onceWithin<T>(client as unknown as EventEmitter, event);
+  }
+
   /** An mqtt.js v5 client that answers the server-first through handleAuth. */
   function scramClient(clientId: string, password: string): { client: MqttClient; scram: ScramClient } {
     const scram = new ScramClient(USER, password);
@@ -321,19 +327,19 @@ describe('mqtt.js', () => {
 
   it('connects with SCRAM-SHA-256 through handleAuth, verifies the server, and publishes and receives', async () => {
     const { client, scram } = scramClient('ea-mqttjs', PASSWORD);
-    const [connack] = await onceWithin<[{ reasonCode?: number; properties?: Properties }]>(client, 'connect');
+    const [connack] = await nextEvent<[{ reasonCode?: number; properties?: Properties }]>(client, 'connect');
     expect(connack.reasonCode).toBe(0);
     expect(connack.properties?.authenticationMethod).toBe(METHOD);
     expect(scram.verifyServer(connack.properties?.authenticationData)).toBe(true);
     await client.subscribeAsync('ea/js', { qos: 1 });
-    const got = onceWithin<[string, Buffer]>(client, 'message');
+    const got = nextEvent<[string, Buffer]>(client, 'message');
     await client.publishAsync('ea/js', 'from mqtt.js', { qos: 1 });
     expect((await got)[1].toString()).toBe('from mqtt.js');
   });
 
   it('a wrong password ends in an error with reason code 0x87 and no connection', async () => {
     const { client } = scramClient('ea-mqttjs-bad', 'wrong');
-    const [err] = await onceWithin<[Error & { code?: number }]>(client, 'error');
+    const [err] = await nextEvent<[Error & { code?: number }]>(client, 'error');
     expect(err.code).toBe(0x87);
     expect(client.connected).toBe(false);
   });
