@@ -45,19 +45,22 @@ export async function authenticateConnect(conn: Connection, exchange: AuthExchan
 }
 
 /**
- * A packet from a client that is still authenticating at CONNECT (dispatch, state 'connecting'):
- * the AUTH it was asked for continues the exchange, DISCONNECT ends it, anything else is a
- * Protocol Error [MQTT-3.1.2-30].
+ * A packet from a client that authenticates at CONNECT, before its CONNACK (dispatch, state
+ * 'connecting'): the AUTH it was asked for continues the exchange, DISCONNECT ends it, anything else
+ * is a Protocol Error [MQTT-3.1.2-30]. Returns false for a DISCONNECT once the exchange succeeded
+ * (the session is opening): it waits in the backlog like any packet behind CONNECT.
  */
-export function handleAuthBeforeConnack(conn: Connection, exchange: AuthExchange, packet: Packet): void {
+export function handleAuthBeforeConnack(conn: Connection, exchange: AuthExchange, packet: Packet): boolean {
   if (packet.cmd === 'disconnect') {
+    if (!exchange.inProgress) return false;
     conn.close('DISCONNECT during enhanced authentication', { will: false });
-    return;
+    return true;
   }
   if (packet.cmd !== 'auth') throw new ProtocolError(`${packet.cmd.toUpperCase()} before CONNACK during enhanced authentication`, 'MQTT-3.1.2-30', ReasonCode.ProtocolError);
   checkMethod(exchange, packet);
   if (packet.reasonCode !== ReasonCode.ContinueAuthentication) throw new ProtocolError(`AUTH 0x${hex(packet.reasonCode)} during the CONNECT exchange`, 'MQTT-4.12.0-3', ReasonCode.ProtocolError);
   if (!exchange.deliver(packet)) throw new ProtocolError('AUTH the server did not ask for', 'MQTT-4.12.0-3', ReasonCode.ProtocolError);
+  return true;
 }
 
 /** AUTH from a connected client: a re-authentication, or the next step of one. */

@@ -25,10 +25,7 @@ export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet)
   }
   if (conn.state === 'connecting') {
     // Enhanced authentication: only AUTH or DISCONNECT until CONNACK [MQTT-3.1.2-30].
-    if (conn.auth !== null) {
-      handleAuthBeforeConnack(conn, conn.auth, packet);
-      return;
-    }
+    if (conn.auth !== null && handleAuthBeforeConnack(conn, conn.auth, packet)) return;
     const backlog = (conn.backlog ??= []);
     // A client may pipeline behind CONNECT, but not without bound while the session loads.
     if (backlog.length >= MAX_BACKLOG) throw new ProtocolError('too many packets before CONNACK', 'MQTT-3.1.4', 0x97);
