@@ -195,6 +195,13 @@ describe('SCRAM-SHA-256 at CONNECT (raw client)', () => {
     expect((await again.next('pingresp')).cmd).toBe('pingresp');
   });
 
+  it("an AUTH that would exceed the client's Maximum Packet Size is not sent: CONNACK 0x83 instead [v5:MQTT-3.1.2-24]", async () => {
+    const raw = await open();
+    raw.send(connect5('ea-small', { authenticationMethod: METHOD, authenticationData: new ScramClient(USER, PASSWORD).first(), maximumPacketSize: 64 }));
+    expect(((await raw.next('connack')) as ConnackPacket).reasonCode).toBe(0x83);
+    await expectClosedWithout(raw, 'auth');
+  });
+
   it('a plain username/password CONNECT still works and its CONNACK carries no Authentication Method [MQTT-4.12.0-6]', async () => {
     const raw = await open();
     raw.send(connect5('ea-plain', {}, { username: USER, password: Buffer.from(PASSWORD) }));
