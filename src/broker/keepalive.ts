@@ -1,5 +1,6 @@
 // The one periodic sweep over every connection (no timer per connection, to keep idle ones small):
-// closes sockets that never sent CONNECT (or finished its enhanced authentication) in time, and clients silent past their keep-alive.
+// closes sockets that never sent CONNECT (or never finished its enhanced authentication) in time,
+// and clients silent past their keep-alive.
 import type { Connection } from './connection.js';
 
 export function sweepConnections(connections: Iterable<Connection>, connectTimeoutMs: number, now: number): void {
