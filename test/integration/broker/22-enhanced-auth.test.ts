@@ -8,7 +8,7 @@ import { RawClient } from '../../helpers/raw-client.js';
 import { ScramClient } from '../../helpers/scram-client.js';
 import type { EventEmitter } from 'node:events';
 import { onceWithin } from '../../helpers/wait.js';
-import type { AuthPacket, ConnackPacket, DisconnectPacket, Packet, Properties, PublishPacket } from '../../../src/protocol/index.js';
+import { encode, type AuthPacket, type ConnackPacket, type DisconnectPacket, type Packet, type Properties, type PublishPacket } from '../../../src/protocol/index.js';
 
 const USER = 'alice';
 const PASSWORD = 's3cret';
@@ -154,10 +154,11 @@ describe('SCRAM-SHA-256 at CONNECT (raw client)', () => {
     await raw.waitClosed();
   });
 
-  it('an AUTH the server did not ask for (right behind CONNECT) is a Protocol Error: CONNACK 0x82', async () => {
+  it('an AUTH the server did not ask for (in the same write as CONNECT) is a Protocol Error: CONNACK 0x82', async () => {
     const raw = await open();
-    raw.send(connect5('ea-eager', { authenticationMethod: METHOD, authenticationData: new ScramClient(USER, PASSWORD).first() }));
-    raw.send(auth(0x18, Buffer.from('c=biws,r=x,p=AAAA')));
+    // One write, so both are read before the server can have asked anything.
+    const connect = connect5('ea-eager', { authenticationMethod: METHOD, authenticationData: new ScramClient(USER, PASSWORD).first() });
+    raw.sendBytes(Buffer.concat([encode(connect, 5), encode(auth(0x18, Buffer.from('c=biws,r=x,p=AAAA')), 5)]));
     let packet = await raw.next();
     if (packet.cmd === 'auth') packet = await raw.next();
     expect(packet).toMatchObject({ cmd: 'connack', reasonCode: 0x82 });
