@@ -69,6 +69,8 @@ export interface BrokerConfig {
   redisPendingBytes: number;
   /** At start, raise Redis' client-output-buffer-limit pubsub to what the bus needs (CONFIG SET) instead of only saying so. */
   redisSetPubsubLimit: boolean;
+  /** v5 enhanced authentication methods offered, comma-separated, or "none"; undefined: SCRAM-SHA-256 when there are credentials. */
+  authMethods: string | undefined;
 }
 
 export const defaultConfig: BrokerConfig = {
@@ -105,7 +107,12 @@ export const defaultConfig: BrokerConfig = {
   busStallMs: 1000,
   redisPendingBytes: 16 * 1024 * 1024,
   redisSetPubsubLimit: false,
+  authMethods: undefined,
 };
+
+/** The enhanced authentication methods the broker has built in (broker/auth/), and --auth-methods' "none". */
+export const BUILT_IN_AUTH_METHODS: readonly string[] = ['SCRAM-SHA-256'];
+export const AUTH_METHOD_NONE = 'none';
 
 export class ConfigError extends Error {}
 
@@ -156,6 +163,7 @@ const OPTIONS: readonly Option[] = [
   { flag: 'bus-stall', key: 'busStallMs', kind: 'seconds-ms', help: 'seconds a node that is behind may go without acking before it is not waited for (default 1)' },
   { flag: 'redis-pending-bytes', key: 'redisPendingBytes', kind: 'int', min: 1024 * 1024, help: 'bytes a worker may have written to Redis and not yet answered before it stops reading the publishers concerned (default 16777216, at least 1048576)' },
   { flag: 'redis-set-pubsub-limit', key: 'redisSetPubsubLimit', kind: 'bool', help: "at start, raise Redis' client-output-buffer-limit pubsub to what the bus needs (CONFIG SET; default: only log it)" },
+  { flag: 'auth-methods', key: 'authMethods', kind: 'string', help: 'v5 enhanced authentication methods offered, comma-separated (SCRAM-SHA-256), or none (default: SCRAM-SHA-256 when --username is set)' },
 ];
 
 export function usage(): string {
@@ -270,6 +278,11 @@ export function checkConfig(config: BrokerConfig): void {
   }
   if (config.workers > 1 && config.redis === undefined) {
     throw new ConfigError(`--workers ${config.workers} needs --redis: without Redis the workers could not share sessions and subscriptions`);
+  }
+  for (const name of config.authMethods?.split(',').map((n) => n.trim()) ?? []) {
+    if (name === AUTH_METHOD_NONE) continue;
+    if (!BUILT_IN_AUTH_METHODS.includes(name)) throw new ConfigError(`--auth-methods: '${name}' is not one of ${[...BUILT_IN_AUTH_METHODS, AUTH_METHOD_NONE].join(', ')}`);
+    if (config.username === undefined) throw new ConfigError(`--auth-methods ${name} needs --username/--password (its user)`);
   }
   // Secure by default, like Mosquitto 2: off loopback we refuse to start open to anyone unless asked.
   if (!isLoopback(config.host) && config.username === undefined && config.allowAnonymous !== true) {

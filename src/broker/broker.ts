@@ -28,6 +28,7 @@ import { sweepConnections } from './keepalive.js';
 import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { Wills } from './wills.js';
+import { createAuthMethods, type AuthMethods } from './auth/enhanced-auth.js';
 
 export interface SessionRequest {
   clientId: string;
@@ -73,9 +74,12 @@ export class Broker implements ConnectionHost, StatsSource {
   readonly deadNodes: DeadNodeSessions;
   /** Shared by every session (not one object per session). */
   private readonly sessionDeps: SessionDeps;
+  /** v5 enhanced authentication methods offered, by name (a library may add its own). */
+  readonly authMethods: AuthMethods;
 
   constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger) {
     this.maxWriteBuffer = config.maxWriteBuffer;
+    this.authMethods = createAuthMethods(config);
     this.local = new LocalSubscriptions(
       backend.bus,
       log,

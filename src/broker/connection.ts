@@ -13,6 +13,7 @@ import type { Session, SessionSink } from './session.js';
 import type { Throttled } from '../store/types.js';
 import type { BrokerCounters } from './stats.js';
 import type { OutgoingAliases } from './outgoing-aliases.js';
+import type { AuthExchange } from './auth/exchange.js';
 
 export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
 
@@ -103,6 +104,8 @@ export class Connection implements SessionSink, Throttled {
   topicAliases: Array<string | undefined> | null = null;
   /** Aliases we send to a v5 client that allows them (its Topic Alias Maximum > 0). */
   outgoingAliases: OutgoingAliases | null = null;
+  /** v5 enhanced authentication: the method named at CONNECT and any exchange in progress (null: none). */
+  auth: AuthExchange | null = null;
   /** Set once CONNECT was accepted (counted in clients/connected). */
   everConnected = false;
   /** Set when a newer connection with the same client id took the session. */
@@ -204,6 +207,11 @@ export class Connection implements SessionSink, Throttled {
    */
   inputEnded(reason: string): void {
     if (this.state === 'connecting') {
+      // An enhanced-authentication exchange cannot go on without the client: it ends here.
+      if (this.auth?.inProgress === true) {
+        this.close(reason, { will: false });
+        return;
+      }
       this.endedWhileConnecting ??= reason;
       return;
     }
@@ -222,6 +230,7 @@ export class Connection implements SessionSink, Throttled {
     const wasOpen = this.state !== 'new';
     this.state = 'closed';
     this.closeReason = reason;
+    this.auth?.abandon(reason);
     let last: Buffer | undefined = options.connack;
     if (last === undefined && wasConnected && options.disconnectCode !== undefined) {
       last = disconnectFrame(this, options.disconnectCode, options.reasonString);

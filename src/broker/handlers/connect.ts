@@ -8,6 +8,7 @@ import { connackFrame } from '../answers.js';
 import { ServiceUnavailableError, type Connection } from '../connection.js';
 import { topicLimitProblem } from './limits.js';
 import { OutgoingAliases } from '../outgoing-aliases.js';
+import { authenticateConnect, enhancedAuthFor } from './auth.js';
 
 /** v3/v4 persistent sessions never expire. */
 const NEVER_EXPIRES = 0xffff_ffff;
@@ -23,8 +24,8 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   if (props?.maximumPacketSize !== undefined) conn.maxPacketSize = props.maximumPacketSize;
   if (props?.requestProblemInformation === 0) conn.problemInformation = false;
 
-  // We support no enhanced authentication method: refuse it and close [MQTT-4.12.0-1].
-  if (props?.authenticationMethod !== undefined) throw new MqttError('unsupported authentication method [MQTT-4.12.0-1]', ReasonCode.BadAuthenticationMethod);
+  // Enhanced authentication: a method not offered is refused with 0x8C and the connection closed [MQTT-4.12.0-1].
+  const enhanced = enhancedAuthFor(broker, conn, props);
 
   let clientId = packet.clientId;
   let assigned: string | undefined;
@@ -38,7 +39,8 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
     clientId = assigned = `starling-${randomBytes(8).toString('hex')}`;
   }
 
-  const auth = authenticate(config, packet.username, packet.password);
+  // With enhanced authentication the method decides who the client is (before CONNACK, below).
+  const auth = enhanced !== undefined ? 'ok' : authenticate(config, packet.username, packet.password);
   if (auth === 'bad-credentials') throw new MqttError('bad username or password', ReasonCode.BadUserNameOrPassword);
   if (auth === 'anonymous') throw new MqttError('anonymous clients are not allowed', ReasonCode.NotAuthorized);
 
@@ -70,6 +72,9 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
     }
   }
 
+  if (enhanced !== undefined && connackProps !== undefined) {
+    Object.assign(connackProps, await authenticateConnect(conn, enhanced, clientId, packet.username, props?.authenticationData));
+  }
   await openSession(broker, conn, {
     clientId,
     clean: packet.clean,

@@ -4,6 +4,7 @@
 import { ProtocolError, type Packet } from '../../protocol/index.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
+import { handleAuth, handleAuthBeforeConnack } from './auth.js';
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './acks.js';
 import { handleConnect } from './connect.js';
 import { handleDisconnect } from './disconnect.js';
@@ -23,6 +24,8 @@ export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet)
     return;
   }
   if (conn.state === 'connecting') {
+    // Enhanced authentication: only AUTH or DISCONNECT until CONNACK [MQTT-3.1.2-30].
+    if (conn.auth !== null && handleAuthBeforeConnack(conn, conn.auth, packet)) return;
     const backlog = (conn.backlog ??= []);
     // A client may pipeline behind CONNECT, but not without bound while the session loads.
     if (backlog.length >= MAX_BACKLOG) throw new ProtocolError('too many packets before CONNACK', '§3.1.4', 0x97);
@@ -62,8 +65,8 @@ export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet)
       handleDisconnect(broker, conn, packet);
       return;
     case 'auth':
-      // No enhanced authentication was started (we accept none), so AUTH is a Protocol Error [MQTT-4.12.0-7].
-      throw new ProtocolError('AUTH without enhanced authentication', 'MQTT-4.12.0-7', 0x82);
+      handleAuth(conn, packet);
+      return;
     default:
       throw new ProtocolError(`a client may not send ${packet.cmd}`, 'MQTT-2.1.2', 0x82);
   }

@@ -1,5 +1,5 @@
-// MQTT 5 conformance checks beyond the feature tests of 12-mqtt5: enhanced authentication (which
-// we do not offer), wills with expiry, and the limits and error paths a conformance suite probes.
+// MQTT 5 conformance checks beyond the feature tests of 12-mqtt5: enhanced authentication where no
+// method is offered (22-enhanced-auth has SCRAM-SHA-256), wills with expiry, and the limits and error paths a conformance suite probes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { connectClient, connectWithInbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
@@ -41,12 +41,21 @@ async function watch(clientId: string, filter: string) {
   return r.inbox;
 }
 
-describe('enhanced authentication (none supported)', () => {
+describe('enhanced authentication (no method offered: this broker has no credentials)', () => {
   it('a CONNECT with an Authentication Method gets CONNACK 0x8C and the connection is closed [MQTT-4.12.0-1]', async () => {
     const raw = await RawClient.open(broker.port, 5);
     raw.send(connect5('auth-m', { properties: { authenticationMethod: 'SCRAM-SHA-1', authenticationData: Buffer.from('client-first') } }));
     expect(((await raw.next('connack')) as ConnackPacket).reasonCode).toBe(0x8c);
     await raw.waitClosed();
+    expect(raw.packets).toEqual([]); // no AUTH: the exchange never started
+  });
+
+  it('SCRAM-SHA-256 too, without credentials to check it against: CONNACK 0x8C and close [MQTT-4.12.0-1]', async () => {
+    const raw = await RawClient.open(broker.port, 5);
+    raw.send(connect5('auth-s', { properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: Buffer.from('n,,n=user,r=abcdef') } }));
+    expect(((await raw.next('connack')) as ConnackPacket).reasonCode).toBe(0x8c);
+    await raw.waitClosed();
+    expect(raw.packets).toEqual([]);
   });
 
   it('an AUTH packet from a client that did not start enhanced authentication gets DISCONNECT 0x82 [MQTT-4.12.0-7]', async () => {
