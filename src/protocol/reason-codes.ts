@@ -60,23 +60,33 @@ export const SERVER_DISCONNECT_CODES: ReadonlySet<number> = new Set([
   0x9e, 0x9f, 0xa0, 0xa1, 0xa2,
 ]);
 
+/** MQTT 3.1 / 3.1.1 CONNACK return codes (3.1.1 §3.2.2.3). */
+export const ConnackReturnCode = {
+  Accepted: 0,
+  UnacceptableProtocolVersion: 1,
+  IdentifierRejected: 2,
+  ServerUnavailable: 3,
+  BadUserNameOrPassword: 4,
+  NotAuthorized: 5,
+} as const;
+
 /**
  * The MQTT 3.1/3.1.1 CONNACK return code for a refusal, or undefined when 3.1.1 has none and the
  * server just closes the connection [v3:MQTT-3.2.2-6] (3.1.1 §3.2.2.3).
  */
 export function v3ConnackCode(code: number): number | undefined {
   switch (code) {
-    case ReasonCode.UnsupportedProtocolVersion: return 0x01;
-    case ReasonCode.ClientIdentifierNotValid: return 0x02;
+    case ReasonCode.UnsupportedProtocolVersion: return ConnackReturnCode.UnacceptableProtocolVersion;
+    case ReasonCode.ClientIdentifierNotValid: return ConnackReturnCode.IdentifierRejected;
     case ReasonCode.ServerUnavailable:
     case ReasonCode.ServerBusy:
     case ReasonCode.ServerShuttingDown:
     case ReasonCode.UseAnotherServer:
-    case ReasonCode.ServerMoved: return 0x03;
-    case ReasonCode.BadUserNameOrPassword: return 0x04;
+    case ReasonCode.ServerMoved: return ConnackReturnCode.ServerUnavailable;
+    case ReasonCode.BadUserNameOrPassword: return ConnackReturnCode.BadUserNameOrPassword;
     case ReasonCode.NotAuthorized:
     case ReasonCode.Banned:
-    case ReasonCode.BadAuthenticationMethod: return 0x05;
+    case ReasonCode.BadAuthenticationMethod: return ConnackReturnCode.NotAuthorized;
     default: return undefined;
   }
 }
