@@ -47,14 +47,14 @@ const HAND_MADE: Array<[name: string, bytes: number[]]> = [
 ];
 
 describe('malformed packets after CONNECT', () => {
-  it.each(HAND_MADE)('%s closes only that connection (v3.1.1)', async (_name, bytes) => {
+  it.each(HAND_MADE)('%s closes only that connection (v3.1.1) [v3:MQTT-4.8.0-1]', async (_name, bytes) => {
     const raw = await RawClient.connected(broker.port, `mal-${sent}`);
     raw.sendBytes(bytes);
     await raw.waitClosed();
     await stillServing();
   });
 
-  it('v5: DISCONNECT carries the reason code before the close', async () => {
+  it('v5: DISCONNECT carries the reason code before the close [v5:MQTT-4.13.1-1] [v5:MQTT-4.13.2-1] [v5:MQTT-3.14.4-2]', async () => {
     const raw = await RawClient.connected(broker.port, 'mal-v5', 5);
     raw.sendBytes([0x36, 0x06, 0x00, 0x01, 0x74, 0x00, 0x01, 0x00]); // QoS 3
     const d = (await raw.next('disconnect')) as DisconnectPacket;

@@ -215,7 +215,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
       expect(accepts(pkt(0xa2, 0, 1, ...props, filter, 'ok'), version)).toMatchObject([{ unsubscriptions: [filter, 'ok'] }]);
     }
   });
-  it('a topic filter that is not well-formed UTF-8 or contains U+0000 is still malformed [MQTT-1.5.3-1] [MQTT-1.5.3-2]', () => {
+  it('a topic filter that is not well-formed UTF-8 or contains U+0000 is still malformed [MQTT-1.5.3-1] [MQTT-1.5.3-2] [v5:MQTT-1.5.4-1] [v5:MQTT-1.5.4-2]', () => {
     expectViolation(pkt(0x82, 0, 1, 0, [0, 2, 0xc3, 0x28], 0), 5, 'MQTT-1.5.3-1', 0x81);
     expectViolation(pkt(0xa2, 0, 1, 0, [0, 3, 0x61, 0x00, 0x62]), 5, 'MQTT-1.5.3-2', 0x81);
   });
