@@ -112,7 +112,7 @@ export class Broker implements ConnectionHost, StatsSource {
       const fan = this.deliverLocal(message);
       if (groups !== undefined) this.counters.messagesDropped += this.local.shared.deliverFromBus(message, groups, fan);
     });
-    backend.ownership.onTakeover((clientId, connectionId, _epoch, remote) => this.onTakeover(clientId, connectionId, remote === true));
+    backend.ownership.onTakeover((clientId, connectionId, _epoch, remote, clean) => this.onTakeover(clientId, connectionId, remote === true, clean === true));
     backend.bus.onQueued?.((clientId) => this.queueChanged(clientId));
     // One timer for every connection's keep-alive and connect timeout (no timer per connection).
     const sweepMs = Math.max(25, Math.min(1000, Math.floor(config.connectTimeoutMs / 4)));
@@ -301,7 +301,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const { clientId } = request;
     const store = this.backend.sessions;
     conn.clientId = clientId;
-    const epoch = await this.backend.ownership.claim(clientId, conn.id);
+    const epoch = await this.backend.ownership.claim(clientId, conn.id, request.clean);
     conn.epoch = epoch;
     if (conn.closed) {
       if (!conn.takenOver) this.backend.ownership.release(clientId, epoch);
@@ -397,7 +397,7 @@ export class Broker implements ConnectionHost, StatsSource {
       // The newer connection owns the session now and restores its subscriptions from the store.
       // Until it has (here: its openSession takes this entry over) or its node's routes are in effect
       // everywhere (another node), what comes for the client here goes to its queue: a bridge.
-      if (session.persistent) this.offline.bridge(clientId, BRIDGE_MS, session.subscriptions);
+      if (session.persistent && !conn.discardedByCleanStart) this.offline.bridge(clientId, BRIDGE_MS, session.subscriptions);
       else this.local.remove(clientId, session.subscriptions.keys());
       return;
     }
@@ -413,18 +413,28 @@ export class Broker implements ConnectionHost, StatsSource {
     this.backend.ownership.release(clientId, conn.epoch);
   }
 
-  /** A newer claim took clientId (remote: on another node). */
-  private onTakeover(clientId: string, connectionId: string, remote: boolean): void {
+  /** A newer claim took clientId (remote: on another node; clean: with Clean Start). */
+  private onTakeover(clientId: string, connectionId: string, remote: boolean, clean: boolean): void {
     this.wills.cancel(clientId);
     const conn = this.connections.get(connectionId);
     if (conn !== undefined && conn.clientId === clientId) {
       conn.takenOver = true;
+      // A Clean Start elsewhere discarded the session: no bridge for it (detached).
+      conn.discardedByCleanStart = remote && clean;
       conn.close('session taken over', { will: true, disconnectCode: ReasonCode.SessionTakenOver });
       return;
     }
     // Parked here and back on another node: a bridge until that node's routes are in effect
     // everywhere. Back on this node: its openSession takes the entry over.
-    if (remote && this.offline.get(clientId)?.mode === 'parked') this.offline.bridge(clientId, BRIDGE_MS);
+    if (!remote || this.offline.get(clientId)?.mode !== 'parked') return;
+    if (clean) {
+      // A Clean Start discarded the session [v3:MQTT-3.1.2-6] [v5:MQTT-3.1.2-4]: its subscriptions
+      // must not deliver, not even for a while through a bridge into the new session's queue.
+      const parked = this.offline.take(clientId);
+      if (parked !== undefined) this.local.remove(clientId, parked.subscriptions.keys());
+      return;
+    }
+    this.offline.bridge(clientId, BRIDGE_MS);
   }
 
   // ---- timers, stats, shutdown --------------------------------------------------------------

@@ -110,6 +110,8 @@ export class Connection implements SessionSink, Throttled {
   everConnected = false;
   /** Set when a newer connection with the same client id took the session. */
   takenOver = false;
+  /** ... on another node, with Clean Start: the session is discarded, nothing is bridged. */
+  discardedByCleanStart = false;
   /** Packets received while CONNECT is being processed, handled in order once it is. */
   backlog: Packet[] | null = null;
   /**

@@ -161,13 +161,14 @@ export interface SessionOwnership {
   /**
    * Takes the client id for this node. Returns a fencing epoch that grows with every claim;
    * if another connection (on this or any node) held it, that holder is told to close
-   * (through the handler given to onTakeover on its node).
+   * (through the handler given to onTakeover on its node). `clean`: the claim starts a new session
+   * (Clean Start): the holder's handler is told, so it keeps nothing of the old one alive.
    */
-  claim(clientId: string, connectionId: string): Promise<number>;
+  claim(clientId: string, connectionId: string, clean?: boolean): Promise<number>;
   /** Gives the id up, unless a newer claim (higher epoch) already took it. */
   release(clientId: string, epoch: number): void;
-  /** Called on the node that held clientId when a newer claim took it (remote: the claim is on another node). */
-  onTakeover(handler: (clientId: string, connectionId: string, epoch: number, remote?: boolean) => void): void;
+  /** Called on the node that held clientId when a newer claim took it (remote: the claim is on another node; clean: a Clean Start claimed it). */
+  onTakeover(handler: (clientId: string, connectionId: string, epoch: number, remote?: boolean, clean?: boolean) => void): void;
   /**
    * Optional (cluster): tells the node holding clientId that its store queue got messages (a bridge
    * or a replay queued them on this node); that node takes them (MessageBus.onQueued there).

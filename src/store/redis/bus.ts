@@ -100,7 +100,7 @@ export class BusUnavailableError extends Error {
 
 type MessageHandler = (message: Message, groups: readonly string[] | undefined) => void;
 
-type TakeoverHandler = (clientId: string, connectionId: string, epoch: number) => void;
+type TakeoverHandler = (clientId: string, connectionId: string, epoch: number, clean: boolean) => void;
 
 const resolved = Promise.resolve();
 
@@ -339,9 +339,9 @@ export class RedisBus implements MessageBus {
       const [seq, from] = decodeTextFields(data);
       if (from !== undefined) this.announcements.ack(Number(seq), from);
     } else if (tag === TAG_TAKEOVER) {
-      const [clientId, connectionId, epoch] = decodeTextFields(data);
+      const [clientId, connectionId, epoch, clean] = decodeTextFields(data);
       if (clientId === undefined || connectionId === undefined) return;
-      for (const handler of this.takeoverHandlers) handler(clientId, connectionId, Number(epoch));
+      for (const handler of this.takeoverHandlers) handler(clientId, connectionId, Number(epoch), clean === 'clean');
     } else if (tag === TAG_QUEUED) {
       const clientId = data.toString('utf8', 1);
       for (const handler of this.queuedHandlers) handler(clientId);

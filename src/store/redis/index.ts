@@ -78,7 +78,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       ...(options.flow !== undefined ? { flow: options.flow } : {}),
       ...(options.pendingBytes !== undefined ? { pendingBytes: options.pendingBytes } : {}),
     });
-    bus.onTakeover((clientId, connectionId, epoch) => ownership.handleRemoteTakeover(clientId, connectionId, epoch, true));
+    bus.onTakeover((clientId, connectionId, epoch, clean) => ownership.handleRemoteTakeover(clientId, connectionId, epoch, true, clean));
     // TAKEOVER frames sent while our subscriber was away are lost. When it is back: once the PING
     // behind its re-SUBSCRIBE answers, every later claim's frame reaches us, so re-reading the
     // owner records then misses nothing.

@@ -178,9 +178,9 @@ export function encodeRouteAck(seq: number, nodeId: string): Buffer {
   return taggedText(TAG_ROUTE_ACK, `${seq}\0${nodeId}`);
 }
 
-/** For ownership.ts: tells the node holding clientId that a newer claim (epoch) took it. */
-export function encodeTakeover(clientId: string, connectionId: string, epoch: number): Buffer {
-  return taggedText(TAG_TAKEOVER, `${clientId}\0${connectionId}\0${epoch}`);
+/** For ownership.ts: tells the node holding clientId that a newer claim (epoch) took it (clean: with Clean Start). */
+export function encodeTakeover(clientId: string, connectionId: string, epoch: number, clean = false): Buffer {
+  return taggedText(TAG_TAKEOVER, `${clientId}\0${connectionId}\0${epoch}${clean ? '\0clean' : ''}`);
 }
 
 /** For recovery: tells the node holding clientId that its queue got messages (forwarded from a dead node). */

@@ -29,7 +29,7 @@ import { encodeQueued, encodeTakeover } from './node-frames.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 import { WriteTracker } from './write-tracker.js';
 
-type TakeoverHandler = (clientId: string, connectionId: string, epoch: number, remote: boolean) => void;
+type TakeoverHandler = (clientId: string, connectionId: string, epoch: number, remote: boolean, clean: boolean) => void;
 /** Resolves when what deadNode's limbo held for its former clients is in their queues (or gives up). */
 type OrphanHandler = (deadNode: string) => Promise<void>;
 
@@ -65,7 +65,7 @@ export class RedisOwnership implements SessionOwnership {
     redis.on('ready', () => void this.recheck().catch(() => {}));
   }
 
-  async claim(clientId: string, connectionId: string): Promise<number> {
+  async claim(clientId: string, connectionId: string, clean = false): Promise<number> {
     const k = this.keys;
     const [epochText, prevNode, prevConn, prevEpochText] = await this.scripts.ownerClaim(
       k.owner(clientId),
@@ -82,11 +82,11 @@ export class RedisOwnership implements SessionOwnership {
     if (prevNode === '' || prevNode === undefined || prevConn === undefined) return epoch;
     const prevEpoch = Number(prevEpochText);
     if (prevNode === this.nodeId) {
-      if (prevConn !== connectionId) this.handleRemoteTakeover(clientId, prevConn, prevEpoch);
+      if (prevConn !== connectionId) this.handleRemoteTakeover(clientId, prevConn, prevEpoch, false, clean);
     } else {
       // Nobody listening means that node is gone (or its subscriber is between reconnects: its
       // recheck then finds the newer epoch), and its connection with it.
-      const heard = await this.redis.publish(k.nodeChannel(prevNode), encodeTakeover(clientId, prevConn, prevEpoch));
+      const heard = await this.redis.publish(k.nodeChannel(prevNode), encodeTakeover(clientId, prevConn, prevEpoch, clean));
       this.takenFrom.set(clientId, { node: prevNode, heard: heard > 0 });
     }
     return epoch;
@@ -134,11 +134,11 @@ export class RedisOwnership implements SessionOwnership {
    * frames (fromOtherNode: the claim put the id into our moved set; we are alive, so nothing of
    * ours needs forwarding: take it out).
    */
-  handleRemoteTakeover(clientId: string, connectionId: string, epoch: number, fromOtherNode = false): void {
+  handleRemoteTakeover(clientId: string, connectionId: string, epoch: number, fromOtherNode = false, clean = false): void {
     if (fromOtherNode) this.redis.srem(this.keys.moved(this.nodeId), clientId).catch(() => {});
     const held = this.held.get(clientId);
     if (held !== undefined && held.epoch <= epoch) this.held.delete(clientId);
-    for (const handler of this.handlers) handler(clientId, connectionId, epoch, fromOtherNode);
+    for (const handler of this.handlers) handler(clientId, connectionId, epoch, fromOtherNode, clean);
   }
 
   /** Tells the node holding clientId (this one too) that its queue got messages: one QUEUED frame per client per turn. */

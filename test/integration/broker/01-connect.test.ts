@@ -17,7 +17,7 @@ function connect(clientId: string, extra: Record<string, unknown> = {}): Packet 
 }
 
 describe('CONNECT', () => {
-  it('answers an unsupported protocol level with CONNACK 0x01 and closes [MQTT-3.1.2-2]', async () => {
+  it('answers an unsupported protocol level with CONNACK 0x01 and closes [MQTT-3.1.2-2] [v3:MQTT-3.2.2-5]', async () => {
     const raw = await RawClient.open(broker.port);
     // CONNECT, protocol name MQTT, level 6, clean session, keepalive 0, client id "x"
     raw.sendBytes([0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x06, 0x02, 0x00, 0x00, 0x00, 0x01, 0x78]);
@@ -34,7 +34,7 @@ describe('CONNECT', () => {
     raw.destroy();
   });
 
-  it('rejects an empty client id without clean session with CONNACK 0x02 [v3:MQTT-3.1.3-8]', async () => {
+  it('rejects an empty client id without clean session with CONNACK 0x02, then closes [v3:MQTT-3.1.3-8] [v3:MQTT-3.1.3-9] [v3:MQTT-3.2.2-5]', async () => {
     const raw = await RawClient.open(broker.port);
     raw.send(connect('', { clean: false }));
     expect(await raw.packetsBeforeClose()).toEqual([{ cmd: 'connack', sessionPresent: false, reasonCode: 0x02 }]);
@@ -53,7 +53,7 @@ describe('CONNECT', () => {
     expect(await raw.packetsBeforeClose()).toEqual([]);
   });
 
-  it('closes a v3.1.1 connection that sends a second CONNECT, with no packet before the close [MQTT-3.1.0-2]', async () => {
+  it('closes a v3.1.1 connection that sends a second CONNECT, with no packet before the close [MQTT-3.1.0-2] [v3:MQTT-4.8.0-1]', async () => {
     const raw = await RawClient.connected(broker.port, 'twice');
     raw.send(connect('twice'));
     // Servers send no DISCONNECT in 3.1.1, and the second CONNECT gets no CONNACK.

@@ -92,7 +92,7 @@ describe('persistent sessions', () => {
     await pub.endAsync();
   });
 
-  it('resends unacknowledged messages with DUP set on resume [MQTT-4.4.0-1]', async () => {
+  it('resends unacknowledged messages with DUP set on resume [MQTT-4.4.0-1] [MQTT-3.3.1-1]', async () => {
     const a = await rawSession('dup', false);
     a.raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'dup/t', qos: 2 }] });
     await a.raw.next('suback');

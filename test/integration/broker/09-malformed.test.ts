@@ -61,7 +61,7 @@ const HAND_MADE_V5: Array<[name: string, bytes: number[], reasonCode: number]> =
 ];
 
 describe('malformed packets after CONNECT', () => {
-  it.each(HAND_MADE)('%s closes only that connection, with no packet before the close (v3.1.1)', async (_name, bytes) => {
+  it.each(HAND_MADE)('%s closes only that connection, with no packet before the close (v3.1.1) [v3:MQTT-4.8.0-1]', async (_name, bytes) => {
     const raw = await RawClient.connected(broker.port, `mal-${sent}`);
     raw.sendBytes(bytes);
     // Servers never send DISCONNECT in 3.1.1: the close is all the client gets.
@@ -69,7 +69,7 @@ describe('malformed packets after CONNECT', () => {
     await stillServing();
   });
 
-  it.each(HAND_MADE_V5)('v5: %s gets DISCONNECT with its reason code, then the close', async (name, bytes, reasonCode) => {
+  it.each(HAND_MADE_V5)('v5: %s gets DISCONNECT with its reason code, then the close [v5:MQTT-4.13.1-1] [v5:MQTT-4.13.2-1] [v5:MQTT-3.14.4-2]', async (name, bytes, reasonCode) => {
     const raw = await RawClient.connected(broker.port, `mal5-${HAND_MADE_V5.findIndex(([n]) => n === name)}`, 5);
     raw.sendBytes(bytes);
     expect(await raw.packetsBeforeClose()).toMatchObject([{ cmd: 'disconnect', reasonCode }]);

@@ -36,7 +36,7 @@ async function mosquittoSub(args: string[]): Promise<{ lines: string[]; done: Pr
 }
 
 describe('mosquitto clients', () => {
-  it.each([0, 1, 2])('mosquitto_pub → mosquitto_sub at QoS %i (MQTT 3.1.1)', async (qos) => {
+  it.each([0, 1, 2])('mosquitto_pub → mosquitto_sub at QoS %i (MQTT 3.1.1) [v3:MQTT-7.0.0-2]', async (qos) => {
     const topic = `interop/mosq/${qos}`;
     const sub = await mosquittoSub(['-V', 'mqttv311', '-q', String(qos), '-t', topic, '-C', '1', '-F', 'MSG %t %q %p']);
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), '-V', 'mqttv311', '-q', String(qos), '-t', topic, '-m', `hello${qos}`]);
@@ -44,7 +44,7 @@ describe('mosquitto clients', () => {
     expect(sub.lines).toEqual([`${topic} ${qos} hello${qos}`]);
   });
 
-  it('mosquitto_pub retained, then mosquitto_sub (MQTT 5) receives it with the retain flag', async () => {
+  it('mosquitto_pub retained, then mosquitto_sub (MQTT 5) receives it with the retain flag [v5:MQTT-7.0.0-2]', async () => {
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), '-V', 'mqttv5', '-q', '1', '-r', '-t', 'interop/mosq/retained', '-m', 'kept']);
     const sub = await mosquittoSub(['-V', 'mqttv5', '-q', '1', '-t', 'interop/mosq/retained', '-C', '1', '-F', 'MSG %t %r %p']);
     expect(await sub.done).toBe(0);

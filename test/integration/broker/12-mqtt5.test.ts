@@ -161,7 +161,7 @@ describe('MQTT 5', () => {
     c.destroy();
   });
 
-  it('an offline session ends when its expiry interval has passed [v5:MQTT-3.1.2-23]', async () => {
+  it('an offline session ends when its expiry interval has passed [v5:MQTT-3.1.2-23] [v5:MQTT-4.1.0-2]', async () => {
     const a = await RawClient.open(broker.port, 5);
     a.send(connect5('sx1', { clean: false, properties: { sessionExpiryInterval: 1 } }));
     await a.next('connack');
@@ -174,7 +174,7 @@ describe('MQTT 5', () => {
     b.destroy();
   });
 
-  it('takeover: the old v5 connection gets DISCONNECT 0x8E', async () => {
+  it('takeover: the old v5 connection gets DISCONNECT 0x8E, then the close [v5:MQTT-3.1.4-3]', async () => {
     const old = await RawClient.connected(broker.port, 'to5', 5);
     const fresh = await RawClient.connected(broker.port, 'to5', 5);
     expect(((await old.next('disconnect')) as DisconnectPacket).reasonCode).toBe(0x8e);
@@ -182,7 +182,7 @@ describe('MQTT 5', () => {
     fresh.destroy();
   });
 
-  it('bad credentials: CONNACK 0x86', async () => {
+  it('bad credentials: CONNACK 0x86, then the close [v5:MQTT-3.1.4-2]', async () => {
     const secured = await startTestBroker({ username: 'u', password: 'p' });
     try {
       const raw = await RawClient.open(secured.port, 5);

@@ -183,7 +183,7 @@ describe('PUBLISH from a client', () => {
 });
 
 describe('topic aliases from the broker to a client', () => {
-  it('a client allowing aliases gets the topic once with an alias, then the alias with an empty topic [MQTT-3.3.2-11]', async () => {
+  it('a client allowing aliases gets the topic once with an alias, then the alias with an empty topic; never an alias above its maximum (1) [MQTT-3.3.2-11] [v5:MQTT-3.1.2-26]', async () => {
     const raw = await rawSubscriber('alias-out', [{ topic: 'alias/out/+', qos: 2 }], { topicAliasMaximum: 1 });
     const pub = await publisher('alias-out-pub');
     for (const qos of [0, 1, 2] as const) await pub.publishAsync('alias/out/a', `m${qos}`, { qos });
@@ -210,7 +210,7 @@ describe('topic aliases from the broker to a client', () => {
     raw.destroy();
   });
 
-  it('no alias for a client that allows none (no Topic Alias Maximum, or 0) [MQTT-3.3.2-11]', async () => {
+  it('no alias for a client that allows none (no Topic Alias Maximum, or 0) [MQTT-3.3.2-11] [v5:MQTT-3.1.2-27]', async () => {
     for (const [id, props] of [['alias-none', {}], ['alias-zero', { topicAliasMaximum: 0 }]] as const) {
       const raw = await rawSubscriber(id, [{ topic: `alias/none/${id}`, qos: 0 }], props);
       const pub = await publisher(`${id}-pub`);

@@ -285,6 +285,12 @@ describe('keep-alive cap enforced', () => {
     expect((first as ConnackPacket).properties?.serverKeepAlive).toBe(1);
     expect(((await raw.next('disconnect', 5000)) as DisconnectPacket).reasonCode).toBe(0x8d);
   });
+
+  it('a v5 client asking a keep-alive within the cap is not told one and is held to its own [MQTT-3.2.2-22]', async () => {
+    const { raw, first } = await attempt(broker.port, 5, 'ka-own', { keepalive: 1 });
+    expect((first as ConnackPacket).properties?.serverKeepAlive).toBeUndefined();
+    expect(((await raw.next('disconnect', 5000)) as DisconnectPacket).reasonCode).toBe(0x8d);
+  });
 });
 
 describe('session expiry cap', () => {

@@ -52,6 +52,17 @@ describe('fixed header', () => {
     expectViolation(pkt(0x00), 4, 'MQTT-2.2.1', 0x81);
   });
 
+  it('AUTH with fixed-header flags set is malformed [MQTT-3.15.1-1]', () => {
+    expectViolation(pkt(0xf1), 5, 'v5:MQTT-2.1.3-1', 0x81);
+    expectViolation(pkt(0xf8, 0x18, 0), 5, 'v5:MQTT-2.1.3-1', 0x81);
+  });
+
+  it('AUTH carries only an Authenticate Reason Code (0x00, 0x18, 0x19) [MQTT-3.15.2-1]', () => {
+    expect(accepts(pkt(0xf0, 0x18, 0), 5)).toEqual([{ cmd: 'auth', reasonCode: 0x18 }]);
+    expectViolation(pkt(0xf0, 0x87, 0), 5, 'MQTT-3.15.2-1', 0x82);
+    expectViolation(pkt(0xf0, 0x01, 0), 5, 'MQTT-3.15.2-1', 0x82);
+  });
+
   it('packet type 15 (AUTH) only exists in v5', () => {
     expectViolation(pkt(0xf0), 4, 'MQTT-2.2.1', 0x81);
     expect(accepts(pkt(0xf0), 5)).toEqual([{ cmd: 'auth', reasonCode: 0 }]);
@@ -215,7 +226,7 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
       expect(accepts(pkt(0xa2, 0, 1, ...props, filter, 'ok'), version)).toMatchObject([{ unsubscriptions: [filter, 'ok'] }]);
     }
   });
-  it('a topic filter that is not well-formed UTF-8 or contains U+0000 is still malformed [MQTT-1.5.3-1] [MQTT-1.5.3-2]', () => {
+  it('a topic filter that is not well-formed UTF-8 or contains U+0000 is still malformed [MQTT-1.5.3-1] [MQTT-1.5.3-2] [v5:MQTT-1.5.4-1] [v5:MQTT-1.5.4-2]', () => {
     expectViolation(pkt(0x82, 0, 1, 0, [0, 2, 0xc3, 0x28], 0), 5, 'MQTT-1.5.3-1', 0x81);
     expectViolation(pkt(0xa2, 0, 1, 0, [0, 3, 0x61, 0x00, 0x62]), 5, 'MQTT-1.5.3-2', 0x81);
   });
