@@ -3,9 +3,10 @@
 // §4.3.3), and the fixed-header flag rules per protocol level (MQTT 3.1 resends PUBREL with DUP).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { IClientOptions, MqttClient, Packet as MqttPacket } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, connectWithInbox, Inbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
+import { ackCode } from '../../helpers/ack-code.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import type { AckPacket, DisconnectPacket, Packet, ProtocolVersion, PublishPacket } from '../../../src/protocol/index.js';
 
@@ -33,23 +34,6 @@ async function raw(id: string, version: ProtocolVersion, extra: Partial<Packet> 
   return r;
 }
 
-/** Publishes with mqtt.js and resolves with the reason code of the PUBACK (QoS 1) or PUBREC (QoS 2) the broker sent. */
-async function ackCode(pub: MqttClient, topic: string, qos: 1 | 2, retain = false): Promise<number> {
-  const cmd = qos === 1 ? 'puback' : 'pubrec';
-  let code: number | undefined;
-  const spy = (packet: MqttPacket): void => {
-    if (packet.cmd === cmd) code = (packet as { reasonCode?: number }).reasonCode ?? 0;
-  };
-  pub.on('packetreceive', spy);
-  try {
-    // 0x10 is not an error to mqtt.js (it resolves): the publish completes either way.
-    await pub.publishAsync(topic, 'x', { qos, retain });
-  } finally {
-    pub.off('packetreceive', spy);
-  }
-  if (code === undefined) throw new Error(`no ${cmd} seen`);
-  return code;
-}
 
 describe('v5 PUBACK/PUBREC 0x10 No matching subscribers (v5 §3.4.2.1, §3.5.2.1)', () => {
   it.each([1, 2] as const)('QoS %i to a topic nobody subscribes to: 0x10, and the publish completes', async (qos) => {

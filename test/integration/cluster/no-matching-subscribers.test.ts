@@ -2,12 +2,13 @@
 // no subscriber anywhere. Two hosts (one worker each, one Redis, one prefix): the subscriber on host
 // A, the publisher on host B, so only host B's route table (the other node's routes, its shared
 // groups) can tell that someone subscribes.
-import type { MqttClient, Packet as MqttPacket } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../../helpers/cluster-harness.js';
 import { connectCollecting } from '../../helpers/cluster-clients.js';
 import { startRedisServer, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait.js';
+import { ackCode } from '../../helpers/ack-code.js';
 
 let redis: RedisServerHandle;
 let hostA: TestCluster;
@@ -32,22 +33,6 @@ async function on(host: TestCluster, clientId: string, options: Parameters<typeo
   return c;
 }
 
-/** The reason code of the PUBACK (QoS 1) or PUBREC (QoS 2) answering one publish. */
-async function ackCode(pub: MqttClient, topic: string, qos: 1 | 2): Promise<number> {
-  const cmd = qos === 1 ? 'puback' : 'pubrec';
-  let code: number | undefined;
-  const spy = (packet: MqttPacket): void => {
-    if (packet.cmd === cmd) code = (packet as { reasonCode?: number }).reasonCode ?? 0;
-  };
-  pub.on('packetreceive', spy);
-  try {
-    await pub.publishAsync(topic, 'x', { qos });
-  } finally {
-    pub.off('packetreceive', spy);
-  }
-  if (code === undefined) throw new Error(`no ${cmd} seen`);
-  return code;
-}
 
 describe('no subscriber anywhere in the cluster', () => {
   it.each([1, 2] as const)('QoS %i: 0x10', async (qos) => {
