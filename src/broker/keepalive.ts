@@ -12,6 +12,10 @@ export function sweepConnections(connections: Iterable<Connection>, connectTimeo
     } else if (conn.state === 'connecting' && conn.auth?.inProgress === true) {
       // CONNECT's enhanced authentication must end within the same time (the client may have left it).
       if (conn.openedAt < connectDeadline) conn.close('enhanced authentication not completed in time', { will: false });
+    } else if (conn.state === 'connected' && conn.auth?.inProgress === true && conn.auth.startedAt < connectDeadline) {
+      // A re-authentication gets as long as CONNECT's did; a client that started one and went quiet
+      // is not left half-authenticated for ever [MQTT-4.12.1-2].
+      conn.close('re-authentication not completed in time', { will: true, disconnectCode: ReasonCode.NotAuthorized });
     } else if (conn.state === 'connected' && conn.keepaliveMs > 0 && !conn.readPaused) {
       // (A connection the bus holds back is not read: its silence is ours, not the client's.)
       // One and a half times the keep-alive without a packet closes the connection [v3:MQTT-3.1.2-24] [v5:MQTT-3.1.2-22].

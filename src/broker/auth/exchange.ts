@@ -14,6 +14,8 @@ export class AuthExchange {
   username: string | undefined = undefined;
   /** An exchange is under way (CONNECT's, or a re-authentication): the method or the client has the next word. */
   inProgress = false;
+  /** When the exchange under way began (ms): a re-authentication gets as long as CONNECT's (keepalive.ts). */
+  startedAt = 0;
   /** The server sent AUTH 0x18 and waits for the client's. */
   private waiter: Waiter | null = null;
 

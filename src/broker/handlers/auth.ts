@@ -100,6 +100,7 @@ type Success = Extract<AuthStep, { kind: 'success' }>;
 async function run(conn: Connection, exchange: AuthExchange, ctx: AuthContext, data: Buffer | undefined, allowed: ReadonlySet<number>): Promise<Success> {
   const method = exchange.method;
   exchange.inProgress = true;
+  exchange.startedAt = Date.now();
   try {
     let step: AuthStep = await method.start(ctx, data);
     for (;;) {
