@@ -11,7 +11,8 @@ import { loadPasswordFile, parsePasswordFile, PasswordFileError } from '../../..
 import { formatHash, hashPassword, parseHash, verifyPassword, type PasswordHash } from '../../../src/broker/auth/password-hash.js';
 import { authenticate, createCredentials, PasswordFileCredentials } from '../../../src/broker/auth/credentials.js';
 import { scramCredentials } from '../../../src/broker/auth/scram-sha-256.js';
-import { defaultConfig } from '../../../src/config.js';
+import { anonymousAllowed, defaultConfig, parseConfig } from '../../../src/config.js';
+import { createAuthMethods } from '../../../src/broker/auth/enhanced-auth.js';
 
 vi.mock('node:crypto', async (importOriginal) => {
   // A spy, not a mock: the real timingSafeEqual runs; the test sees that it was the one used.
@@ -155,5 +156,27 @@ describe('Credentials from a password file', () => {
     expect(credentials.reload()).toMatch(/re-read: 1 users$/);
     expect(await authenticate(config, credentials, 'new', Buffer.from('n-pw'))).toBe('ok');
     expect(await authenticate(config, credentials, 'star', Buffer.from('s-pw'))).toBe('bad-credentials');
+  });
+});
+
+describe('--password-file in the config', () => {
+  it('is read from the flag or STARLING_PASSWORD_FILE; counts as users off loopback; refuses anonymous clients unless --allow-anonymous', () => {
+    expect(parseConfig(['--password-file', '/x'], {}).passwordFile).toBe('/x');
+    expect(parseConfig([], { STARLING_PASSWORD_FILE: '/y' }).passwordFile).toBe('/y');
+    expect(parseConfig(['--host', '0.0.0.0', '--password-file', '/x'], {}).host).toBe('0.0.0.0');
+    expect(anonymousAllowed(parseConfig(['--password-file', '/x'], {}))).toBe(false);
+    expect(anonymousAllowed(parseConfig(['--password-file', '/x', '--allow-anonymous'], {}))).toBe(true);
+  });
+
+  it('excludes --username/--password; offers SCRAM-SHA-256 by default', () => {
+    expect(() => parseConfig(['--password-file', '/x', '--username', 'u', '--password', 'p'], {})).toThrow(/--password-file and --username\/--password exclude each other/);
+    expect(parseConfig(['--password-file', '/x', '--auth-methods', 'SCRAM-SHA-256'], {}).authMethods).toBe('SCRAM-SHA-256');
+  });
+
+  it('the broker offers SCRAM-SHA-256 backed by the file', async () => {
+    const file = join(dir, 'scram-offer');
+    writeFileSync(file, `u:${await hashPassword('pw', { N: 1024, r: 8, p: 1 })}\n`);
+    const config = { ...defaultConfig, passwordFile: file };
+    expect([...createAuthMethods(config, createCredentials(config)).keys()]).toEqual(['SCRAM-SHA-256']);
   });
 });
