@@ -145,7 +145,7 @@ describe('Credentials from a password file', () => {
     expect(await authenticate(config, credentials, 'star', undefined)).toBe('bad-credentials');
     expect(await authenticate(config, credentials, undefined, undefined)).toBe('anonymous');
     expect(await authenticate({ ...config, allowAnonymous: true }, credentials, undefined, undefined)).toBe('ok');
-    expect(credentials.lookup('star')?.iterations).toBe(4096);
+    expect((await credentials.lookup('star'))?.iterations).toBe(4096);
     expect(credentials.lookup('mosq')).toBeUndefined(); // a Mosquitto hash has no SCRAM keys
     expect(credentials.lookup('nobody')).toBeUndefined();
 
