@@ -77,6 +77,37 @@ describe('starling passwd', () => {
     expect(await verifies(file, 'carol', 'c pw with spaces')).toBe(true);
   });
 
+  /** starling passwd ARGS on a terminal (script(1) gives it a pty), typing each answer after its prompt. */
+  function onTerminal(args: string[], answers: string[]): Promise<{ code: number | null; screen: string }> {
+    return new Promise((resolve, reject) => {
+      const command = [process.execPath, ...MAIN, ...args].map((a) => `'${a}'`).join(' ');
+      const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let screen = '';
+      let prompts = 0;
+      child.stdout.on('data', (c: Buffer) => {
+        screen += c.toString();
+        const seen = screen.split('assword: ').length - 1;
+        for (; prompts < seen && prompts < answers.length; prompts++) child.stdin.write(`${answers[prompts]}\r`);
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => resolve({ code, screen }));
+    });
+  }
+
+  it('on a terminal asks twice without echo; different answers are refused', async () => {
+    const file = join(dir, 'tty');
+    const ok = await onTerminal(['-c', file, 'tina'], ['tty secret', 'tty secret']);
+    expect(ok.code).toBe(0);
+    expect(ok.screen).toMatch(/^Password: \r?\nReenter password: \r?\n$/);
+    expect(await verifies(file, 'tina', 'tty secret')).toBe(true);
+    const text = readFileSync(file, 'utf8');
+    const bad = await onTerminal([file, 'tina'], ['one', 'two']);
+    expect(bad.code).toBe(1);
+    expect(bad.screen).toContain('starling passwd: the passwords do not match');
+    expect(bad.screen).not.toContain('one');
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
   it('-D deletes a user; an unknown user is one error line, exit 1, the file unchanged', async () => {
     const file = join(dir, 'delete');
     await passwd(['-c', '-b', file, 'dave', 'x']);
