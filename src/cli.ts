@@ -1,5 +1,8 @@
-// `starling [options]` runs the broker; `starling bench ...` runs the load-test tool.
+// `starling [options]` runs the broker; `starling bench ...` runs the load-test tool;
+// `starling passwd ...` edits a password file (src/passwd/).
 import { ConfigError, HelpRequested, parseConfig, usage } from './config.js';
+import { reloadCredentials } from './broker/auth/credentials.js';
+import { loadPasswordFile, PasswordFileError } from './broker/auth/password-file.js';
 import { createLogger } from './log.js';
 import { startBroker } from './index.js';
 
@@ -12,6 +15,10 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
     const benchPath = './bench/cli.js';
     const bench = (await import(benchPath)) as { runBenchCli(argv: string[]): Promise<number> };
     return bench.runBenchCli(argv.slice(1));
+  }
+  if (argv[0] === 'passwd') {
+    const { runPasswdCli } = await import('./passwd/cli.js');
+    return runPasswdCli(argv.slice(1));
   }
   let config;
   try {
@@ -28,6 +35,20 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // Said once: by the primary, not again by each cluster worker (node sets NODE_UNIQUE_ID in those).
+  if (process.env.NODE_UNIQUE_ID === undefined && argv.some((a) => a === '--password' || a.startsWith('--password='))) {
+    log.warn('--password on the command line is visible to other users of this machine (ps); use --password-file, or STARLING_PASSWORD in the environment');
+  }
+  if (config.passwordFile !== undefined) {
+    // Checked before anything starts (a cluster's primary too): one line naming the bad line, exit 1.
+    try {
+      loadPasswordFile(config.passwordFile);
+    } catch (err) {
+      if (!(err instanceof PasswordFileError)) throw err;
+      process.stderr.write(`starling: ${err.message}\n`);
+      return 1;
+    }
+  }
   if (config.redis !== undefined) {
     // Cluster mode: the primary forks the workers; each worker runs a broker on the Redis backend.
     const { runCluster } = await import('./cluster/index.js');
@@ -38,6 +59,10 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
   try {
     running = await startBroker(config, undefined, { logger: log });
   } catch (err) {
+    if (err instanceof PasswordFileError) {
+      process.stderr.write(`starling: ${err.message}\n`);
+      return 1;
+    }
     process.stderr.write(`starling: could not listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
     return 1;
   }
@@ -53,5 +78,7 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  // Like Mosquitto: SIGHUP re-reads the password file; connected clients stay.
+  process.on('SIGHUP', () => reloadCredentials(running.broker.credentials, log));
   return 'running';
 }

@@ -54,6 +54,8 @@ export interface BrokerConfig {
   allowAnonymous: boolean | undefined;
   username: string | undefined;
   password: string | undefined;
+  /** Mosquitto-style password file (user:hash lines; `starling passwd` writes it); re-read on SIGHUP. */
+  passwordFile: string | undefined;
   /** Bytes queued on a subscriber's socket past which QoS 0 messages to it are dropped. */
   maxWriteBuffer: number;
   /** redis:// or rediss:// URL of the shared store (host[:port][/db]); undefined: in-memory, one process. */
@@ -99,6 +101,7 @@ export const defaultConfig: BrokerConfig = {
   allowAnonymous: undefined,
   username: undefined,
   password: undefined,
+  passwordFile: undefined,
   maxWriteBuffer: 1024 * 1024,
   redis: undefined,
   redisTimeoutMs: 10_000,
@@ -154,7 +157,8 @@ const OPTIONS: readonly Option[] = [
   { flag: 'sys-interval', key: 'sysInterval', kind: 'int', min: 0, max: 2_147_483, help: 'seconds between $SYS updates, 0 = off (default 10)' },
   { flag: 'allow-anonymous', key: 'allowAnonymous', kind: 'bool', help: 'accept clients without a username' },
   { flag: 'username', key: 'username', kind: 'string', help: 'the one accepted username' },
-  { flag: 'password', key: 'password', kind: 'string', help: 'its password' },
+  { flag: 'password', key: 'password', kind: 'string', help: 'its password (visible to other users in ps: prefer STARLING_PASSWORD or --password-file)' },
+  { flag: 'password-file', key: 'passwordFile', kind: 'string', help: 'file of user:hash lines (Mosquitto password_file; written by starling passwd), re-read on SIGHUP' },
   { flag: 'max-write-buffer', key: 'maxWriteBuffer', kind: 'int', min: 1024, help: 'bytes queued per socket before QoS 0 is dropped (default 1048576)' },
   { flag: 'redis', key: 'redis', kind: 'redis-url', help: 'redis[s]://[user:password@]host[:port][/db] of the shared store (cluster mode)' },
   { flag: 'redis-timeout', key: 'redisTimeoutMs', kind: 'seconds-ms', help: 'seconds to wait for Redis at start before exiting 1 (default 10)' },
@@ -163,7 +167,7 @@ const OPTIONS: readonly Option[] = [
   { flag: 'bus-stall', key: 'busStallMs', kind: 'seconds-ms', help: 'seconds a node that is behind may go without acking before it is not waited for (default 1)' },
   { flag: 'redis-pending-bytes', key: 'redisPendingBytes', kind: 'int', min: 1024 * 1024, help: 'bytes a worker may have written to Redis and not yet answered before it stops reading the publishers concerned (default 16777216, at least 1048576)' },
   { flag: 'redis-set-pubsub-limit', key: 'redisSetPubsubLimit', kind: 'bool', help: "at start, raise Redis' client-output-buffer-limit pubsub to what the bus needs (CONFIG SET; default: only log it)" },
-  { flag: 'auth-methods', key: 'authMethods', kind: 'string', help: 'v5 enhanced authentication methods offered, comma-separated (SCRAM-SHA-256), or none (default: SCRAM-SHA-256 when --username is set)' },
+  { flag: 'auth-methods', key: 'authMethods', kind: 'string', help: 'v5 enhanced authentication methods offered, comma-separated (SCRAM-SHA-256), or none (default: SCRAM-SHA-256 when there are users)' },
 ];
 
 export function usage(): string {
@@ -171,6 +175,7 @@ export function usage(): string {
   return [
     'usage: starling [options]',
     '       starling bench [bench options]',
+    '       starling passwd [-c | -D] FILE USER | -b FILE USER PASSWORD | -U FILE',
     '',
     'options (each also read from STARLING_<NAME>, e.g. STARLING_MAX_INFLIGHT; flags win):',
     ...lines,
@@ -276,22 +281,31 @@ export function checkConfig(config: BrokerConfig): void {
   if ((config.username === undefined) !== (config.password === undefined)) {
     throw new ConfigError('--username and --password must be given together');
   }
+  if (config.passwordFile !== undefined && config.username !== undefined) {
+    throw new ConfigError('--password-file and --username/--password exclude each other (add the user to the file: starling passwd FILE USER)');
+  }
+  const users = hasUsers(config);
   if (config.workers > 1 && config.redis === undefined) {
     throw new ConfigError(`--workers ${config.workers} needs --redis: without Redis the workers could not share sessions and subscriptions`);
   }
   for (const name of config.authMethods?.split(',').map((n) => n.trim()) ?? []) {
     if (name === AUTH_METHOD_NONE) continue;
     if (!BUILT_IN_AUTH_METHODS.includes(name)) throw new ConfigError(`--auth-methods: '${name}' is not one of ${[...BUILT_IN_AUTH_METHODS, AUTH_METHOD_NONE].join(', ')}`);
-    if (config.username === undefined) throw new ConfigError(`--auth-methods ${name} needs --username/--password (its user)`);
+    if (!users) throw new ConfigError(`--auth-methods ${name} needs --username/--password or --password-file (its users)`);
   }
   // Secure by default, like Mosquitto 2: off loopback we refuse to start open to anyone unless asked.
-  if (!isLoopback(config.host) && config.username === undefined && config.allowAnonymous !== true) {
-    throw new ConfigError(`listening on ${config.host} needs --username/--password or --allow-anonymous`);
+  if (!isLoopback(config.host) && !users && config.allowAnonymous !== true) {
+    throw new ConfigError(`listening on ${config.host} needs --password-file, --username/--password or --allow-anonymous`);
   }
 }
 
 /** Whether clients without a username may connect. */
 export function anonymousAllowed(config: BrokerConfig): boolean {
   if (config.allowAnonymous !== undefined) return config.allowAnonymous;
-  return config.username === undefined;
+  return !hasUsers(config);
+}
+
+/** Whether users are configured (a password file or the --username/--password pair). */
+export function hasUsers(config: BrokerConfig): boolean {
+  return config.username !== undefined || config.passwordFile !== undefined;
 }

@@ -29,6 +29,7 @@ import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { Wills } from './wills.js';
 import { createAuthMethods, type AuthMethods } from './auth/enhanced-auth.js';
+import { createCredentials, type Credentials } from './auth/credentials.js';
 
 export interface SessionRequest {
   clientId: string;
@@ -76,10 +77,14 @@ export class Broker implements ConnectionHost, StatsSource {
   private readonly sessionDeps: SessionDeps;
   /** v5 enhanced authentication methods offered, by name (a library may add its own). */
   readonly authMethods: AuthMethods;
+  /** Users and passwords (--password-file or --username/--password); SIGHUP re-reads them. */
+  readonly credentials: Credentials;
 
   constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger) {
     this.maxWriteBuffer = config.maxWriteBuffer;
-    this.authMethods = createAuthMethods(config);
+    // First: a bad password file throws before anything is started.
+    this.credentials = createCredentials(config);
+    this.authMethods = createAuthMethods(config, this.credentials);
     this.local = new LocalSubscriptions(
       backend.bus,
       log,

@@ -20,6 +20,8 @@
 //   a worker with more than its share from accepting until the others catch up.
 // - SIGTERM/SIGINT: every worker is told to shut down (stop accepting, close clients, flush,
 //   exit 0); the primary exits 0 when they are gone, or kills stragglers after a bound.
+// - SIGHUP: every worker is told to re-read the password file (each logs the outcome); a worker
+//   forked later reads the file as it is then.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { redactUrl } from '../config.js';
@@ -89,6 +91,7 @@ export class Primary {
     for (let i = 0; i < this.options.workers; i++) this.fork(i === 0);
     process.on('SIGTERM', () => void this.shutdown('SIGTERM', 0));
     process.on('SIGINT', () => void this.shutdown('SIGINT', 0));
+    process.on('SIGHUP', () => this.reload());
     this.log.info({ workers: this.options.workers }, 'primary: forking workers');
     if (this.options.redisUrl !== undefined) {
       this.log.info({ timeoutMs: this.options.redisTimeoutMs }, `waiting for Redis at ${redactUrl(this.options.redisUrl)}`);
@@ -168,6 +171,12 @@ export class Primary {
     const rescuer = [...this.states].find(([, s]) => s.nodeId !== null)?.[0];
     if (rescuer !== undefined) this.send(rescuer, { starling: 'recover', nodeId });
     else this.pendingRecoveries.push(nodeId);
+  }
+
+  private reload(): void {
+    if (this.stopping) return;
+    this.log.info({ workers: this.states.size }, 'primary: SIGHUP, workers told to re-read the password file');
+    for (const worker of this.states.keys()) this.send(worker, { starling: 'reload' });
   }
 
   private ask(commands: AcceptCommand<Worker>[]): void {

@@ -8,6 +8,8 @@ import { redactUrl, type BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { startBroker, type RunningBroker } from '../index.js';
 import { createRedisBackend, RedisUnreachableError } from '../store/redis/index.js';
+import { reloadCredentials } from '../broker/auth/credentials.js';
+import { PasswordFileError } from '../broker/auth/password-file.js';
 import { ClusterStats } from './cluster-stats.js';
 import { isStarlingMessage, type LoadMessage, type PrimaryToWorker, type ReadyMessage } from './messages.js';
 import { SYS_PUBLISHER_ENV } from './primary.js';
@@ -86,6 +88,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   } catch (err) {
     // Leave Redis tidy (no heartbeat left to expire and be "recovered"), but never hang on it.
     await Promise.race([backend.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    if (err instanceof PasswordFileError) throw new StartError(err.message, true);
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== undefined && LISTEN_ERRORS.has(code)) throw new StartError(`cannot listen on ${config.host}:${config.port}: ${code}`, true);
     throw err;
@@ -140,7 +143,11 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
     if (message.starling === 'recover') void recovery.recover(message.nodeId);
     else if (message.starling === 'shutdown') void stop('primary asked');
     else if (message.starling === 'accept') void setAccepting(message.accept);
+    else if (message.starling === 'reload') reloadCredentials(broker.credentials, nodeLog);
   });
+  // SIGHUP to this process itself (alone, or a terminal's hangup reaching the whole group, which
+  // would otherwise end it): re-read too.
+  process.on('SIGHUP', () => reloadCredentials(broker.credentials, nodeLog));
   // A terminal's Ctrl-C reaches the whole process group: stop the same way as when asked.
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -7,8 +7,9 @@
 //
 // Library users (and the authorization issue, #13) add methods to Broker.authMethods by name; the
 // built-in one is SCRAM-SHA-256 (scram-sha-256.ts) over the broker's own credentials.
-import { AUTH_METHOD_NONE, type BrokerConfig } from '../../config.js';
-import { ScramSha256, SingleUserScramStore } from './scram-sha-256.js';
+import { AUTH_METHOD_NONE, hasUsers, type BrokerConfig } from '../../config.js';
+import { createCredentials, type Credentials } from './credentials.js';
+import { ScramSha256 } from './scram-sha-256.js';
 
 /** What a method may know about the client it authenticates. */
 export interface AuthContext {
@@ -43,16 +44,15 @@ export type AuthMethods = Map<string, EnhancedAuthMethod<any>>;
 
 /**
  * The built-in methods config enables: --auth-methods names them (or "none"); unset, SCRAM-SHA-256
- * is offered when --username/--password give it a user. Credentials are derived here, once.
+ * is offered when there are users (--password-file or --username/--password): SCRAM looks them up
+ * in the broker's Credentials, so a SIGHUP that re-reads the password file reaches it too.
  */
-export function createAuthMethods(config: BrokerConfig): AuthMethods {
+export function createAuthMethods(config: BrokerConfig, credentials: Credentials = createCredentials(config)): AuthMethods {
   const methods: AuthMethods = new Map();
-  const names = config.authMethods === undefined ? (config.username !== undefined ? ['SCRAM-SHA-256'] : []) : config.authMethods.split(',').map((n) => n.trim());
+  const names = config.authMethods === undefined ? (hasUsers(config) ? ['SCRAM-SHA-256'] : []) : config.authMethods.split(',').map((n) => n.trim());
   for (const name of names) {
     if (name === AUTH_METHOD_NONE) continue;
-    if (name === 'SCRAM-SHA-256' && config.username !== undefined && config.password !== undefined) {
-      methods.set(name, new ScramSha256(new SingleUserScramStore(config.username, config.password)));
-    }
+    if (name === 'SCRAM-SHA-256' && credentials.configured) methods.set(name, new ScramSha256(credentials));
   }
   return methods;
 }

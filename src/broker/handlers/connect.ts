@@ -1,6 +1,6 @@
 // CONNECT: version and client id rules, credentials, then the session (claim, resume, CONNACK).
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { anonymousAllowed, type BrokerConfig } from '../../config.js';
+import { randomBytes } from 'node:crypto';
+import type { BrokerConfig } from '../../config.js';
 import { MqttError, ProtocolError, ReasonCode, type ConnectPacket, type Properties, type Will } from '../../protocol/index.js';
 import type { Message } from '../../store/types.js';
 import type { Broker, SessionRequest } from '../broker.js';
@@ -9,6 +9,7 @@ import { ServiceUnavailableError, type Connection } from '../connection.js';
 import { topicLimitProblem } from './limits.js';
 import { OutgoingAliases } from '../outgoing-aliases.js';
 import { authenticateConnect, enhancedAuthFor } from './auth.js';
+import { authenticate } from '../auth/credentials.js';
 
 /** v3/v4 persistent sessions never expire. */
 const NEVER_EXPIRES = 0xffff_ffff;
@@ -40,7 +41,9 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   }
 
   // With enhanced authentication the method decides who the client is (before CONNACK, below).
-  const auth = enhanced !== undefined ? 'ok' : authenticate(config, packet.username, packet.password);
+  // A password hash is verified off the event loop: awaited only when there is one to verify.
+  let auth = enhanced !== undefined ? 'ok' : authenticate(config, broker.credentials, packet.username, packet.password);
+  if (typeof auth !== 'string') auth = await auth;
   if (auth === 'bad-credentials') throw new MqttError('bad username or password', ReasonCode.BadUserNameOrPassword);
   if (auth === 'anonymous') throw new MqttError('anonymous clients are not allowed', ReasonCode.NotAuthorized);
 
@@ -109,16 +112,6 @@ async function openSession(broker: Broker, conn: Connection, request: SessionReq
   }
 }
 
-type AuthResult = 'ok' | 'bad-credentials' | 'anonymous';
-
-function authenticate(config: BrokerConfig, username: string | undefined, password: Buffer | undefined): AuthResult {
-  if (username === undefined) return anonymousAllowed(config) ? 'ok' : 'anonymous';
-  if (config.username === undefined) return 'ok'; // no users configured: a username is just a label
-  const userOk = sameSecret(Buffer.from(username), Buffer.from(config.username));
-  const passwordOk = password !== undefined && sameSecret(password, Buffer.from(config.password ?? ''));
-  return userOk && passwordOk ? 'ok' : 'bad-credentials';
-}
-
 /** What this server supports, stated in CONNACK (v5 3.2.2.3). */
 function connackProperties(config: BrokerConfig, assignedClientId: string | undefined): Properties {
   const props: Properties = {
@@ -146,9 +139,4 @@ function willMessage(will: Will): Message {
     if (Object.keys(forwarded).length > 0) message.properties = forwarded;
   }
   return message;
-}
-
-/** Constant-time comparison (of digests, so lengths do not leak either). */
-function sameSecret(a: Buffer, b: Buffer): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
