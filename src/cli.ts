@@ -2,6 +2,7 @@
 import { ConfigError, HelpRequested, parseConfig, usage } from './config.js';
 import { createLogger } from './log.js';
 import { startBroker } from './index.js';
+import { Acl, AclError } from './broker/acl/acl.js';
 
 /** Bound on shutdown: clients are told and wills published, but we never hang on a stuck peer. */
 const SHUTDOWN_TIMEOUT_MS = 5000;
@@ -26,6 +27,16 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
       return 2;
     }
     throw err;
+  }
+  if (config.aclFile !== undefined) {
+    // A bad ACL file stops the start with one line (file:line: what is wrong), in every mode.
+    try {
+      Acl.load(config.aclFile);
+    } catch (err) {
+      if (!(err instanceof AclError)) throw err;
+      process.stderr.write(`starling: --acl-file: ${err.message}\n`);
+      return 2;
+    }
   }
   const log = createLogger(config.logLevel);
   if (config.redis !== undefined) {
@@ -53,5 +64,7 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  // SIGHUP re-reads --acl-file (a bad file keeps the old rules: one error line).
+  process.on('SIGHUP', () => running.broker.reloadAcl());
   return 'running';
 }

@@ -43,8 +43,13 @@ export interface AcceptMessage {
   accept: boolean;
 }
 
+/** Primary → worker: the primary got SIGHUP; read the files given by flag again (--acl-file). */
+export interface ReloadMessage {
+  starling: 'reload';
+}
+
 export type WorkerToPrimary = ReadyMessage | LoadMessage | StartFailedMessage;
-export type PrimaryToWorker = RecoverMessage | ShutdownMessage | AcceptMessage;
+export type PrimaryToWorker = RecoverMessage | ShutdownMessage | AcceptMessage | ReloadMessage;
 
 export function isStarlingMessage<T extends { starling: string }>(value: unknown): value is T {
   return typeof value === 'object' && value !== null && typeof (value as { starling?: unknown }).starling === 'string';

@@ -18,6 +18,7 @@
 //   connection here and passes it to a worker over IPC, which halved the cluster's connection
 //   rate (docs/scaling.md). The kernel's choice of worker can be uneven, so AcceptBalance stops
 //   a worker with more than its share from accepting until the others catch up.
+// - SIGHUP: forwarded to every ready worker ('reload'), which re-reads --acl-file.
 // - SIGTERM/SIGINT: every worker is told to shut down (stop accepting, close clients, flush,
 //   exit 0); the primary exits 0 when they are gone, or kills stragglers after a bound.
 import cluster, { type Worker } from 'node:cluster';
@@ -89,6 +90,8 @@ export class Primary {
     for (let i = 0; i < this.options.workers; i++) this.fork(i === 0);
     process.on('SIGTERM', () => void this.shutdown('SIGTERM', 0));
     process.on('SIGINT', () => void this.shutdown('SIGINT', 0));
+    // SIGHUP: every worker re-reads its files (--acl-file), each logging the outcome.
+    process.on('SIGHUP', () => this.reload());
     this.log.info({ workers: this.options.workers }, 'primary: forking workers');
     if (this.options.redisUrl !== undefined) {
       this.log.info({ timeoutMs: this.options.redisTimeoutMs }, `waiting for Redis at ${redactUrl(this.options.redisUrl)}`);
@@ -162,6 +165,12 @@ export class Primary {
     if (this.stopping) return;
     this.log.fatal(`primary: ${reason}; giving up`);
     void this.shutdown('fatal', 1);
+  }
+
+  private reload(): void {
+    if (this.stopping) return;
+    this.log.info({ workers: this.states.size }, 'primary: SIGHUP, workers told to reload');
+    for (const [worker, state] of this.states) if (state.nodeId !== null) this.send(worker, { starling: 'reload' });
   }
 
   private askRecovery(nodeId: string): void {

@@ -140,6 +140,12 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
     if (message.starling === 'recover') void recovery.recover(message.nodeId);
     else if (message.starling === 'shutdown') void stop('primary asked');
     else if (message.starling === 'accept') void setAccepting(message.accept);
+    else if (message.starling === 'reload') broker.reloadAcl();
+  });
+  // A worker run alone reloads on its own SIGHUP; one under a primary is told by it (a SIGHUP to the
+  // whole process group would otherwise reload it twice), but must not die of the signal either.
+  process.on('SIGHUP', () => {
+    if (!cluster.isWorker) broker.reloadAcl();
   });
   // A terminal's Ctrl-C reaches the whole process group: stop the same way as when asked.
   process.once('SIGTERM', () => void stop('SIGTERM'));

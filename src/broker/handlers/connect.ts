@@ -77,6 +77,7 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   }
   await openSession(broker, conn, {
     clientId,
+    username: packet.username,
     clean: packet.clean,
     expiryInterval,
     will: will !== undefined ? willMessage(will) : null,
