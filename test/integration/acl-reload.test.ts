@@ -104,6 +104,8 @@ describe('ACL reload on SIGHUP (one process)', () => {
     const back = await RawClient.connected(child.port, 'alice-parked', 4, { username: 'alice', clean: false } as Partial<Packet>);
     await admin.publishAsync('x/3', 'not subscribed', { qos: 1 });
     await expect(back.next('publish', 500)).rejects.toThrow();
+    // Nor does the connected session: x/# may be read again, but its subscription is gone.
+    await expect(alice.next('publish', 300)).rejects.toThrow();
     back.destroy();
     alice.destroy();
     admin.end(true);
