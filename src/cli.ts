@@ -5,6 +5,7 @@ import { reloadCredentials } from './broker/auth/credentials.js';
 import { loadPasswordFile, PasswordFileError } from './broker/auth/password-file.js';
 import { createLogger } from './log.js';
 import { startBroker } from './index.js';
+import { Acl, AclError } from './broker/acl/acl.js';
 
 /** Bound on shutdown: clients are told and wills published, but we never hang on a stuck peer. */
 const SHUTDOWN_TIMEOUT_MS = 5000;
@@ -33,6 +34,16 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
       return 2;
     }
     throw err;
+  }
+  if (config.aclFile !== undefined) {
+    // A bad ACL file stops the start with one line (file:line: what is wrong), in every mode.
+    try {
+      Acl.load(config.aclFile);
+    } catch (err) {
+      if (!(err instanceof AclError)) throw err;
+      process.stderr.write(`starling: --acl-file: ${err.message}\n`);
+      return 2;
+    }
   }
   const log = createLogger(config.logLevel);
   // Said once: by the primary, not again by each cluster worker (node sets NODE_UNIQUE_ID in those).
@@ -78,7 +89,11 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  // Like Mosquitto: SIGHUP re-reads the password file; connected clients stay.
-  process.on('SIGHUP', () => reloadCredentials(running.broker.credentials, log));
+  // Like Mosquitto: SIGHUP re-reads the password file and --acl-file (a bad file keeps the old one:
+  // one error line); connected clients stay.
+  process.on('SIGHUP', () => {
+    reloadCredentials(running.broker.credentials, log);
+    running.broker.reloadAcl();
+  });
   return 'running';
 }

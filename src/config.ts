@@ -73,6 +73,8 @@ export interface BrokerConfig {
   redisSetPubsubLimit: boolean;
   /** v5 enhanced authentication methods offered, comma-separated, or "none"; undefined: SCRAM-SHA-256 when there are credentials. */
   authMethods: string | undefined;
+  /** Mosquitto acl_file: who may publish, subscribe and receive what (broker/acl/); undefined: everyone everything. Re-read on SIGHUP. */
+  aclFile: string | undefined;
 }
 
 export const defaultConfig: BrokerConfig = {
@@ -111,6 +113,7 @@ export const defaultConfig: BrokerConfig = {
   redisPendingBytes: 16 * 1024 * 1024,
   redisSetPubsubLimit: false,
   authMethods: undefined,
+  aclFile: undefined,
 };
 
 /** The enhanced authentication methods the broker has built in (broker/auth/), and --auth-methods' "none". */
@@ -168,6 +171,7 @@ const OPTIONS: readonly Option[] = [
   { flag: 'redis-pending-bytes', key: 'redisPendingBytes', kind: 'int', min: 1024 * 1024, help: 'bytes a worker may have written to Redis and not yet answered before it stops reading the publishers concerned (default 16777216, at least 1048576)' },
   { flag: 'redis-set-pubsub-limit', key: 'redisSetPubsubLimit', kind: 'bool', help: "at start, raise Redis' client-output-buffer-limit pubsub to what the bus needs (CONFIG SET; default: only log it)" },
   { flag: 'auth-methods', key: 'authMethods', kind: 'string', help: 'v5 enhanced authentication methods offered, comma-separated (SCRAM-SHA-256), or none (default: SCRAM-SHA-256 when there are users)' },
+  { flag: 'acl-file', key: 'aclFile', kind: 'string', help: "Mosquitto acl_file: topic/pattern/user rules for publish, subscribe and delivery; re-read on SIGHUP (default: none, all allowed)" },
 ];
 
 export function usage(): string {

@@ -30,9 +30,12 @@ import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { Wills } from './wills.js';
 import { createAuthMethods, type AuthMethods } from './auth/enhanced-auth.js';
 import { createCredentials, type Credentials } from './auth/credentials.js';
+import { Acl } from './acl/acl.js';
 
 export interface SessionRequest {
   clientId: string;
+  /** The username the client connected with (its identity for the ACL); undefined: anonymous. */
+  username?: string | undefined;
   /** Clean session (v3/v4) / Clean Start (v5): discard any previous session [v3:MQTT-3.1.2-6] [v5:MQTT-3.1.2-4]. */
   clean: boolean;
   expiryInterval: number;
@@ -79,11 +82,14 @@ export class Broker implements ConnectionHost, StatsSource {
   readonly authMethods: AuthMethods;
   /** Users and passwords (--password-file or --username/--password); SIGHUP re-reads them. */
   readonly credentials: Credentials;
+  /** --acl-file's rules (re-read by reloadAcl); null: no ACL, everything allowed. */
+  readonly acl: Acl | null;
 
   constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger) {
     this.maxWriteBuffer = config.maxWriteBuffer;
-    // First: a bad password file throws before anything is started.
+    // First: a bad password file or ACL throws before anything is started.
     this.credentials = createCredentials(config);
+    this.acl = config.aclFile === undefined ? null : Acl.load(config.aclFile);
     this.authMethods = createAuthMethods(config, this.credentials);
     this.local = new LocalSubscriptions(
       backend.bus,
@@ -322,6 +328,12 @@ export class Broker implements ConnectionHost, StatsSource {
     else record = await store.load(clientId);
     const session = new Session(clientId, request.expiryInterval, request.window, conn, this.sessionDeps);
     session.epoch = epoch;
+    const acl = (session.acl = this.acl?.forClient(clientId, request.username) ?? null);
+    if (acl !== null && request.will !== null && !acl.canPublish(request.will.topic)) {
+      // A will is a publish: one the client may not make is dropped now, never stored or published.
+      this.log.warn({ clientId, topic: request.will.topic }, 'will dropped: the ACL denies the client writing its topic');
+      request.will = null;
+    }
     session.will = request.will;
     session.willDelay = request.willDelay;
     session.stored = !request.clean || session.persistent || request.will !== null;
@@ -335,7 +347,14 @@ export class Broker implements ConnectionHost, StatsSource {
     }
     const routes: Promise<void>[] = [];
     if (record !== null) {
+      const denied = acl === null ? [] : [...record.subscriptions.keys()].filter((filter) => !acl.canSubscribe(filter));
+      if (denied.length > 0) {
+        // Rights that shrank while the session was away: it resumes without what is now denied.
+        this.log.info({ clientId, filters: denied }, 'ACL: subscriptions now denied removed from the resumed session');
+        store.removeSubscriptions(clientId, denied);
+      }
       for (const [filter, options] of record.subscriptions) {
+        if (denied.includes(filter)) continue;
         session.subscriptions.set(filter, options);
         this.local.add(clientId, filter, options, false, routes);
       }
@@ -407,7 +426,7 @@ export class Broker implements ConnectionHost, StatsSource {
       return;
     }
     if (session.persistent) {
-      this.offline.park(clientId, conn.epoch, session.subscriptions, session.expiryInterval);
+      this.offline.park(clientId, conn.epoch, session.subscriptions, session.expiryInterval, undefined, session.acl);
       // Its expiry counts from now: a node that adopts it after this one dies keeps the count.
       this.backend.sessions.parked(clientId, Date.now());
       return;
@@ -440,6 +459,51 @@ export class Broker implements ConnectionHost, StatsSource {
       return;
     }
     this.offline.bridge(clientId, BRIDGE_MS);
+  }
+
+  // ---- ACL reload ----------------------------------------------------------------------------
+
+  /**
+   * Reads --acl-file again (SIGHUP). A bad file leaves the old rules in force (one error line).
+   * With the new rules, the sessions of this node (connected and parked) lose the subscriptions
+   * they no longer allow; every client's cached decisions are dropped. Returns whether it reloaded.
+   */
+  reloadAcl(): boolean {
+    const acl = this.acl;
+    if (acl === null) {
+      this.log.debug('reload: no --acl-file, nothing to reload');
+      return false;
+    }
+    try {
+      acl.reload();
+    } catch (err) {
+      this.log.error({ file: acl.file }, `ACL not reloaded, the old rules stay: ${(err as Error).message}`);
+      return false;
+    }
+    let removed = 0;
+    for (const conn of this.online.values()) {
+      const session = conn.session;
+      const clientAcl = session?.acl;
+      if (session === null || clientAcl === null || clientAcl === undefined) continue;
+      const denied = [...session.subscriptions.keys()].filter((filter) => !clientAcl.canSubscribe(filter));
+      if (denied.length === 0) continue;
+      this.unsubscribe(session, denied);
+      removed += denied.length;
+      this.log.info({ clientId: session.clientId, filters: denied }, 'ACL reload: subscriptions now denied removed');
+    }
+    for (const [clientId, entry] of this.offline.parked()) {
+      const clientAcl = entry.acl;
+      if (clientAcl === null) continue;
+      const denied = [...entry.subscriptions.keys()].filter((filter) => !clientAcl.canSubscribe(filter));
+      if (denied.length === 0) continue;
+      entry.subscriptions = new Map([...entry.subscriptions].filter(([filter]) => !denied.includes(filter)));
+      this.local.remove(clientId, denied);
+      this.backend.sessions.removeSubscriptions(clientId, denied);
+      removed += denied.length;
+      this.log.info({ clientId, filters: denied }, 'ACL reload: subscriptions now denied removed from a parked session');
+    }
+    this.log.info({ file: acl.file, rules: acl.ruleCount, subscriptionsRemoved: removed }, 'ACL reloaded');
+    return true;
   }
 
   // ---- timers, stats, shutdown --------------------------------------------------------------

@@ -12,12 +12,15 @@
 // The subscriptions are the session's own map (filter -> options, with the time each began, which
 // a replay of a dead node's messages needs: broker.ts replay).
 import type { SubscriptionOptions } from '../store/types.js';
+import type { ClientAcl } from './acl/acl.js';
 import { setLongTimeout, type LongTimeout } from './long-timer.js';
 
 export interface OfflineSession {
   epoch: number;
   subscriptions: ReadonlyMap<string, SubscriptionOptions>;
   mode: 'parked' | 'bridge';
+  /** The client's ACL view, for a reload to find the subscriptions it no longer allows (parked here; null: unknown or no ACL). */
+  acl: ClientAcl | null;
   /** Session expiry (parked) or the end of the bridge. */
   timer: LongTimeout | null;
 }
@@ -44,6 +47,11 @@ export class OfflineSessions {
     return this.bridges;
   }
 
+  /** The sessions parked here, by client id. */
+  *parked(): IterableIterator<[string, OfflineSession]> {
+    for (const item of this.entries) if (item[1].mode === 'parked') yield item;
+  }
+
   get(clientId: string): OfflineSession | undefined {
     return this.entries.get(clientId);
   }
@@ -52,9 +60,9 @@ export class OfflineSessions {
    * Parks clientId's session until it is taken back or its expiry interval (seconds) elapses; or,
    * given remainingMs (a session adopted from a dead node, offline there already), what is left of it.
    */
-  park(clientId: string, epoch: number, subscriptions: ReadonlyMap<string, SubscriptionOptions>, expiryInterval: number, remainingMs?: number): void {
+  park(clientId: string, epoch: number, subscriptions: ReadonlyMap<string, SubscriptionOptions>, expiryInterval: number, remainingMs?: number, acl: ClientAcl | null = null): void {
     this.take(clientId);
-    const entry: OfflineSession = { epoch, subscriptions, mode: 'parked', timer: null };
+    const entry: OfflineSession = { epoch, subscriptions, mode: 'parked', timer: null, acl };
     if (expiryInterval !== NEVER_EXPIRES) entry.timer = setLongTimeout(() => this.ended(clientId, entry, this.onExpired), remainingMs ?? expiryInterval * 1000);
     this.entries.set(clientId, entry);
   }
@@ -69,7 +77,7 @@ export class OfflineSessions {
     const created = entry === undefined;
     if (entry === undefined) {
       if (subscriptions === undefined) return undefined;
-      entry = { epoch: 0, subscriptions, mode: 'bridge', timer: null };
+      entry = { epoch: 0, subscriptions, mode: 'bridge', timer: null, acl: null };
       this.entries.set(clientId, entry);
       this.bridges++;
     } else if (entry.mode === 'parked') {

@@ -13,6 +13,7 @@ import type { OutgoingAliases } from './outgoing-aliases.js';
 import type { BrokerCounters } from './stats.js';
 import type { DropLog } from './drop-log.js';
 import { RecentCopies } from './recent-copies.js';
+import type { ClientAcl } from './acl/acl.js';
 
 /** What a session needs from its connection. */
 export interface SessionSink {
@@ -50,6 +51,8 @@ export class Session {
   /** Created on first use: most idle clean sessions never subscribe. */
   private subs: Map<string, SubscriptionOptions> | null = null;
   will: Message | null = null;
+  /** What the client may read and write (--acl-file); null: no ACL, everything allowed (and no cost). */
+  acl: ClientAcl | null = null;
   /** v5 Will Delay Interval in seconds (0: publish at once). */
   willDelay = 0;
   /**
@@ -141,6 +144,8 @@ export class Session {
 
   /** Sends one fanned-out message at the delivery QoS and RETAIN flag chosen by the broker. */
   deliver(fan: FanOut, qos: QoS, retain: boolean, subIds: number[] | undefined): void {
+    // Never a message the client may not read, whatever filter matched it (a wildcard must not leak).
+    if (this.acl !== null && !this.acl.canRead(fan.message.topic)) return;
     const sink = this.sink;
     if (qos === 0) {
       // QoS 0 to a consumer that is not reading is dropped, so its socket buffer stays bounded.
@@ -165,6 +170,7 @@ export class Session {
   /** Delivers a stored message (offline queue, retained on subscribe) through the window. */
   deliverMessage(message: Message): void {
     if (isExpired(message, Date.now())) return; // [MQTT-3.3.2-5]
+    if (this.acl !== null && !this.acl.canRead(message.topic)) return;
     if (message.qos === 0) {
       if (this.sink.congested) {
         this.deps.drops.dropped(this.clientId, NOT_READING);
@@ -335,7 +341,8 @@ export class Session {
       const copy = this.copies !== null && origin !== undefined && this.isCopy(origin.sender, origin.seq);
       if (copy) this.deps.counters.duplicatesSkipped++;
       else if (this.copies !== null && origin !== undefined) this.copies.add(origin.sender, origin.seq);
-      const frame = copy || isExpired(message, now) ? null : this.frameOf(new FanOut(message, now), undefined, message.qos, message.retain, false, record.messageId);
+      const denied = this.acl !== null && !this.acl.canRead(message.topic);
+      const frame = copy || denied || isExpired(message, now) ? null : this.frameOf(new FanOut(message, now), undefined, message.qos, message.retain, false, record.messageId);
       if (frame === null || frame.length > this.sink.maxPacketSize) {
         if (frame !== null) this.deps.drops.dropped(this.clientId, TOO_LARGE);
         this.inflight.delete(record.messageId);

@@ -33,6 +33,12 @@ export class Wills {
     if (will === null) return;
     session.will = null;
     const { clientId, persistent } = session;
+    // A will is a publish of the client's: its ACL must allow writing the topic (rights may have
+    // shrunk since CONNECT, where a denied will was already dropped).
+    if (publishWill && session.acl !== null && !session.acl.canPublish(will.topic)) {
+      this.log.warn({ clientId, topic: will.topic }, 'will not published: the ACL denies the client writing its topic');
+      publishWill = false;
+    }
     if (!publishWill) {
       if (persistent && !takenOver) this.store.setWill(clientId, null);
     } else if (session.willDelay === 0 || !persistent) {

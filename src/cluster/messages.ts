@@ -43,7 +43,7 @@ export interface AcceptMessage {
   accept: boolean;
 }
 
-/** Primary → worker: the primary got SIGHUP; re-read the password file (keep the old users if it is bad). */
+/** Primary → worker: the primary got SIGHUP; re-read --password-file and --acl-file (a bad file keeps the old one). */
 export interface ReloadMessage {
   starling: 'reload';
 }

@@ -18,10 +18,10 @@
 //   connection here and passes it to a worker over IPC, which halved the cluster's connection
 //   rate (docs/scaling.md). The kernel's choice of worker can be uneven, so AcceptBalance stops
 //   a worker with more than its share from accepting until the others catch up.
+// - SIGHUP: forwarded to every ready worker ('reload'), which re-reads --password-file and
+//   --acl-file (each logs the outcome); a worker forked later reads the files as they are then.
 // - SIGTERM/SIGINT: every worker is told to shut down (stop accepting, close clients, flush,
 //   exit 0); the primary exits 0 when they are gone, or kills stragglers after a bound.
-// - SIGHUP: every worker is told to re-read the password file (each logs the outcome); a worker
-//   forked later reads the file as it is then.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { redactUrl } from '../config.js';
@@ -167,17 +167,18 @@ export class Primary {
     void this.shutdown('fatal', 1);
   }
 
+  private reload(): void {
+    if (this.stopping) return;
+    this.log.info({ workers: this.states.size }, 'primary: SIGHUP, workers told to reload');
+    for (const [worker, state] of this.states) if (state.nodeId !== null) this.send(worker, { starling: 'reload' });
+  }
+
   private askRecovery(nodeId: string): void {
     const rescuer = [...this.states].find(([, s]) => s.nodeId !== null)?.[0];
     if (rescuer !== undefined) this.send(rescuer, { starling: 'recover', nodeId });
     else this.pendingRecoveries.push(nodeId);
   }
 
-  private reload(): void {
-    if (this.stopping) return;
-    this.log.info({ workers: this.states.size }, 'primary: SIGHUP, workers told to re-read the password file');
-    for (const worker of this.states.keys()) this.send(worker, { starling: 'reload' });
-  }
 
   private ask(commands: AcceptCommand<Worker>[]): void {
     for (const [worker, accept, reason] of commands) {

@@ -138,16 +138,23 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
     reportLoad();
   };
 
+  /** SIGHUP's work: the password file and the ACL read again (a bad one keeps the old: one error line). */
+  const reload = (): void => {
+    reloadCredentials(broker.credentials, nodeLog);
+    broker.reloadAcl();
+  };
   process.on('message', (message: unknown) => {
     if (!isStarlingMessage<PrimaryToWorker>(message)) return;
     if (message.starling === 'recover') void recovery.recover(message.nodeId);
     else if (message.starling === 'shutdown') void stop('primary asked');
     else if (message.starling === 'accept') void setAccepting(message.accept);
-    else if (message.starling === 'reload') reloadCredentials(broker.credentials, nodeLog);
+    else if (message.starling === 'reload') reload();
   });
-  // SIGHUP to this process itself (alone, or a terminal's hangup reaching the whole group, which
-  // would otherwise end it): re-read too.
-  process.on('SIGHUP', () => reloadCredentials(broker.credentials, nodeLog));
+  // A worker run alone reloads on its own SIGHUP; one under a primary is told by it (a SIGHUP to the
+  // whole process group would otherwise reload it twice), but must not die of the signal either.
+  process.on('SIGHUP', () => {
+    if (!cluster.isWorker) reload();
+  });
   // A terminal's Ctrl-C reaches the whole process group: stop the same way as when asked.
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -115,7 +115,8 @@ function sha256(data: Buffer): Buffer {
 export function reloadCredentials(credentials: Credentials, log: Logger): void {
   try {
     const done = credentials.reload();
-    log.info(done ?? 'SIGHUP: no password file to re-read');
+    if (done === undefined) log.debug('SIGHUP: no password file to re-read');
+    else log.info(done);
   } catch (err) {
     log.error(`${(err as Error).message}; keeping the users read before`);
   }

@@ -80,6 +80,8 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   }
   await openSession(broker, conn, {
     clientId,
+    // Who the ACL sees: the user an enhanced-auth method proved, else the CONNECT's username.
+    username: conn.auth?.username ?? packet.username,
     clean: packet.clean,
     expiryInterval,
     will: will !== undefined ? willMessage(will) : null,

@@ -29,6 +29,11 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   const config = broker.config;
   if (packet.qos > config.maxQos) throw new ProtocolError(`PUBLISH with QoS ${packet.qos} above --max-qos ${config.maxQos}`, 'v5:MQTT-3.2.2-11', ReasonCode.QoSNotSupported);
   if (packet.retain && !config.retainAvailable) throw new ProtocolError('retained PUBLISH with --retain-available false', 'v5:MQTT-3.2.2-14', ReasonCode.RetainNotSupported);
+  const acl = session.acl;
+  if (acl !== null && !acl.canPublish(packet.topic)) {
+    refuse(broker, conn, packet);
+    return;
+  }
   const message = toMessage(packet);
   const clientId = session.clientId;
   if (packet.qos === 0) {
@@ -66,6 +71,19 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
       handOffFailed(broker, conn, err);
     },
   );
+}
+
+/**
+ * A PUBLISH the client's ACL does not allow: not routed, not retained, counted as dropped. QoS 1/2
+ * are still acknowledged, so the client does not resend it for ever: v5 with 0x87 Not authorized
+ * (the flow ends there, no PUBREL follows), v3.1/3.1.1 normally (they have no code; Mosquitto does the same).
+ */
+function refuse(broker: Broker, conn: Connection, packet: PublishPacket): void {
+  broker.drops.dropped(conn.clientId, 'PUBLISH denied by the ACL', { topic: packet.topic });
+  if (packet.qos === 0) return;
+  const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
+  const messageId = packet.messageId as number;
+  conn.send(conn.version === 5 ? { cmd, messageId, reasonCode: ReasonCode.NotAuthorized } : { cmd, messageId });
 }
 
 /**

@@ -53,6 +53,12 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
       granted.push(subscriptionFailure(conn, ReasonCode.TopicFilterInvalid));
       continue;
     }
+    if (session.acl !== null && !session.acl.canSubscribe(sub.topic)) {
+      if (conn.version === 3) throw new ProtocolError(`subscription '${sub.topic}' denied by the ACL and MQTT 3.1 has no failure code`, 'MQTT-3.8.4-1', ReasonCode.NotAuthorized);
+      problem ??= `'${sub.topic}': not authorized`;
+      granted.push(subscriptionFailure(conn, ReasonCode.NotAuthorized)); // v5 0x87, v3.1.1 0x80
+      continue;
+    }
     // Granted at most --max-qos; a SUBSCRIBE asking more is still accepted [v5:MQTT-3.2.2-10].
     const qos = sub.qos > config.maxQos ? config.maxQos : sub.qos;
     const options: SubscriptionOptions = { qos };

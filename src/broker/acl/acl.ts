@@ -1,0 +1,154 @@
+// Who may do what: the rules of an acl_file (parse.ts) and the decisions taken from them.
+//
+// Order of a decision, as Mosquitto 2's acl_file check takes it: the client's own list (the
+// anonymous rules for a client without username, else its user's rules; none when the file has
+// no section for it), deny rules first, then grants; then the pattern rules, deny first, with
+// %u and %c replaced by the client's username and id (a pattern naming %u never applies to an
+// anonymous client; with pattern rules in the file, a client whose username or id holds '+' or
+// '#' is denied whatever the patterns say). The first matching rule decides: a deny denies, a
+// grant of the access asked for allows; no rule: denied.
+//
+//   canPublish  write access to the topic of a PUBLISH or a will. $SYS topics are never written.
+//   canRead     read access to the topic of a message about to be delivered (cached: hot path).
+//   canSubscribe  a filter is refused when a deny rule covers all of it, or no read rule can match
+//               any topic it matches; a filter allowed in part (# with read a/#) is accepted, and
+//               canRead keeps what it may not read from it at delivery.
+import { readFileSync } from 'node:fs';
+import { isSharedSubscription, parseSharedSubscription } from '../../protocol/index.js';
+import { topicMatchesFilter } from '../topic-match.js';
+import { filterCovers, filtersIntersect } from './filters.js';
+import { AclError, DENY, parseAcl, READ, WRITE, type AclRules, type Rule } from './parse.js';
+
+export { AclError } from './parse.js';
+
+/** Decisions remembered per client and access; past this many topics the cache starts over. */
+const CACHE_LIMIT = 1024;
+
+/** Ends a client's rules: denied, whatever follows (a dangerous name with pattern rules). */
+const STOP: Rule = { access: DENY, filter: '#', usesUsername: false, usesClientId: false };
+
+/** The rules of one file, replaced as a whole on reload. */
+export class Acl {
+  /** Bumped by every reload: a client's cached decisions and resolved rules are then stale. */
+  generation = 0;
+
+  constructor(
+    readonly file: string,
+    private rules: AclRules,
+  ) {}
+
+  /** Reads and parses the file (throws AclError, one line naming the file and line). */
+  static load(file: string): Acl {
+    return new Acl(file, readAclFile(file));
+  }
+
+  get ruleCount(): number {
+    return this.rules.ruleCount;
+  }
+
+  /** Reads the file again; on any error the old rules stay (the error is thrown for the caller to log). */
+  reload(): void {
+    this.rules = readAclFile(this.file);
+    this.generation++;
+  }
+
+  forClient(clientId: string, username: string | undefined): ClientAcl {
+    return new ClientAcl(this, clientId, username);
+  }
+
+  /** The ordered rules that apply to this client (see the header). */
+  resolve(clientId: string, username: string | undefined): readonly Rule[] {
+    const { anonymous, users, patterns } = this.rules;
+    const own = username === undefined ? anonymous : users.get(username);
+    const out: Rule[] = own === null || own === undefined ? [] : [...own];
+    if (patterns.length === 0) return out;
+    if (/[+#]/.test(clientId) || (username !== undefined && /[+#]/.test(username))) {
+      out.push(STOP);
+      return out;
+    }
+    for (const p of patterns) {
+      if (p.usesUsername && username === undefined) continue;
+      let filter = p.filter;
+      if (p.usesClientId) filter = filter.replaceAll('%c', clientId);
+      if (p.usesUsername) filter = filter.replaceAll('%u', username!);
+      out.push({ ...p, filter });
+    }
+    return out;
+  }
+}
+
+function readAclFile(file: string): AclRules {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new AclError(`${file}: cannot read the ACL file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return parseAcl(text, file);
+}
+
+/** One client's view of the rules, with its decisions cached per topic. */
+export class ClientAcl {
+  private generation = -1;
+  private rules: readonly Rule[] = [];
+  private readonly reads = new Map<string, boolean>();
+  private readonly writes = new Map<string, boolean>();
+
+  constructor(
+    private readonly acl: Acl,
+    readonly clientId: string,
+    readonly username: string | undefined,
+  ) {}
+
+  canRead(topic: string): boolean {
+    return this.cached(this.reads, topic, READ);
+  }
+
+  canPublish(topic: string): boolean {
+    if (topic.startsWith('$SYS/') || topic === '$SYS') return false; // only the broker writes $SYS (as Mosquitto)
+    return this.cached(this.writes, topic, WRITE);
+  }
+
+  /** A $share/{name}/{filter} subscription is judged by its filter. */
+  canSubscribe(subscription: string): boolean {
+    const filter = isSharedSubscription(subscription) ? (parseSharedSubscription(subscription)?.filter ?? subscription) : subscription;
+    for (const rule of this.current()) {
+      if (rule === STOP) return false;
+      if (rule.access === DENY) {
+        if (filterCovers(rule.filter, filter)) return false;
+      } else if ((rule.access & READ) !== 0 && filtersIntersect(rule.filter, filter)) return true;
+    }
+    return false;
+  }
+
+  private cached(cache: Map<string, boolean>, topic: string, access: number): boolean {
+    if (this.generation !== this.acl.generation) this.current();
+    const known = cache.get(topic);
+    if (known !== undefined) return known;
+    const allowed = this.decide(topic, access);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(topic, allowed);
+    return allowed;
+  }
+
+  private decide(topic: string, access: number): boolean {
+    for (const rule of this.rules) {
+      if (rule === STOP) return false;
+      if (!topicMatchesFilter(topic, rule.filter)) continue;
+      if (rule.access === DENY) return false;
+      if ((rule.access & access) !== 0) return true;
+    }
+    return false;
+  }
+
+  /** The resolved rules, resolved again (and the caches emptied) after a reload. */
+  private current(): readonly Rule[] {
+    if (this.generation !== this.acl.generation) {
+      this.generation = this.acl.generation;
+      this.rules = this.acl.resolve(this.clientId, this.username);
+      this.reads.clear();
+      this.writes.clear();
+    }
+    return this.rules;
+  }
+}
