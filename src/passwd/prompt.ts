@@ -12,7 +12,6 @@ export async function readPassword(stdin: NodeJS.ReadStream = process.stdin, out
 
 function askHidden(stdin: NodeJS.ReadStream, out: NodeJS.WritableStream, prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    out.write(prompt);
     let text = '';
     const finish = (error?: Error): void => {
       stdin.off('data', onData);
@@ -31,9 +30,11 @@ function askHidden(stdin: NodeJS.ReadStream, out: NodeJS.WritableStream, prompt:
         else text += ch;
       }
     };
+    // Echo off before the prompt shows: what is typed once it is there is never echoed.
     stdin.setRawMode(true);
     stdin.on('data', onData);
     stdin.resume();
+    out.write(prompt);
   });
 }
 
