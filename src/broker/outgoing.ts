@@ -25,9 +25,18 @@ export function isExpired(message: Message, now: number): boolean {
   return message.expiresAt !== undefined && message.expiresAt <= now;
 }
 
-export class FanOut {
+/** Where a read decision about one message is kept for the next subscriber with the same rules. */
+export interface ReadDecision {
+  aclKey: object | null;
+  aclAllowed: boolean;
+}
+
+export class FanOut implements ReadDecision {
   private v4: PreparedPublish | undefined;
   private v5: PreparedPublish | undefined;
+  /** The last ACL read decision for this message, and whose rules made it (ClientAcl.canReadOnce). */
+  aclKey: object | null = null;
+  aclAllowed = false;
 
   constructor(readonly message: Message, private readonly now: number) {}
 

@@ -145,7 +145,7 @@ export class Session {
   /** Sends one fanned-out message at the delivery QoS and RETAIN flag chosen by the broker. */
   deliver(fan: FanOut, qos: QoS, retain: boolean, subIds: number[] | undefined): void {
     // Never a message the client may not read, whatever filter matched it (a wildcard must not leak).
-    if (this.acl !== null && !this.acl.canRead(fan.message.topic)) return;
+    if (this.acl !== null && !this.acl.canReadOnce(fan, fan.message.topic)) return;
     const sink = this.sink;
     if (qos === 0) {
       // QoS 0 to a consumer that is not reading is dropped, so its socket buffer stays bounded.

@@ -16,7 +16,8 @@
 import { readFileSync } from 'node:fs';
 import { isSharedSubscription, parseSharedSubscription } from '../../protocol/index.js';
 import { topicMatchesFilter } from '../topic-match.js';
-import { filterCovers, filtersIntersect } from './filters.js';
+import type { ReadDecision } from '../outgoing.js';
+import { levelsCover, levelsIntersect } from './filters.js';
 import { AclError, DENY, parseAcl, READ, WRITE, type AclRules, type Rule } from './parse.js';
 
 export { AclError } from './parse.js';
@@ -26,6 +27,9 @@ const CACHE_LIMIT = 1024;
 
 /** Ends a client's rules: denied, whatever follows (a dangerous name with pattern rules). */
 const STOP: Rule = { access: DENY, filter: '#', usesUsername: false, usesClientId: false };
+
+/** The share key of clients without rules of their own (see Acl.shareKey). */
+const NO_RULES = Object.freeze({});
 
 /** The rules of one file, replaced as a whole on reload. */
 export class Acl {
@@ -56,12 +60,24 @@ export class Acl {
     return new ClientAcl(this, clientId, username);
   }
 
+  /**
+   * What a client's resolved rules are made of when they do not depend on its id or name (no pattern
+   * rules): its section of the file, or NO_RULES. Clients with the same key decide alike, so a
+   * fan-out asks once for all of them (ClientAcl.canReadOnce). undefined: the rules are its own.
+   */
+  shareKey(username: string | undefined): object | undefined {
+    const { anonymous, users, patterns } = this.rules;
+    if (patterns.length > 0) return undefined;
+    return (username === undefined ? anonymous : users.get(username)) ?? NO_RULES;
+  }
+
   /** The ordered rules that apply to this client (see the header). */
   resolve(clientId: string, username: string | undefined): readonly Rule[] {
     const { anonymous, users, patterns } = this.rules;
     const own = username === undefined ? anonymous : users.get(username);
+    // Without pattern rules a client's rules are its section, shared (not copied per client).
+    if (patterns.length === 0) return own ?? [];
     const out: Rule[] = own === null || own === undefined ? [] : [...own];
-    if (patterns.length === 0) return out;
     if (/[+#]/.test(clientId) || (username !== undefined && /[+#]/.test(username))) {
       out.push(STOP);
       return out;
@@ -91,6 +107,8 @@ function readAclFile(file: string): AclRules {
 export class ClientAcl {
   private generation = -1;
   private rules: readonly Rule[] = [];
+  /** Whose rules these are: shared with other clients (Acl.shareKey), or this client's own. */
+  private shareKey: object = this;
   private readonly reads = new Map<string, boolean>();
   private readonly writes = new Map<string, boolean>();
 
@@ -104,6 +122,20 @@ export class ClientAcl {
     return this.cached(this.reads, topic, READ);
   }
 
+  /**
+   * canRead for a message fanned out to many clients: a client whose rules are shared (same file
+   * section, no pattern rules) takes the decision the previous such client left in `memo`.
+   */
+  canReadOnce(memo: ReadDecision, topic: string): boolean {
+    if (this.generation !== this.acl.generation) this.current();
+    const key = this.shareKey;
+    if (memo.aclKey === key) return memo.aclAllowed;
+    const allowed = this.cached(this.reads, topic, READ);
+    memo.aclKey = key;
+    memo.aclAllowed = allowed;
+    return allowed;
+  }
+
   canPublish(topic: string): boolean {
     if (topic.startsWith('$SYS/') || topic === '$SYS') return false; // only the broker writes $SYS (as Mosquitto)
     return this.cached(this.writes, topic, WRITE);
@@ -112,11 +144,14 @@ export class ClientAcl {
   /** A $share/{name}/{filter} subscription is judged by its filter. */
   canSubscribe(subscription: string): boolean {
     const filter = isSharedSubscription(subscription) ? (parseSharedSubscription(subscription)?.filter ?? subscription) : subscription;
+    // Split once: a large ACL is many rules against this one filter.
+    const levels = filter.split('/');
     for (const rule of this.current()) {
       if (rule === STOP) return false;
+      const ruleLevels = (rule.levels ??= rule.filter.split('/'));
       if (rule.access === DENY) {
-        if (filterCovers(rule.filter, filter)) return false;
-      } else if ((rule.access & READ) !== 0 && filtersIntersect(rule.filter, filter)) return true;
+        if (levelsCover(ruleLevels, levels)) return false;
+      } else if ((rule.access & READ) !== 0 && levelsIntersect(ruleLevels, levels)) return true;
     }
     return false;
   }
@@ -146,6 +181,7 @@ export class ClientAcl {
     if (this.generation !== this.acl.generation) {
       this.generation = this.acl.generation;
       this.rules = this.acl.resolve(this.clientId, this.username);
+      this.shareKey = this.acl.shareKey(this.username) ?? this;
       this.reads.clear();
       this.writes.clear();
     }

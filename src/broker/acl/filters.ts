@@ -14,8 +14,11 @@ function firstLevelRule(a: readonly string[], b: readonly string[]): boolean {
 
 /** Whether some topic is matched by both filters (both valid). */
 export function filtersIntersect(a: string, b: string): boolean {
-  const al = a.split('/');
-  const bl = b.split('/');
+  return levelsIntersect(a.split('/'), b.split('/'));
+}
+
+/** filtersIntersect on filters already split into levels (a SUBSCRIBE checked against many rules). */
+export function levelsIntersect(al: readonly string[], bl: readonly string[]): boolean {
   if (!firstLevelRule(al, bl)) return false;
   for (let i = 0; ; i++) {
     const x = al[i];
@@ -28,8 +31,11 @@ export function filtersIntersect(a: string, b: string): boolean {
 
 /** Whether every topic matched by `inner` is matched by `outer` (both valid). */
 export function filterCovers(outer: string, inner: string): boolean {
-  const ol = outer.split('/');
-  const il = inner.split('/');
+  return levelsCover(outer.split('/'), inner.split('/'));
+}
+
+/** filterCovers on filters already split into levels. */
+export function levelsCover(ol: readonly string[], il: readonly string[]): boolean {
   // A wildcard first level in outer does not cover an inner that names a '$' first level.
   const oWild = ol[0] === '#' || ol[0] === '+';
   if (oWild && il[0] !== '#' && il[0] !== '+' && il[0]!.startsWith('$')) return false;

@@ -22,6 +22,8 @@ export interface Rule {
   /** Pattern rules: whether the filter holds %u / %c (substituted per client). */
   usesUsername: boolean;
   usesClientId: boolean;
+  /** The filter's levels, split once on first use by a SUBSCRIBE check (acl.ts). */
+  levels?: readonly string[];
 }
 
 /** One rule list, deny rules first (as Mosquitto keeps them), then the grants in file order. */

@@ -197,3 +197,37 @@ describe('filter against filter', () => {
     expect(filterCovers(outer, inner)).toBe(result);
   });
 });
+
+describe('one decision per fan-out for clients with the same rules (canReadOnce)', () => {
+  const memo = () => ({ aclKey: null as object | null, aclAllowed: false });
+
+  it('clients of one section share it; another section, or none, decides for itself', () => {
+    const acl = aclOf('user alice\ntopic read a/#\nuser bob\ntopic deny a/#\nuser carol\ntopic read a/#\n');
+    const fan = memo();
+    expect(acl.forClient('a1', 'alice').canReadOnce(fan, 'a/x')).toBe(true);
+    expect(acl.forClient('a2', 'alice').canReadOnce(fan, 'a/x')).toBe(true);
+    expect(fan.aclKey).not.toBeNull();
+    expect(acl.forClient('b1', 'bob').canReadOnce(fan, 'a/x')).toBe(false);
+    expect(acl.forClient('c1', 'carol').canReadOnce(fan, 'a/x')).toBe(true);
+    expect(acl.forClient('anon', undefined).canReadOnce(fan, 'a/x')).toBe(false);
+    expect(acl.forClient('nobody', 'nobody').canReadOnce(fan, 'a/x')).toBe(false);
+  });
+
+  it('with pattern rules every client decides for itself (%c differs)', () => {
+    const acl = aclOf('pattern read clients/%c/#\n');
+    const fan = memo();
+    expect(acl.forClient('c1', undefined).canReadOnce(fan, 'clients/c1/x')).toBe(true);
+    expect(acl.forClient('c2', undefined).canReadOnce(fan, 'clients/c1/x')).toBe(false);
+    expect(acl.forClient('c1', 'u').canReadOnce(fan, 'clients/c1/x')).toBe(true);
+  });
+
+  it('after a reload the shared decision is made again under the new rules', () => {
+    const acl = aclOf('topic read a/#\n');
+    const first = memo();
+    const client = acl.forClient('x', undefined);
+    expect(client.canReadOnce(first, 'a/1')).toBe(true);
+    writeFileSync(acl.file, 'topic deny a/#\n');
+    acl.reload();
+    expect(client.canReadOnce(first, 'a/1')).toBe(false);
+  });
+});
