@@ -6,6 +6,7 @@ import { loadPasswordFile, PasswordFileError } from './broker/auth/password-file
 import { createLogger } from './log.js';
 import { startBroker } from './index.js';
 import { Acl, AclError } from './broker/acl/acl.js';
+import { PluginError } from './broker/hooks/load.js';
 
 /** Bound on shutdown: clients are told and wills published, but we never hang on a stuck peer. */
 const SHUTDOWN_TIMEOUT_MS = 5000;
@@ -73,6 +74,10 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
     if (err instanceof PasswordFileError) {
       process.stderr.write(`starling: ${err.message}\n`);
       return 1;
+    }
+    if (err instanceof PluginError || err instanceof ConfigError) {
+      process.stderr.write(`starling: ${err.message}\n`);
+      return 2;
     }
     process.stderr.write(`starling: could not listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
     return 1;

@@ -3,6 +3,7 @@
 // prints it as one line and exits 2.
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -75,6 +76,10 @@ export interface BrokerConfig {
   authMethods: string | undefined;
   /** Mosquitto acl_file: who may publish, subscribe and receive what (broker/acl/); undefined: everyone everything. Re-read on SIGHUP. */
   aclFile: string | undefined;
+  /** Plugin modules (absolute paths), loaded in every worker: their hooks authenticate, authorize and hear events (broker/hooks/). */
+  plugins: string[];
+  /** Milliseconds a plugin hook may take to answer before it counts as a denial. */
+  pluginTimeoutMs: number;
 }
 
 export const defaultConfig: BrokerConfig = {
@@ -114,6 +119,8 @@ export const defaultConfig: BrokerConfig = {
   redisSetPubsubLimit: false,
   authMethods: undefined,
   aclFile: undefined,
+  plugins: [],
+  pluginTimeoutMs: 5000,
 };
 
 /** The enhanced authentication methods the broker has built in (broker/auth/), and --auth-methods' "none". */
@@ -122,7 +129,7 @@ export const AUTH_METHOD_NONE = 'none';
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms' | 'redis-url';
+type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms' | 'redis-url' | 'paths';
 
 interface Option {
   flag: string;
@@ -172,6 +179,8 @@ const OPTIONS: readonly Option[] = [
   { flag: 'redis-set-pubsub-limit', key: 'redisSetPubsubLimit', kind: 'bool', help: "at start, raise Redis' client-output-buffer-limit pubsub to what the bus needs (CONFIG SET; default: only log it)" },
   { flag: 'auth-methods', key: 'authMethods', kind: 'string', help: 'v5 enhanced authentication methods offered, comma-separated (SCRAM-SHA-256), or none (default: SCRAM-SHA-256 when there are users)' },
   { flag: 'acl-file', key: 'aclFile', kind: 'string', help: "Mosquitto acl_file: topic/pattern/user rules for publish, subscribe and delivery; re-read on SIGHUP (default: none, all allowed)" },
+  { flag: 'plugins', key: 'plugins', kind: 'paths', help: 'plugin modules, comma-separated, loaded in every worker: hooks that authenticate, authorize and hear events (docs/plugins.md)' },
+  { flag: 'plugin-timeout', key: 'pluginTimeoutMs', kind: 'seconds-ms', help: 'seconds a plugin hook may take before it counts as a denial (default 5)' },
 ];
 
 export function usage(): string {
@@ -196,6 +205,12 @@ function convert(option: Option, raw: string, source: string): unknown {
     case 'string':
       if (raw === '') throw new ConfigError(`${source}: needs a value`);
       return raw;
+    case 'paths': {
+      const paths = raw.split(',').map((p) => p.trim());
+      if (paths.some((p) => p === '')) throw new ConfigError(`${source}: '${raw}' is not a comma-separated list of module paths`);
+      // Absolute now: a cluster worker resolves them the same way whatever it imports from.
+      return paths.map((p) => resolve(p));
+    }
     case 'redis-url':
       if (!isRedisUrl(raw)) throw new ConfigError(`${source}: '${redactUrl(raw)}' is not a Redis URL (redis://[user:password@]host[:port][/db], or rediss:// for TLS)`);
       return raw;
@@ -281,7 +296,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Rules spanning several fields. */
-export function checkConfig(config: BrokerConfig): void {
+export function checkConfig(config: BrokerConfig, plugins?: { authenticate: boolean }): void {
   if ((config.username === undefined) !== (config.password === undefined)) {
     throw new ConfigError('--username and --password must be given together');
   }
@@ -298,8 +313,10 @@ export function checkConfig(config: BrokerConfig): void {
     if (!users) throw new ConfigError(`--auth-methods ${name} needs --username/--password or --password-file (its users)`);
   }
   // Secure by default, like Mosquitto 2: off loopback we refuse to start open to anyone unless asked.
-  if (!isLoopback(config.host) && !users && config.allowAnonymous !== true) {
-    throw new ConfigError(`listening on ${config.host} needs --password-file, --username/--password or --allow-anonymous`);
+  // A plugin may authenticate: known once it is loaded (startBroker asks again, with `plugins`).
+  const pluginsMayAuthenticate = plugins === undefined ? config.plugins.length > 0 : plugins.authenticate;
+  if (!isLoopback(config.host) && !users && config.allowAnonymous !== true && !pluginsMayAuthenticate) {
+    throw new ConfigError(`listening on ${config.host} needs --password-file, --username/--password, --allow-anonymous or a plugin with an authenticate hook`);
   }
 }
 

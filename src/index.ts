@@ -7,6 +7,9 @@ import type { StatsSource } from './broker/stats.js';
 import { createMemoryBackend } from './store/memory/index.js';
 import type { Backend } from './store/types.js';
 import { listenTcp, type TcpListener } from './transport/tcp.js';
+import { Hooks } from './broker/hooks/hooks.js';
+import { loadPlugins, makeHooks } from './broker/hooks/load.js';
+import type { StarlingPlugin } from './broker/hooks/types.js';
 
 export { Broker } from './broker/broker.js';
 export type { BrokerConfig } from './config.js';
@@ -14,6 +17,22 @@ export type { Backend } from './store/types.js';
 export type { BrokerStats, StatsSource } from './broker/stats.js';
 export type { TcpListener } from './transport/tcp.js';
 export { sumStats } from './broker/stats.js';
+export { PluginError } from './broker/hooks/load.js';
+export type {
+  AuthenticateRequest,
+  BrokerHooks,
+  ClientInfo,
+  Decision,
+  DisconnectInfo,
+  MaybePromise,
+  PluginContext,
+  QoS,
+  Refusal,
+  StarlingPlugin,
+  SubscribeDecision,
+  SubscriptionRequest,
+} from './broker/hooks/types.js';
+export type { Message } from './store/types.js';
 
 export interface RunningBroker {
   port: number;
@@ -27,6 +46,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Where $SYS numbers come from (a cluster passes a cluster-wide sum); default: this broker. */
   stats?: StatsSource;
+  /** Plugin hooks (asked after those of config.plugins, in order): see docs/plugins.md. */
+  hooks?: StarlingPlugin | readonly StarlingPlugin[];
 }
 
 /**
@@ -37,9 +58,11 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
   const config: BrokerConfig = { ...defaultConfig, ...overrides };
   checkConfig(config);
   const log = options.logger ?? createLogger(config.logLevel);
+  const hooks = await pluginHooks(config, options, log);
+  checkConfig(config, { authenticate: hooks?.has.authenticate === true });
   const ownBackend = backend === undefined;
   const store = backend ?? createMemoryBackend();
-  const broker = new Broker(config, store, log);
+  const broker = new Broker(config, store, log, hooks === undefined ? {} : { hooks });
   const sys = new SysPublisher(options.stats ?? broker, (m) => void broker.publish(m).catch(() => undefined), config.sysInterval);
   let listener: TcpListener;
   try {
@@ -49,6 +72,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
     if (ownBackend) await store.close();
     throw err;
   }
+  if (hooks !== undefined) log.info({ plugins: config.plugins.length, hooks: Object.keys(hooks.has).filter((k) => hooks.has[k as keyof typeof hooks.has]) }, 'plugins loaded');
   sys.start();
   let closing: Promise<void> | null = null;
   return {
@@ -64,4 +88,13 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
         if (ownBackend) await store.close();
       })()),
   };
+}
+
+/** The hooks of config.plugins (module paths) and of options.hooks; undefined when there are none. */
+async function pluginHooks(config: BrokerConfig, options: StartOptions, log: Logger): Promise<Hooks | undefined> {
+  const given = options.hooks === undefined ? [] : Array.isArray(options.hooks) ? options.hooks : [options.hooks as StarlingPlugin];
+  if (config.plugins.length === 0 && given.length === 0) return undefined;
+  const plugins = await loadPlugins(config.plugins, config, log);
+  for (const plugin of given) plugins.push({ name: 'hooks', hooks: await makeHooks('hooks', plugin, config, log) });
+  return new Hooks(plugins, config.pluginTimeoutMs, log);
 }

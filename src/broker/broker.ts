@@ -31,11 +31,22 @@ import { Wills } from './wills.js';
 import { createAuthMethods, type AuthMethods } from './auth/enhanced-auth.js';
 import { createCredentials, type Credentials } from './auth/credentials.js';
 import { Acl } from './acl/acl.js';
+import type { Hooks } from './hooks/hooks.js';
+import { DeliveryGate } from './hooks/delivery-gate.js';
+import type { ClientInfo } from './hooks/types.js';
+
+/** What a library user or cluster worker adds to a broker beyond its config. */
+export interface BrokerExtras {
+  /** Plugin hooks (broker/hooks/); none: nothing asked, nothing told. */
+  hooks?: Hooks;
+}
 
 export interface SessionRequest {
   clientId: string;
   /** The username the client connected with (its identity for the ACL); undefined: anonymous. */
   username?: string | undefined;
+  /** Who the client is, as plugin hooks are told. */
+  client: ClientInfo;
   /** Clean session (v3/v4) / Clean Start (v5): discard any previous session [v3:MQTT-3.1.2-6] [v5:MQTT-3.1.2-4]. */
   clean: boolean;
   expiryInterval: number;
@@ -84,13 +95,19 @@ export class Broker implements ConnectionHost, StatsSource {
   readonly credentials: Credentials;
   /** --acl-file's rules (re-read by reloadAcl); null: no ACL, everything allowed. */
   readonly acl: Acl | null;
+  /** Plugin hooks; null: none (the hot path then pays one null check). */
+  readonly hooks: Hooks | null;
+  /** authorizeDelivery between routing and sessions (null without that hook). */
+  private readonly gate: DeliveryGate | null;
 
-  constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger) {
+  constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger, extras: BrokerExtras = {}) {
     this.maxWriteBuffer = config.maxWriteBuffer;
     // First: a bad password file or ACL throws before anything is started.
     this.credentials = createCredentials(config);
     this.acl = config.aclFile === undefined ? null : Acl.load(config.aclFile);
     this.authMethods = createAuthMethods(config, this.credentials);
+    this.hooks = extras.hooks !== undefined && extras.hooks.size > 0 ? extras.hooks : null;
+    this.gate = this.hooks?.has.authorizeDelivery === true ? new DeliveryGate(this.hooks, (clientId) => this.clientOf(clientId), (clientId, fan, target) => this.deliverNow(clientId, fan, target)) : null;
     this.local = new LocalSubscriptions(
       backend.bus,
       log,
@@ -180,21 +197,26 @@ export class Broker implements ConnectionHost, StatsSource {
     // numbered now (as the bus numbers it), the holder can tell the two copies apart.
     if (this.offline.bridgeCount > 0 && message.origin === undefined && bus.reserveSeq !== undefined) message.origin = { sender: bus.nodeId, seq: bus.reserveSeq() };
     const writesBefore = this.deliveryWrites.count;
+    const gate = this.gate;
+    const outer = gate?.begin() ?? null;
     const fan = this.deliverLocal(message, originClientId);
     // Shared subscriptions, here or elsewhere in the cluster: choose a node (and member) per group.
     const shared = this.local.shared;
     const away = shared.size === 0 && bus.sharedRouteCount === 0 ? undefined : shared.deliverPublished(message, fan, bus, reach);
+    const held = gate === null ? null : gate.end(outer);
     // A matching subscription counts even when No Local skips its copy (as Mosquitto counts it).
     if (reach !== undefined && (fan !== undefined || away !== undefined)) reach.matched = true;
     const handedOver = bus.publish(message, away, reach);
     // Flow control: a publisher whose message went to a node that is behind waits for it.
     if (publisher !== undefined) bus.throttle?.(publisher);
     if (message.qos === 0) return handedOver;
-    // The acknowledgement promises what this node stored for its subscribers too (in flight, queued).
+    // The acknowledgement promises what this node stored for its subscribers too (in flight, queued),
+    // including for deliveries an async authorizeDelivery hook was still deciding.
     const stored = this.deliveryWrites.count !== writesBefore;
-    if (!stored && !message.retain) return handedOver;
+    if (!stored && !message.retain && held === null) return handedOver;
     const waits = [handedOver];
     if (stored) waits.push(this.backend.sessions.flush());
+    if (held !== null) waits.push(Promise.all(held).then(() => this.backend.sessions.flush()));
     if (message.retain) waits.push(this.backend.retained.flush());
     return Promise.all(waits).then(() => undefined);
   }
@@ -214,8 +236,14 @@ export class Broker implements ConnectionHost, StatsSource {
     return fan;
   }
 
-  /** One client's copy: online → its session, offline persistent (QoS > 0) → the store queue. */
+  /** One client's copy, through the authorizeDelivery hook when there is one. */
   private deliverTo(clientId: string, fan: FanOut, target: Readonly<Target>): void {
+    if (this.gate === null) this.deliverNow(clientId, fan, target);
+    else this.gate.route(clientId, fan, target);
+  }
+
+  /** One client's copy: online → its session, offline persistent (QoS > 0) → the store queue. */
+  private deliverNow(clientId: string, fan: FanOut, target: Readonly<Target>): void {
     const message = fan.message;
     // Delivered QoS = min(published, granted) [v3:MQTT-3.8.4-6] [v5:MQTT-3.8.4-8]; RETAIN cleared unless Retain As Published [v3:MQTT-3.3.1-9] [v5:MQTT-3.3.1-12].
     const qos = (message.qos < target.qos ? message.qos : target.qos) as 0 | 1 | 2;
@@ -290,15 +318,30 @@ export class Broker implements ConnectionHost, StatsSource {
   /** Sends the retained messages matching a new subscription, RETAIN set [v3:MQTT-3.3.1-6] [v3:MQTT-3.3.1-8] [v5:MQTT-3.3.1-9]. */
   async sendRetained(conn: Connection, filter: string, options: SubscriptionOptions): Promise<void> {
     const messages = await this.backend.retained.match(filter);
-    const session = conn.session;
+    let session = conn.session;
+    if (session === null || conn.state !== 'connected') return;
+    const verdicts = this.hooks?.has.authorizeDelivery === true ? await this.authorizeRetained(conn.client, messages) : null;
+    session = conn.session;
     if (session === null || conn.state !== 'connected') return;
     const now = Date.now();
-    for (const m of messages) {
-      if (isExpired(m, now)) continue;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (isExpired(m, now) || (verdicts !== null && verdicts[i] !== null)) continue;
       const qos = (m.qos < options.qos ? m.qos : options.qos) as 0 | 1 | 2;
       const properties = options.subscriptionId !== undefined ? { ...m.properties, subscriptionIdentifiers: [options.subscriptionId] } : m.properties;
       session.deliverMessage({ topic: m.topic, payload: m.payload, qos, retain: true, properties, expiresAt: m.expiresAt });
     }
+  }
+
+  /** authorizeDelivery for retained messages about to be sent on SUBSCRIBE (asked together, sent in order). */
+  private authorizeRetained(client: ClientInfo | null, messages: readonly Message[]): Promise<unknown[]> {
+    const hooks = this.hooks!;
+    return Promise.all(messages.map((m) => (client === null ? null : hooks.authorizeDelivery(client, m))));
+  }
+
+  /** Who clientId is, for a hook asked about a delivery to it: as it connected (here), or only its id. */
+  private clientOf(clientId: string): ClientInfo {
+    return this.online.get(clientId)?.client ?? this.offline.get(clientId)?.client ?? { clientId, username: undefined, address: undefined, protocolVersion: undefined };
   }
 
   // ---- sessions -------------------------------------------------------------------------------
@@ -328,6 +371,7 @@ export class Broker implements ConnectionHost, StatsSource {
     else record = await store.load(clientId);
     const session = new Session(clientId, request.expiryInterval, request.window, conn, this.sessionDeps);
     session.epoch = epoch;
+    session.client = request.client;
     const acl = (session.acl = this.acl?.forClient(clientId, request.username) ?? null);
     if (acl !== null && request.will !== null && !acl.canPublish(request.will.topic)) {
       // A will is a publish: one the client may not make is dropped now, never stored or published.
@@ -386,6 +430,7 @@ export class Broker implements ConnectionHost, StatsSource {
     // What waits in the store queue (offline, or queued while connecting) fills the window next, in
     // order, ahead of anything new (Session: spilled).
     session.goOnline(record !== null);
+    if (this.hooks?.has.connected === true) this.hooks.emit('connected', request.client);
     return true;
   }
 
@@ -412,7 +457,10 @@ export class Broker implements ConnectionHost, StatsSource {
     const clientId = session.clientId;
     session.online = false;
     if (this.online.get(clientId) === conn) this.online.delete(clientId);
-    if (conn.everConnected) this.connectedCount--;
+    if (conn.everConnected) {
+      this.connectedCount--;
+      if (this.hooks?.has.disconnected === true && session.client !== null) this.hooks.emit('disconnected', session.client, { reason: conn.closeReason });
+    }
     if (!this.online.has(clientId)) this.local.setOnline(session, false);
     this.wills.connectionEnded(session, publishWill, conn.takenOver);
     const pending = session.takePending();
@@ -426,7 +474,7 @@ export class Broker implements ConnectionHost, StatsSource {
       return;
     }
     if (session.persistent) {
-      this.offline.park(clientId, conn.epoch, session.subscriptions, session.expiryInterval, undefined, session.acl);
+      this.offline.park(clientId, conn.epoch, session.subscriptions, session.expiryInterval, undefined, session.acl, session.client);
       // Its expiry counts from now: a node that adopts it after this one dies keeps the count.
       this.backend.sessions.parked(clientId, Date.now());
       return;
@@ -545,5 +593,6 @@ export class Broker implements ConnectionHost, StatsSource {
     this.drops.close();
     await this.wills.settled();
     await Promise.allSettled([this.backend.sessions.flush(), this.backend.retained.flush()]);
+    await this.hooks?.close();
   }
 }

@@ -14,6 +14,7 @@ import type { Throttled } from '../store/types.js';
 import type { BrokerCounters } from './stats.js';
 import type { OutgoingAliases } from './outgoing-aliases.js';
 import type { AuthExchange } from './auth/exchange.js';
+import type { ClientInfo } from './hooks/types.js';
 
 export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
 
@@ -106,6 +107,10 @@ export class Connection implements SessionSink, Throttled {
   outgoingAliases: OutgoingAliases | null = null;
   /** v5 enhanced authentication: the method named at CONNECT and any exchange in progress (null: none). */
   auth: AuthExchange | null = null;
+  /** Who the client is, as plugin hooks are told (set once CONNECT is authenticated). */
+  client: ClientInfo | null = null;
+  /** The last PUBLISH of this client an async authorizePublish hook is still deciding: later ones wait behind it (order). */
+  publishChain: Promise<void> | null = null;
   /** Set once CONNECT was accepted (counted in clients/connected). */
   everConnected = false;
   /** Set when a newer connection with the same client id took the session. */

@@ -13,6 +13,7 @@
 // a replay of a dead node's messages needs: broker.ts replay).
 import type { SubscriptionOptions } from '../store/types.js';
 import type { ClientAcl } from './acl/acl.js';
+import type { ClientInfo } from './hooks/types.js';
 import { setLongTimeout, type LongTimeout } from './long-timer.js';
 
 export interface OfflineSession {
@@ -21,6 +22,8 @@ export interface OfflineSession {
   mode: 'parked' | 'bridge';
   /** The client's ACL view, for a reload to find the subscriptions it no longer allows (parked here; null: unknown or no ACL). */
   acl: ClientAcl | null;
+  /** Who the client was when it last connected here, for plugin hooks (null: unknown, e.g. adopted from a dead node). */
+  client: ClientInfo | null;
   /** Session expiry (parked) or the end of the bridge. */
   timer: LongTimeout | null;
 }
@@ -60,9 +63,9 @@ export class OfflineSessions {
    * Parks clientId's session until it is taken back or its expiry interval (seconds) elapses; or,
    * given remainingMs (a session adopted from a dead node, offline there already), what is left of it.
    */
-  park(clientId: string, epoch: number, subscriptions: ReadonlyMap<string, SubscriptionOptions>, expiryInterval: number, remainingMs?: number, acl: ClientAcl | null = null): void {
+  park(clientId: string, epoch: number, subscriptions: ReadonlyMap<string, SubscriptionOptions>, expiryInterval: number, remainingMs?: number, acl: ClientAcl | null = null, client: ClientInfo | null = null): void {
     this.take(clientId);
-    const entry: OfflineSession = { epoch, subscriptions, mode: 'parked', timer: null, acl };
+    const entry: OfflineSession = { epoch, subscriptions, mode: 'parked', timer: null, acl, client };
     if (expiryInterval !== NEVER_EXPIRES) entry.timer = setLongTimeout(() => this.ended(clientId, entry, this.onExpired), remainingMs ?? expiryInterval * 1000);
     this.entries.set(clientId, entry);
   }
@@ -77,7 +80,7 @@ export class OfflineSessions {
     const created = entry === undefined;
     if (entry === undefined) {
       if (subscriptions === undefined) return undefined;
-      entry = { epoch: 0, subscriptions, mode: 'bridge', timer: null, acl: null };
+      entry = { epoch: 0, subscriptions, mode: 'bridge', timer: null, acl: null, client: null };
       this.entries.set(clientId, entry);
       this.bridges++;
     } else if (entry.mode === 'parked') {

@@ -14,6 +14,7 @@ import type { BrokerCounters } from './stats.js';
 import type { DropLog } from './drop-log.js';
 import { RecentCopies } from './recent-copies.js';
 import type { ClientAcl } from './acl/acl.js';
+import type { ClientInfo } from './hooks/types.js';
 
 /** What a session needs from its connection. */
 export interface SessionSink {
@@ -53,6 +54,8 @@ export class Session {
   will: Message | null = null;
   /** What the client may read and write (--acl-file); null: no ACL, everything allowed (and no cost). */
   acl: ClientAcl | null = null;
+  /** Who the client is, as plugin hooks are told (set at CONNECT). */
+  client: ClientInfo | null = null;
   /** v5 Will Delay Interval in seconds (0: publish at once). */
   willDelay = 0;
   /**

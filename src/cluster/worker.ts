@@ -4,12 +4,13 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { redactUrl, type BrokerConfig } from '../config.js';
+import { ConfigError, redactUrl, type BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { startBroker, type RunningBroker } from '../index.js';
 import { createRedisBackend, RedisUnreachableError } from '../store/redis/index.js';
 import { reloadCredentials } from '../broker/auth/credentials.js';
 import { PasswordFileError } from '../broker/auth/password-file.js';
+import { PluginError } from '../broker/hooks/load.js';
 import { ClusterStats } from './cluster-stats.js';
 import { isStarlingMessage, type LoadMessage, type PrimaryToWorker, type ReadyMessage } from './messages.js';
 import { SYS_PUBLISHER_ENV } from './primary.js';
@@ -88,7 +89,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   } catch (err) {
     // Leave Redis tidy (no heartbeat left to expire and be "recovered"), but never hang on it.
     await Promise.race([backend.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-    if (err instanceof PasswordFileError) throw new StartError(err.message, true);
+    if (err instanceof PasswordFileError || err instanceof PluginError || err instanceof ConfigError) throw new StartError(err.message, true);
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== undefined && LISTEN_ERRORS.has(code)) throw new StartError(`cannot listen on ${config.host}:${config.port}: ${code}`, true);
     throw err;

@@ -75,6 +75,7 @@ function flags(config: Partial<BrokerConfig>): string[] {
   for (const [key, value] of Object.entries(config)) {
     if (value === undefined || key === 'logLevel' || key === 'redis' || key === 'workers' || key === 'port') continue;
     if (key === 'connectTimeoutMs') out.push(`--connect-timeout=${Number(value) / 1000}`);
+    else if (key === 'pluginTimeoutMs') out.push(`--plugin-timeout=${Number(value) / 1000}`);
     else out.push(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`);
   }
   return out;

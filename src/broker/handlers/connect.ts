@@ -1,7 +1,7 @@
 // CONNECT: version and client id rules, credentials, then the session (claim, resume, CONNACK).
 import { randomBytes } from 'node:crypto';
 import type { BrokerConfig } from '../../config.js';
-import { MqttError, ProtocolError, ReasonCode, type ConnectPacket, type Properties, type Will } from '../../protocol/index.js';
+import { CONNACK_CODES, MqttError, ProtocolError, ReasonCode, type ConnectPacket, type Properties, type Will } from '../../protocol/index.js';
 import type { Message } from '../../store/types.js';
 import type { Broker, SessionRequest } from '../broker.js';
 import { connackFrame } from '../answers.js';
@@ -10,6 +10,8 @@ import { topicLimitProblem } from './limits.js';
 import { OutgoingAliases } from '../outgoing-aliases.js';
 import { authenticateConnect, enhancedAuthFor } from './auth.js';
 import { authenticate } from '../auth/credentials.js';
+import type { ClientInfo } from '../hooks/types.js';
+import type { PeerCertificate } from 'node:tls';
 
 /** v3/v4 persistent sessions never expire. */
 const NEVER_EXPIRES = 0xffff_ffff;
@@ -78,13 +80,17 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   if (enhanced !== undefined && connackProps !== undefined) {
     Object.assign(connackProps, await authenticateConnect(conn, enhanced, clientId, packet.username, props?.authenticationData));
   }
+  // Who the ACL and the plugins see: the user an enhanced-auth method proved, else the CONNECT's username.
+  const client = (conn.client = clientInfo(conn, clientId, conn.auth?.username ?? packet.username));
+  let willMessage = will !== undefined ? toWillMessage(will) : null;
+  if (broker.hooks !== null) willMessage = await askPlugins(broker, conn, client, packet.password, willMessage);
   await openSession(broker, conn, {
+    client,
     clientId,
-    // Who the ACL sees: the user an enhanced-auth method proved, else the CONNECT's username.
-    username: conn.auth?.username ?? packet.username,
+    username: client.username,
     clean: packet.clean,
     expiryInterval,
-    will: will !== undefined ? willMessage(will) : null,
+    will: willMessage,
     willDelay: v5 ? (will?.properties?.willDelayInterval ?? 0) : 0,
     window: Math.min(config.maxInflight, clientReceiveMaximum),
     connack: (sessionPresent) => connackFrame(conn, sessionPresent, ReasonCode.Success, connackProps),
@@ -114,6 +120,32 @@ async function openSession(broker: Broker, conn: Connection, request: SessionReq
   }
 }
 
+function clientInfo(conn: Connection, clientId: string, username: string | undefined): ClientInfo {
+  const socket = conn.socket as Connection['socket'] & { getPeerCertificate?: () => PeerCertificate };
+  // A TLS socket's peer certificate (an empty object when the client sent none).
+  const certificate = socket.getPeerCertificate?.();
+  const client: ClientInfo = { clientId, username, address: socket.remoteAddress, protocolVersion: conn.version };
+  return certificate !== undefined && Object.keys(certificate).length > 0 ? { ...client, certificate } : client;
+}
+
+/**
+ * The plugins' authenticate hook (after the built-in check: both must accept), then authorizePublish
+ * for the will: a will the client may not publish is dropped (logged), as the ACL drops it.
+ */
+async function askPlugins(broker: Broker, conn: Connection, client: ClientInfo, password: Buffer | undefined, will: Message | null): Promise<Message | null> {
+  const hooks = broker.hooks!;
+  if (hooks.has.authenticate) {
+    const refusal = await hooks.authenticate(client, password);
+    // A code a CONNACK cannot carry is not what the plugin meant: Not authorized.
+    if (refusal !== null) throw new MqttError(refusal.reason ?? 'not authorized', CONNACK_CODES.has(refusal.reasonCode) ? refusal.reasonCode : ReasonCode.NotAuthorized);
+  }
+  if (will === null || !hooks.has.authorizePublish) return will;
+  const refusal = await hooks.authorizePublish(client, will);
+  if (refusal === null) return will;
+  broker.log.warn({ clientId: client.clientId, topic: will.topic, reasonCode: refusal.reasonCode }, 'will dropped: a plugin (authorizePublish) denies it');
+  return null;
+}
+
 /** What this server supports, stated in CONNACK (v5 3.2.2.3). */
 function connackProperties(config: BrokerConfig, assignedClientId: string | undefined): Properties {
   const props: Properties = {
@@ -132,7 +164,7 @@ function connackProperties(config: BrokerConfig, assignedClientId: string | unde
   return props;
 }
 
-function willMessage(will: Will): Message {
+function toWillMessage(will: Will): Message {
   const message: Message = { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
   const props = will.properties;
   if (props !== undefined) {

@@ -5,6 +5,10 @@ import { encode, isSharedSubscription, ProtocolError, ReasonCode, type AckPacket
 import type { Message, Reach } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
+import type { Session } from '../session.js';
+import { ackProperties } from '../answers.js';
+import { isPromise } from '../hooks/hooks.js';
+import type { Refusal } from '../hooks/types.js';
 import { topicLimitProblem } from './limits.js';
 import { resolveTopicAlias } from './topic-alias.js';
 
@@ -31,13 +35,16 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   if (packet.retain && !config.retainAvailable) throw new ProtocolError('retained PUBLISH with --retain-available false', 'v5:MQTT-3.2.2-14', ReasonCode.RetainNotSupported);
   const acl = session.acl;
   if (acl !== null && !acl.canPublish(packet.topic)) {
-    refuse(broker, conn, packet);
+    refuse(broker, conn, packet, ACL_REFUSAL, 'PUBLISH denied by the ACL');
     return;
   }
   const message = toMessage(packet);
-  const clientId = session.clientId;
+  // Plugins that authorize: a closure per message only then (the hot path without them allocates none).
+  const hooks = broker.hooks;
+  const gated = hooks !== null && hooks.has.authorizePublish;
   if (packet.qos === 0) {
-    broker.publish(message, clientId, conn).catch((err: unknown) => broker.log.error({ err }, 'could not route a QoS 0 message'));
+    if (!gated) routeQos0(broker, conn, message);
+    else whenAuthorized(broker, conn, message, () => routeQos0(broker, conn, message), (refusal) => refuse(broker, conn, packet, refusal));
     return;
   }
   const messageId = packet.messageId as number;
@@ -46,13 +53,13 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   if (packet.qos === 1) {
     checkReceiveMaximum(conn);
     conn.unackedQos1++;
-    broker.publish(message, clientId, conn, reach).then(
-      () => {
+    if (!gated) routeQos1(broker, conn, message, messageId, reach);
+    else {
+      whenAuthorized(broker, conn, message, () => routeQos1(broker, conn, message, messageId, reach), (refusal) => {
         conn.unackedQos1--;
-        conn.send(ack('puback', messageId, reach)); // [v3:MQTT-4.3.2-2] [v5:MQTT-4.3.2-4]
-      },
-      (err: unknown) => handOffFailed(broker, conn, err),
-    );
+        refuse(broker, conn, packet, refusal);
+      });
+    }
     return;
   }
   if (session.hasIncomingQos2(messageId)) {
@@ -61,9 +68,37 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
     return;
   }
   checkReceiveMaximum(conn);
+  // Before the plugins decide: a resend while they do is recognised (not routed twice).
   session.addIncomingQos2(messageId);
+  if (!gated) routeQos2(broker, conn, session, message, messageId, reach);
+  else {
+    whenAuthorized(broker, conn, message, () => routeQos2(broker, conn, session, message, messageId, reach), (refusal) => {
+      session.releaseIncomingQos2(messageId);
+      refuse(broker, conn, packet, refusal);
+    });
+  }
+}
+
+function routeQos0(broker: Broker, conn: Connection, message: Message): void {
+  published(broker, conn, message);
+  broker.publish(message, conn.clientId, conn).catch((err: unknown) => broker.log.error({ err }, 'could not route a QoS 0 message'));
+}
+
+function routeQos1(broker: Broker, conn: Connection, message: Message, messageId: number, reach: Reach | undefined): void {
+  published(broker, conn, message);
+  broker.publish(message, conn.clientId, conn, reach).then(
+    () => {
+      conn.unackedQos1--;
+      conn.send(ack('puback', messageId, reach)); // [v3:MQTT-4.3.2-2] [v5:MQTT-4.3.2-4]
+    },
+    (err: unknown) => handOffFailed(broker, conn, err),
+  );
+}
+
+function routeQos2(broker: Broker, conn: Connection, session: Session, message: Message, messageId: number, reach: Reach | undefined): void {
+  published(broker, conn, message);
   // PUBREC once the id is stored (a persistent session: a resume must recognise the resend).
-  const routed = broker.publish(message, clientId, conn, reach);
+  const routed = broker.publish(message, conn.clientId, conn, reach);
   (session.persistent ? Promise.all([routed, broker.backend.sessions.flush()]) : routed).then(
     () => conn.send(ack('pubrec', messageId, reach)), // [v3:MQTT-4.3.3-2] [v5:MQTT-4.3.3-8]
     (err: unknown) => {
@@ -73,18 +108,65 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   );
 }
 
+/** The plugins' published event: a message accepted from a client, before it is routed. */
+function published(broker: Broker, conn: Connection, message: Message): void {
+  const hooks = broker.hooks;
+  if (hooks !== null && hooks.has.published && conn.client !== null) hooks.emit('published', conn.client, message);
+}
+
 /**
- * A PUBLISH the client's ACL does not allow: not routed, not retained, counted as dropped. QoS 1/2
- * are still acknowledged, so the client does not resend it for ever: v5 with 0x87 Not authorized
- * (the flow ends there, no PUBREL follows), v3.1/3.1.1 normally (they have no code; Mosquitto does the same).
+ * Runs `allowed` or `denied` once the plugins' authorizePublish has decided: at once when it answers
+ * synchronously (or there is none), else when it answers. A connection's PUBLISHes are routed and
+ * acknowledged in the order they arrived [MQTT-4.6.0-2/3/4]: while one waits for its answer, later
+ * ones wait behind it.
  */
-function refuse(broker: Broker, conn: Connection, packet: PublishPacket): void {
-  broker.drops.dropped(conn.clientId, 'PUBLISH denied by the ACL', { topic: packet.topic });
+function whenAuthorized(broker: Broker, conn: Connection, message: Message, allowed: () => void, denied: (refusal: Refusal) => void): void {
+  const hooks = broker.hooks;
+  if (hooks === null || !hooks.has.authorizePublish || conn.client === null) {
+    allowed();
+    return;
+  }
+  const verdict = hooks.authorizePublish(conn.client, message);
+  const before = conn.publishChain;
+  if (before === null && !isPromise(verdict)) {
+    if (verdict === null) allowed();
+    else denied(verdict);
+    return;
+  }
+  const mine: Promise<void> = Promise.all([before, verdict]).then(([, v]) => {
+    if (conn.publishChain === mine) conn.publishChain = null;
+    if (v === null) allowed();
+    else denied(v as Refusal);
+  });
+  conn.publishChain = mine;
+  mine.catch((err: unknown) => conn.fail(err));
+}
+
+const ACL_REFUSAL: Refusal = Object.freeze({ reasonCode: ReasonCode.NotAuthorized });
+
+/**
+ * A PUBLISH the client's ACL or a plugin does not allow: not routed, not retained, counted as
+ * dropped. QoS 1/2 are still acknowledged, so the client does not resend it for ever: v5 with the
+ * refusal's code (0x87 Not authorized unless a plugin said otherwise; the flow ends there, no PUBREL
+ * follows), v3.1/3.1.1 normally (they have no code; Mosquitto does the same).
+ */
+function refuse(broker: Broker, conn: Connection, packet: PublishPacket, refusal: Refusal, why = 'PUBLISH denied by a plugin'): void {
+  broker.drops.dropped(conn.clientId, why, { topic: packet.topic });
   if (packet.qos === 0) return;
   const cmd = packet.qos === 1 ? 'puback' : 'pubrec';
   const messageId = packet.messageId as number;
-  conn.send(conn.version === 5 ? { cmd, messageId, reasonCode: ReasonCode.NotAuthorized } : { cmd, messageId });
+  if (conn.version !== 5) {
+    conn.send({ cmd, messageId });
+    return;
+  }
+  // Only a code an acknowledgement may carry (5.0 §3.4.2.1): otherwise the plain Not authorized.
+  const reasonCode = ACK_FAILURE_CODES.has(refusal.reasonCode) ? refusal.reasonCode : ReasonCode.NotAuthorized;
+  const properties = refusal.reason === undefined ? undefined : ackProperties(conn, refusal.reason, 8);
+  conn.send({ cmd, messageId, reasonCode, properties });
 }
+
+/** The failure codes of PUBACK and PUBREC (5.0 §3.4.2.1, §3.5.2.1). */
+const ACK_FAILURE_CODES: ReadonlySet<number> = new Set([0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
 
 /**
  * PUBACK/PUBREC for a routed message: to a v5 client, 0x10 No matching subscribers when no

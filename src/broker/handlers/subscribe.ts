@@ -5,6 +5,7 @@ import type { SubscriptionOptions } from '../../store/types.js';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
 import { topicLimitProblem } from './limits.js';
+import { isPromise, type Hooks, type SubscribeVerdict } from '../hooks/hooks.js';
 
 export async function handleSubscribe(broker: Broker, conn: Connection, packet: SubscribePacket): Promise<void> {
   const session = conn.session;
@@ -20,6 +21,9 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
   const granted: number[] = [];
   const accepted: Array<[string, SubscriptionOptions]> = [];
   const isNew: boolean[] = [];
+  /** Where each accepted filter's code is in granted (a plugin may still refuse it). */
+  const acceptedAt: number[] = [];
+  const hooks = broker.hooks;
   /** Why the first refused filter was refused: the SUBACK's reason string (v5). */
   let problem: string | undefined;
   for (const sub of packet.subscriptions) {
@@ -68,15 +72,23 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
       if (sub.rh !== undefined && sub.rh !== 0) options.rh = sub.rh;
       if (subscriptionId !== undefined) options.subscriptionId = subscriptionId;
     }
-    isNew.push(!session.subscriptions.has(sub.topic));
     accepted.push([sub.topic, options]);
     granted.push(qos); // at most --max-qos [v3:MQTT-3.8.4-5] [v5:MQTT-3.8.4-7]
+    acceptedAt.push(granted.length - 1);
   }
+  if (hooks !== null && hooks.has.authorizeSubscribe && accepted.length > 0) {
+    problem = await askPlugins(conn, hooks, accepted, acceptedAt, granted, problem);
+    if (conn.state !== 'connected') return;
+  }
+  for (const [filter] of accepted) isNew.push(!session.subscriptions.has(filter));
   if (accepted.length > 0) await broker.subscribe(session, accepted);
   if (conn.state !== 'connected') return;
   // Fixed header (at most 5) + packet id + property length + one code per filter.
   const properties = problem === undefined ? undefined : ackProperties(conn, problem, 8 + granted.length);
   conn.send({ cmd: 'suback', messageId: packet.messageId, granted, properties });
+  if (hooks !== null && hooks.has.subscribed && accepted.length > 0 && conn.client !== null) {
+    hooks.emit('subscribed', conn.client, accepted.map(([filter, options]) => ({ filter, qos: options.qos })));
+  }
   for (let i = 0; i < accepted.length; i++) {
     const [filter, options] = accepted[i];
     // Retain Handling: 0 always, 1 only for a new subscription, 2 never. A repeated v3/v4
@@ -87,6 +99,38 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
     await broker.sendRetained(conn, filter, options);
   }
 }
+
+/**
+ * The plugins' authorizeSubscribe for each filter the broker would grant (asked together): a refused
+ * one leaves `accepted` and gets its failure code in `granted`; one granted a lower QoS is subscribed
+ * at that QoS. Returns the SUBACK's reason string (the first refusal's).
+ */
+async function askPlugins(conn: Connection, hooks: Hooks, accepted: Array<[string, SubscriptionOptions]>, acceptedAt: number[], granted: number[], problem: string | undefined): Promise<string | undefined> {
+  const client = conn.client;
+  if (client === null) return problem;
+  const answers = accepted.map(([filter, options]) => hooks.authorizeSubscribe(client, filter, options.qos));
+  const verdicts = answers.some(isPromise) ? await Promise.all(answers) : (answers as SubscribeVerdict[]);
+  let kept = 0;
+  for (let i = 0; i < accepted.length; i++) {
+    const verdict = verdicts[i]!;
+    const entry = accepted[i]!;
+    if (typeof verdict === 'number') {
+      entry[1].qos = verdict as 0 | 1 | 2;
+      granted[acceptedAt[i]!] = verdict;
+      accepted[kept] = entry;
+      acceptedAt[kept++] = acceptedAt[i]!;
+      continue;
+    }
+    if (conn.version === 3) throw new ProtocolError(`subscription '${entry[0]}' refused by a plugin and MQTT 3.1 has no failure code`, 'MQTT-3.8.4-1', ReasonCode.NotAuthorized);
+    problem ??= verdict.reason ?? `'${entry[0]}': not authorized`;
+    granted[acceptedAt[i]!] = subscriptionFailure(conn, SUBACK_FAILURE_CODES.has(verdict.reasonCode) ? verdict.reasonCode : ReasonCode.NotAuthorized);
+  }
+  accepted.length = acceptedAt.length = kept;
+  return problem;
+}
+
+/** The failure codes of SUBACK (5.0 §3.9.3). */
+const SUBACK_FAILURE_CODES: ReadonlySet<number> = new Set([0x80, 0x83, 0x87, 0x8f, 0x91, 0x97, 0x9e, 0xa1, 0xa2]);
 
 function hasWildcard(filter: string): boolean {
   return filter.includes('+') || filter.includes('#');

@@ -1,0 +1,85 @@
+// authorizeDelivery between routing and a client's session. A synchronous answer delivers (or
+// drops) at once. An answer still to come holds the message, and every later one for the same
+// client waits behind it, so a client receives its messages in the order they were routed
+// [MQTT-4.6.0-5]. While a publish() routes, the pending answers it caused are collected: its
+// PUBACK then waits for them and for the store writes they lead to (a queued copy for an offline
+// session), as it waits for the writes of synchronous deliveries.
+import type { FanOut, Target } from '../outgoing.js';
+import type { ClientInfo } from './types.js';
+import { isPromise, type Hooks, type Verdict } from './hooks.js';
+
+interface Held {
+  fan: FanOut;
+  target: Readonly<Target>;
+  /** undefined while the hook has not answered. */
+  verdict: Verdict | undefined;
+}
+
+export type Deliver = (clientId: string, fan: FanOut, target: Readonly<Target>) => void;
+
+export class DeliveryGate {
+  /** Per client, the messages behind an answer still to come, in routing order. */
+  private readonly waiting = new Map<string, Held[]>();
+  private collected: Promise<void>[] | null = null;
+  /** Deliveries the hooks refused (a filter, not a loss: not counted as dropped). */
+  denied = 0;
+
+  constructor(
+    private readonly hooks: Hooks,
+    private readonly clientOf: (clientId: string) => ClientInfo,
+    private readonly deliver: Deliver,
+  ) {}
+
+  route(clientId: string, fan: FanOut, target: Readonly<Target>): void {
+    const queue = this.waiting.get(clientId);
+    const answer = this.hooks.authorizeDelivery(this.clientOf(clientId), fan.message);
+    if (!isPromise(answer)) {
+      if (queue !== undefined) queue.push({ fan, target, verdict: answer });
+      else if (answer === null) this.deliver(clientId, fan, target);
+      else this.denied++;
+      return;
+    }
+    const held: Held = { fan, target, verdict: undefined };
+    if (queue === undefined) this.waiting.set(clientId, [held]);
+    else queue.push(held);
+    const decided = (answer as Promise<Verdict>).then((verdict) => {
+      held.verdict = verdict;
+      this.drain(clientId);
+    });
+    this.collected?.push(decided);
+  }
+
+  /**
+   * From now until end(), pending answers are collected (publish() brackets its routing with both).
+   * Returns what an outer begin() collected so far, for end() to restore (a publish within a publish).
+   */
+  begin(): Promise<void>[] | null {
+    const outer = this.collected;
+    this.collected = [];
+    return outer;
+  }
+
+  /** The answers collected since begin(); null when every answer was synchronous. */
+  end(outer: Promise<void>[] | null): Promise<void>[] | null {
+    const collected = this.collected;
+    this.collected = outer;
+    if (collected === null || collected.length === 0) return null;
+    outer?.push(...collected);
+    return collected;
+  }
+
+  /** Delivers the client's held messages that are decided, in order, up to the first still undecided. */
+  private drain(clientId: string): void {
+    const queue = this.waiting.get(clientId);
+    if (queue === undefined) return;
+    let i = 0;
+    for (; i < queue.length; i++) {
+      const held = queue[i]!;
+      if (held.verdict === undefined) break;
+      if (held.verdict === null) this.deliver(clientId, held.fan, held.target);
+      else this.denied++;
+    }
+    if (i === queue.length) this.waiting.delete(clientId);
+    else queue.splice(0, i);
+  }
+}
