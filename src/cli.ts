@@ -7,6 +7,7 @@ import { createLogger } from './log.js';
 import { startBroker } from './index.js';
 import { Acl, AclError } from './broker/acl/acl.js';
 import { PluginError } from './broker/hooks/load.js';
+import { existsSync } from 'node:fs';
 
 /** Bound on shutdown: clients are told and wills published, but we never hang on a stuck peer. */
 const SHUTDOWN_TIMEOUT_MS = 5000;
@@ -45,6 +46,12 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
       process.stderr.write(`starling: --acl-file: ${err.message}\n`);
       return 2;
     }
+  }
+  // A plugin path that is not a file stops the start here, before any worker is forked.
+  const missing = config.plugins.find((path) => !existsSync(path));
+  if (missing !== undefined) {
+    process.stderr.write(`starling: --plugins: ${missing}: no such file\n`);
+    return 2;
   }
   const log = createLogger(config.logLevel);
   // Said once: by the primary, not again by each cluster worker (node sets NODE_UNIQUE_ID in those).

@@ -56,7 +56,8 @@ export interface StartOptions {
  */
 export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend?: Backend, options: StartOptions = {}): Promise<RunningBroker> {
   const config: BrokerConfig = { ...defaultConfig, ...overrides };
-  checkConfig(config);
+  // Whether a plugin authenticates is known once the plugins are loaded: checked again then.
+  checkConfig(config, { authenticate: config.plugins.length > 0 || options.hooks !== undefined });
   const log = options.logger ?? createLogger(config.logLevel);
   const hooks = await pluginHooks(config, options, log);
   checkConfig(config, { authenticate: hooks?.has.authenticate === true });

@@ -25,6 +25,16 @@ describe('starling CLI', () => {
     expect(r.stderr.trim()).toBe('starling: --workers 2 needs --redis: without Redis the workers could not share sessions and subscriptions');
   });
 
+  it('--plugins: a path that is not a file, or a module that is not a plugin, exits 2 with one line naming it', () => {
+    const missing = runSync(['--port', '0', '--plugins', 'no/such/plugin.mjs']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toEqual([`starling: --plugins: ${process.cwd()}/no/such/plugin.mjs: no such file`]);
+    // A module whose default export has a misspelt hook: refused, not silently ignored.
+    const typo = runSync(['--port', '0', '--plugins', 'test/fixtures/plugins/misspelt-plugin.mjs']);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^starling: plugin .*misspelt-plugin\.mjs: unknown hook 'authorisePublish' \(hooks: authenticate, /)]);
+  });
+
   it('--help prints usage and exits 0', () => {
     const r = runSync(['--help']);
     expect(r.status).toBe(0);
