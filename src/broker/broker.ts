@@ -30,6 +30,7 @@ import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { Wills } from './wills.js';
 import { createAuthMethods, type AuthMethods } from './auth/enhanced-auth.js';
 import { createCredentials, type Credentials } from './auth/credentials.js';
+import { FailedLogins } from './auth/failed-logins.js';
 import { Acl } from './acl/acl.js';
 
 export interface SessionRequest {
@@ -84,6 +85,8 @@ export class Broker implements ConnectionHost, StatsSource {
   readonly credentials: Credentials;
   /** --acl-file's rules (re-read by reloadAcl); null: no ACL, everything allowed. */
   readonly acl: Acl | null;
+  /** Failed logins per remote address: counted, logged, their refusals held (auth/failed-logins.ts). */
+  readonly failedLogins: FailedLogins;
 
   constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger) {
     this.maxWriteBuffer = config.maxWriteBuffer;
@@ -91,6 +94,7 @@ export class Broker implements ConnectionHost, StatsSource {
     this.credentials = createCredentials(config);
     this.acl = config.aclFile === undefined ? null : Acl.load(config.aclFile);
     this.authMethods = createAuthMethods(config, this.credentials);
+    this.failedLogins = new FailedLogins(config, log);
     this.local = new LocalSubscriptions(
       backend.bus,
       log,

@@ -10,6 +10,7 @@ import { topicLimitProblem } from './limits.js';
 import { OutgoingAliases } from '../outgoing-aliases.js';
 import { authenticateConnect, enhancedAuthFor } from './auth.js';
 import { authenticate } from '../auth/credentials.js';
+import { LoginFailedError } from '../auth/failed-logins.js';
 
 /** v3/v4 persistent sessions never expire. */
 const NEVER_EXPIRES = 0xffff_ffff;
@@ -44,7 +45,7 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   // A password hash is verified off the event loop: awaited only when there is one to verify.
   let auth = enhanced !== undefined ? 'ok' : authenticate(config, broker.credentials, packet.username, packet.password);
   if (typeof auth !== 'string') auth = await auth;
-  if (auth === 'bad-credentials') throw new MqttError('bad username or password', ReasonCode.BadUserNameOrPassword);
+  if (auth === 'bad-credentials') throw new LoginFailedError('bad username or password', ReasonCode.BadUserNameOrPassword, { clientId, username: packet.username });
   if (auth === 'anonymous') throw new MqttError('anonymous clients are not allowed', ReasonCode.NotAuthorized);
 
   const will = packet.will;
