@@ -80,6 +80,12 @@ export interface BrokerConfig {
   plugins: string[];
   /** Milliseconds a plugin hook may take to answer before it counts as a denial. */
   pluginTimeoutMs: number;
+  /** The first delay of a failed login's refusal from an address that keeps failing, ms (broker/auth/login-throttle.ts); 0: no delay. */
+  authFailDelayMs: number;
+  /** The longest such delay, ms. */
+  authFailMaxDelayMs: number;
+  /** Failed logins are logged once per remote address per this many ms (the first at once). */
+  authFailLogIntervalMs: number;
 }
 
 export const defaultConfig: BrokerConfig = {
@@ -121,6 +127,9 @@ export const defaultConfig: BrokerConfig = {
   aclFile: undefined,
   plugins: [],
   pluginTimeoutMs: 5000,
+  authFailDelayMs: 1000,
+  authFailMaxDelayMs: 30_000,
+  authFailLogIntervalMs: 60_000,
 };
 
 /** The enhanced authentication methods the broker has built in (broker/auth/), and --auth-methods' "none". */
@@ -181,6 +190,9 @@ const OPTIONS: readonly Option[] = [
   { flag: 'acl-file', key: 'aclFile', kind: 'string', help: "Mosquitto acl_file: topic/pattern/user rules for publish, subscribe and delivery; re-read on SIGHUP (default: none, all allowed)" },
   { flag: 'plugins', key: 'plugins', kind: 'paths', help: 'plugin modules, comma-separated, loaded in every worker: hooks that authenticate, authorize and hear events (docs/plugins.md)' },
   { flag: 'plugin-timeout', key: 'pluginTimeoutMs', kind: 'seconds-ms', help: 'seconds a plugin hook may take before it counts as a denial (default 5)' },
+  { flag: 'auth-fail-delay', key: 'authFailDelayMs', kind: 'seconds-ms', min: 0, max: 2_147_483, help: 'seconds a failed login from an address that failed 3 times already waits for its refusal, doubling with each further failure; 0 = no delay (default 1)' },
+  { flag: 'auth-fail-max-delay', key: 'authFailMaxDelayMs', kind: 'seconds-ms', min: 0, max: 2_147_483, help: 'longest such delay, seconds (default 30)' },
+  { flag: 'auth-fail-log-interval', key: 'authFailLogIntervalMs', kind: 'seconds-ms', min: 1, max: 2_147_483, help: 'failed logins are logged once per address per this many seconds, the first at once (default 60)' },
 ];
 
 export function usage(): string {
@@ -311,6 +323,9 @@ export function checkConfig(config: BrokerConfig, plugins?: { authenticate: bool
     if (name === AUTH_METHOD_NONE) continue;
     if (!BUILT_IN_AUTH_METHODS.includes(name)) throw new ConfigError(`--auth-methods: '${name}' is not one of ${[...BUILT_IN_AUTH_METHODS, AUTH_METHOD_NONE].join(', ')}`);
     if (!users) throw new ConfigError(`--auth-methods ${name} needs --username/--password or --password-file (its users)`);
+  }
+  if (config.authFailDelayMs > 0 && config.authFailMaxDelayMs < config.authFailDelayMs) {
+    throw new ConfigError(`--auth-fail-max-delay ${config.authFailMaxDelayMs / 1000} is below --auth-fail-delay ${config.authFailDelayMs / 1000}`);
   }
   // Secure by default, like Mosquitto 2: off loopback we refuse to start open to anyone unless asked.
   // A plugin may authenticate: known once it is loaded (startBroker asks again, with `plugins`).

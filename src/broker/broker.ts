@@ -30,6 +30,7 @@ import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { Wills } from './wills.js';
 import { createAuthMethods, type AuthMethods } from './auth/enhanced-auth.js';
 import { createCredentials, type Credentials } from './auth/credentials.js';
+import { FailedLogins } from './auth/failed-logins.js';
 import { Acl } from './acl/acl.js';
 import type { Hooks } from './hooks/hooks.js';
 import { DeliveryGate } from './hooks/delivery-gate.js';
@@ -99,6 +100,8 @@ export class Broker implements ConnectionHost, StatsSource {
   readonly hooks: Hooks | null;
   /** authorizeDelivery between routing and sessions (null without that hook). */
   private readonly gate: DeliveryGate | null;
+  /** Failed logins per remote address: counted, logged, their refusals held (auth/failed-logins.ts). */
+  readonly failedLogins: FailedLogins;
 
   constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger, extras: BrokerExtras = {}) {
     this.maxWriteBuffer = config.maxWriteBuffer;
@@ -108,6 +111,7 @@ export class Broker implements ConnectionHost, StatsSource {
     this.authMethods = createAuthMethods(config, this.credentials);
     this.hooks = extras.hooks !== undefined && extras.hooks.size > 0 ? extras.hooks : null;
     this.gate = this.hooks?.has.authorizeDelivery === true ? new DeliveryGate(this.hooks, (clientId) => this.clientOf(clientId), (clientId, fan, target) => this.deliverNow(clientId, fan, target)) : null;
+    this.failedLogins = new FailedLogins(config, log);
     this.local = new LocalSubscriptions(
       backend.bus,
       log,

@@ -24,6 +24,8 @@ export const testDefaults: Partial<BrokerConfig> = {
   logLevel: 'silent',
   connectTimeoutMs: 300,
   sysInterval: 0,
+  // Tests that fail logins on purpose are not slowed (29-login-throttle turns the delay on).
+  authFailDelayMs: 0,
 };
 
 export async function startTestBroker(overrides: Partial<BrokerConfig> = {}): Promise<TestBroker> {

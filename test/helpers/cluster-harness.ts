@@ -74,9 +74,10 @@ function flags(config: Partial<BrokerConfig>): string[] {
   const out: string[] = [];
   for (const [key, value] of Object.entries(config)) {
     if (value === undefined || key === 'logLevel' || key === 'redis' || key === 'workers' || key === 'port') continue;
-    if (key === 'connectTimeoutMs') out.push(`--connect-timeout=${Number(value) / 1000}`);
-    else if (key === 'pluginTimeoutMs') out.push(`--plugin-timeout=${Number(value) / 1000}`);
-    else out.push(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`);
+    const flag = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    // Milliseconds in the config are seconds on the command line (connectTimeoutMs: --connect-timeout).
+    if (key.endsWith('Ms')) out.push(`--${flag(key.slice(0, -2))}=${Number(value) / 1000}`);
+    else out.push(`--${flag(key)}=${String(value)}`);
   }
   return out;
 }

@@ -27,9 +27,10 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  static open(port: number, version: ProtocolVersion = 4): Promise<RawClient> {
+  /** localAddress: the client's own address (any 127.x.y.z on Linux), to look like another host. */
+  static open(port: number, version: ProtocolVersion = 4, localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: '127.0.0.1' }, () => {
+      const socket = connect({ port, host: '127.0.0.1', localAddress }, () => {
         socket.off('error', reject);
         resolve(new RawClient(socket, version));
       });

@@ -107,6 +107,17 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--retain-available=maybe'], {})).toThrow(/^--retain-available: 'maybe' is not a boolean/);
   });
 
+  // Fails if the failed-login flags lose their defaults, their seconds-to-ms conversion, 0 (off) or
+  // the check that the cap is not below the first delay.
+  it('--auth-fail-delay / --auth-fail-max-delay / --auth-fail-log-interval: seconds, 1 / 30 / 60 by default, 0 turns the delay off', () => {
+    expect(defaultConfig).toMatchObject({ authFailDelayMs: 1000, authFailMaxDelayMs: 30_000, authFailLogIntervalMs: 60_000 });
+    expect(parseConfig(['--auth-fail-delay', '0.25', '--auth-fail-max-delay=2'], { STARLING_AUTH_FAIL_LOG_INTERVAL: '5' })).toMatchObject({ authFailDelayMs: 250, authFailMaxDelayMs: 2000, authFailLogIntervalMs: 5000 });
+    expect(parseConfig(['--auth-fail-delay', '0', '--auth-fail-max-delay', '0'], {}).authFailDelayMs).toBe(0);
+    expect(() => parseConfig(['--auth-fail-delay', '5', '--auth-fail-max-delay', '2'], {})).toThrow(/--auth-fail-max-delay 2 is below --auth-fail-delay 5/);
+    expect(() => parseConfig(['--auth-fail-delay', '3000000'], {})).toThrow(/^--auth-fail-delay: '3000000' is not a number of seconds in 0..2147483$/);
+    expect(() => parseConfig(['--auth-fail-log-interval', '0'], {})).toThrow(ConfigError);
+  });
+
   it('--help asks for the usage text', () => {
     expect(() => parseConfig(['--help'], {})).toThrow(HelpRequested);
   });

@@ -22,6 +22,7 @@ import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
 import type { AuthContext, AuthStep } from '../auth/enhanced-auth.js';
 import { AuthExchange } from '../auth/exchange.js';
+import { LoginFailedError } from '../auth/failed-logins.js';
 
 /**
  * CONNECT named an Authentication Method: the connection's exchange, or 0x8C when the method is not
@@ -108,7 +109,8 @@ async function run(conn: Connection, exchange: AuthExchange, ctx: AuthContext, d
       if (step.kind === 'success') return step;
       if (step.kind === 'fail') {
         const code = step.reasonCode >= 0x80 && allowed.has(step.reasonCode) ? step.reasonCode : ReasonCode.NotAuthorized;
-        throw new MqttError(`${exchange.name} authentication failed${step.reason !== undefined ? `: ${step.reason}` : ''}`, code);
+        // A failed login (counted and throttled when it answers CONNECT; a re-authentication's ends in DISCONNECT at once).
+        throw new LoginFailedError(`${exchange.name} authentication failed${step.reason !== undefined ? `: ${step.reason}` : ''}`, code, { clientId: ctx.clientId, username: ctx.username });
       }
       sendAuth(conn, ReasonCode.ContinueAuthentication, authProperties(exchange, step.data));
       const answer = await exchange.nextFromClient();

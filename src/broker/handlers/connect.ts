@@ -12,6 +12,7 @@ import { authenticateConnect, enhancedAuthFor } from './auth.js';
 import { authenticate } from '../auth/credentials.js';
 import type { ClientInfo } from '../hooks/types.js';
 import type { PeerCertificate } from 'node:tls';
+import { LoginFailedError } from '../auth/failed-logins.js';
 
 /** v3/v4 persistent sessions never expire. */
 const NEVER_EXPIRES = 0xffff_ffff;
@@ -46,7 +47,7 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   // A password hash is verified off the event loop: awaited only when there is one to verify.
   let auth = enhanced !== undefined ? 'ok' : authenticate(config, broker.credentials, packet.username, packet.password);
   if (typeof auth !== 'string') auth = await auth;
-  if (auth === 'bad-credentials') throw new MqttError('bad username or password', ReasonCode.BadUserNameOrPassword);
+  if (auth === 'bad-credentials') throw new LoginFailedError('bad username or password', ReasonCode.BadUserNameOrPassword, { clientId, username: packet.username });
   if (auth === 'anonymous') throw new MqttError('anonymous clients are not allowed', ReasonCode.NotAuthorized);
 
   const will = packet.will;
@@ -136,8 +137,14 @@ async function askPlugins(broker: Broker, conn: Connection, client: ClientInfo, 
   const hooks = broker.hooks!;
   if (hooks.has.authenticate) {
     const refusal = await hooks.authenticate(client, password);
-    // A code a CONNACK cannot carry is not what the plugin meant: Not authorized.
-    if (refusal !== null) throw new MqttError(refusal.reason ?? 'not authorized', CONNACK_CODES.has(refusal.reasonCode) ? refusal.reasonCode : ReasonCode.NotAuthorized);
+    if (refusal !== null) {
+      // A code a CONNACK cannot carry is not what the plugin meant: Not authorized.
+      const code = CONNACK_CODES.has(refusal.reasonCode) ? refusal.reasonCode : ReasonCode.NotAuthorized;
+      const message = refusal.reason ?? 'not authorized';
+      // Refused credentials count as a failed login (slowed down, logged); a ban or a quota does not.
+      if (code === ReasonCode.BadUserNameOrPassword || code === ReasonCode.NotAuthorized) throw new LoginFailedError(message, code, { clientId: client.clientId, username: client.username });
+      throw new MqttError(message, code);
+    }
   }
   if (will === null || !hooks.has.authorizePublish) return will;
   const refusal = await hooks.authorizePublish(client, will);

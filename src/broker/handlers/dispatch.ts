@@ -20,7 +20,8 @@ export function dispatchPacket(broker: Broker, conn: Connection, packet: Packet)
   if (conn.state === 'new') {
     // The first packet from the client MUST be CONNECT [MQTT-3.1.0-1].
     if (packet.cmd !== 'connect') throw new ProtocolError(`first packet is ${packet.cmd}, not CONNECT`, 'MQTT-3.1.0-1', 0x82);
-    handleConnect(broker, conn, packet).then(() => drainBacklog(broker, conn), (err: unknown) => conn.fail(err));
+    // A refusal for failed credentials may be held a while (auth/failed-logins.ts).
+    handleConnect(broker, conn, packet).then(() => drainBacklog(broker, conn), (err: unknown) => broker.failedLogins.refuse(conn, err));
     return;
   }
   if (conn.state === 'connecting') {
