@@ -75,6 +75,8 @@ export interface BrokerConfig {
   authMethods: string | undefined;
   /** Mosquitto acl_file: who may publish, subscribe and receive what (broker/acl/); undefined: everyone everything. Re-read on SIGHUP. */
   aclFile: string | undefined;
+  /** Where users and ACL rules come from: "file" (--password-file, --username, --acl-file) or "redis" (kept in Redis, written by `starling passwd --redis`). */
+  auth: 'file' | 'redis';
 }
 
 export const defaultConfig: BrokerConfig = {
@@ -114,6 +116,7 @@ export const defaultConfig: BrokerConfig = {
   redisSetPubsubLimit: false,
   authMethods: undefined,
   aclFile: undefined,
+  auth: 'file',
 };
 
 /** The enhanced authentication methods the broker has built in (broker/auth/), and --auth-methods' "none". */
@@ -130,6 +133,8 @@ interface Option {
   kind: Kind;
   min?: number;
   max?: number;
+  /** The values a 'string' option may take. */
+  choices?: readonly string[];
   help: string;
 }
 
@@ -172,6 +177,7 @@ const OPTIONS: readonly Option[] = [
   { flag: 'redis-set-pubsub-limit', key: 'redisSetPubsubLimit', kind: 'bool', help: "at start, raise Redis' client-output-buffer-limit pubsub to what the bus needs (CONFIG SET; default: only log it)" },
   { flag: 'auth-methods', key: 'authMethods', kind: 'string', help: 'v5 enhanced authentication methods offered, comma-separated (SCRAM-SHA-256), or none (default: SCRAM-SHA-256 when there are users)' },
   { flag: 'acl-file', key: 'aclFile', kind: 'string', help: "Mosquitto acl_file: topic/pattern/user rules for publish, subscribe and delivery; re-read on SIGHUP (default: none, all allowed)" },
+  { flag: 'auth', key: 'auth', kind: 'string', choices: ['file', 'redis'], help: 'file|redis: users and ACL from --password-file/--acl-file (default), or kept in Redis (needs --redis; edited with starling passwd --redis, seen by every node within a second)' },
 ];
 
 export function usage(): string {
@@ -180,6 +186,7 @@ export function usage(): string {
     'usage: starling [options]',
     '       starling bench [bench options]',
     '       starling passwd [-c | -D] FILE USER | -b FILE USER PASSWORD | -U FILE',
+    '       starling passwd --redis URL [-D] USER | -b USER PASSWORD | --acl-file FILE | --acl-clear | --acl-show',
     '',
     'options (each also read from STARLING_<NAME>, e.g. STARLING_MAX_INFLIGHT; flags win):',
     ...lines,
@@ -195,6 +202,7 @@ function convert(option: Option, raw: string, source: string): unknown {
   switch (option.kind) {
     case 'string':
       if (raw === '') throw new ConfigError(`${source}: needs a value`);
+      if (option.choices !== undefined && !option.choices.includes(raw)) throw new ConfigError(`${source}: '${raw}' is not one of ${option.choices.join(', ')}`);
       return raw;
     case 'redis-url':
       if (!isRedisUrl(raw)) throw new ConfigError(`${source}: '${redactUrl(raw)}' is not a Redis URL (redis://[user:password@]host[:port][/db], or rediss:// for TLS)`);
@@ -221,7 +229,7 @@ function convert(option: Option, raw: string, source: string): unknown {
 }
 
 /** redis:// or rediss://, a host, an optional port 1..65535 and database number; no query or fragment. */
-function isRedisUrl(raw: string): boolean {
+export function isRedisUrl(raw: string): boolean {
   let url: URL;
   try {
     url = new URL(raw);
@@ -288,6 +296,13 @@ export function checkConfig(config: BrokerConfig): void {
   if (config.passwordFile !== undefined && config.username !== undefined) {
     throw new ConfigError('--password-file and --username/--password exclude each other (add the user to the file: starling passwd FILE USER)');
   }
+  if (config.auth !== 'file' && config.auth !== 'redis') throw new ConfigError(`--auth: '${String(config.auth)}' is not one of file, redis`);
+  if (config.auth === 'redis') {
+    if (config.redis === undefined) throw new ConfigError('--auth redis needs --redis (the users and ACL rules are kept there)');
+    if (config.passwordFile !== undefined || config.username !== undefined || config.aclFile !== undefined) {
+      throw new ConfigError('--auth redis excludes --password-file, --username/--password and --acl-file (users and rules are kept in Redis: starling passwd --redis)');
+    }
+  }
   const users = hasUsers(config);
   if (config.workers > 1 && config.redis === undefined) {
     throw new ConfigError(`--workers ${config.workers} needs --redis: without Redis the workers could not share sessions and subscriptions`);
@@ -295,11 +310,11 @@ export function checkConfig(config: BrokerConfig): void {
   for (const name of config.authMethods?.split(',').map((n) => n.trim()) ?? []) {
     if (name === AUTH_METHOD_NONE) continue;
     if (!BUILT_IN_AUTH_METHODS.includes(name)) throw new ConfigError(`--auth-methods: '${name}' is not one of ${[...BUILT_IN_AUTH_METHODS, AUTH_METHOD_NONE].join(', ')}`);
-    if (!users) throw new ConfigError(`--auth-methods ${name} needs --username/--password or --password-file (its users)`);
+    if (!users) throw new ConfigError(`--auth-methods ${name} needs --username/--password, --password-file or --auth redis (its users)`);
   }
   // Secure by default, like Mosquitto 2: off loopback we refuse to start open to anyone unless asked.
   if (!isLoopback(config.host) && !users && config.allowAnonymous !== true) {
-    throw new ConfigError(`listening on ${config.host} needs --password-file, --username/--password or --allow-anonymous`);
+    throw new ConfigError(`listening on ${config.host} needs --password-file, --username/--password, --auth redis or --allow-anonymous`);
   }
 }
 
@@ -309,7 +324,7 @@ export function anonymousAllowed(config: BrokerConfig): boolean {
   return !hasUsers(config);
 }
 
-/** Whether users are configured (a password file or the --username/--password pair). */
+/** Whether users are configured (a password file, the --username/--password pair, or users in Redis). */
 export function hasUsers(config: BrokerConfig): boolean {
-  return config.username !== undefined || config.passwordFile !== undefined;
+  return config.username !== undefined || config.passwordFile !== undefined || config.auth === 'redis';
 }

@@ -7,6 +7,8 @@ import type { StatsSource } from './broker/stats.js';
 import { createMemoryBackend } from './store/memory/index.js';
 import type { Backend } from './store/types.js';
 import { listenTcp, type TcpListener } from './transport/tcp.js';
+import type { Credentials } from './broker/auth/credentials.js';
+import type { Acl } from './broker/acl/acl.js';
 
 export { Broker } from './broker/broker.js';
 export type { BrokerConfig } from './config.js';
@@ -27,6 +29,9 @@ export interface StartOptions {
   logger?: Logger;
   /** Where $SYS numbers come from (a cluster passes a cluster-wide sum); default: this broker. */
   stats?: StatsSource;
+  /** Users and ACL rules read by the caller (--auth redis: cluster/redis-auth.ts); default: from config. */
+  credentials?: Credentials;
+  acl?: Acl;
 }
 
 /**
@@ -39,7 +44,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
   const log = options.logger ?? createLogger(config.logLevel);
   const ownBackend = backend === undefined;
   const store = backend ?? createMemoryBackend();
-  const broker = new Broker(config, store, log);
+  const broker = new Broker(config, store, log, { credentials: options.credentials, acl: options.acl });
   const sys = new SysPublisher(options.stats ?? broker, (m) => void broker.publish(m).catch(() => undefined), config.sysInterval);
   let listener: TcpListener;
   try {

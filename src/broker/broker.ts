@@ -85,11 +85,12 @@ export class Broker implements ConnectionHost, StatsSource {
   /** --acl-file's rules (re-read by reloadAcl); null: no ACL, everything allowed. */
   readonly acl: Acl | null;
 
-  constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger) {
+  /** `auth`: users and rules read by the caller (--auth redis); default: from config's files. */
+  constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger, auth: { credentials?: Credentials; acl?: Acl } = {}) {
     this.maxWriteBuffer = config.maxWriteBuffer;
     // First: a bad password file or ACL throws before anything is started.
-    this.credentials = createCredentials(config);
-    this.acl = config.aclFile === undefined ? null : Acl.load(config.aclFile);
+    this.credentials = auth.credentials ?? createCredentials(config);
+    this.acl = auth.acl ?? (config.aclFile === undefined ? null : Acl.load(config.aclFile));
     this.authMethods = createAuthMethods(config, this.credentials);
     this.local = new LocalSubscriptions(
       backend.bus,
