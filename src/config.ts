@@ -86,6 +86,8 @@ export interface BrokerConfig {
   authFailMaxDelayMs: number;
   /** Failed logins are logged once per remote address per this many ms (the first at once). */
   authFailLogIntervalMs: number;
+  /** Where users and ACL rules come from: "file" (--password-file, --username, --acl-file) or "redis" (kept in Redis, written by `starling passwd --redis`). */
+  auth: 'file' | 'redis';
 }
 
 export const defaultConfig: BrokerConfig = {
@@ -130,6 +132,7 @@ export const defaultConfig: BrokerConfig = {
   authFailDelayMs: 1000,
   authFailMaxDelayMs: 30_000,
   authFailLogIntervalMs: 60_000,
+  auth: 'file',
 };
 
 /** The enhanced authentication methods the broker has built in (broker/auth/), and --auth-methods' "none". */
@@ -146,6 +149,8 @@ interface Option {
   kind: Kind;
   min?: number;
   max?: number;
+  /** The values a 'string' option may take. */
+  choices?: readonly string[];
   help: string;
 }
 
@@ -189,10 +194,11 @@ const OPTIONS: readonly Option[] = [
   { flag: 'auth-methods', key: 'authMethods', kind: 'string', help: 'v5 enhanced authentication methods offered, comma-separated (SCRAM-SHA-256), or none (default: SCRAM-SHA-256 when there are users)' },
   { flag: 'acl-file', key: 'aclFile', kind: 'string', help: "Mosquitto acl_file: topic/pattern/user rules for publish, subscribe and delivery; re-read on SIGHUP (default: none, all allowed)" },
   { flag: 'plugins', key: 'plugins', kind: 'paths', help: 'plugin modules, comma-separated, loaded in every worker: hooks that authenticate, authorize and hear events (docs/plugins.md)' },
-  { flag: 'plugin-timeout', key: 'pluginTimeoutMs', kind: 'seconds-ms', help: 'seconds a plugin hook may take before it counts as a denial (default 5)' },
+  { flag: 'plugin-timeout', key: 'pluginTimeoutMs', kind: 'seconds-ms', max: 2_147_483, help: 'seconds a plugin hook may take before it counts as a denial (default 5)' },
   { flag: 'auth-fail-delay', key: 'authFailDelayMs', kind: 'seconds-ms', min: 0, max: 2_147_483, help: 'seconds a failed login from an address that failed 3 times already waits for its refusal, doubling with each further failure; 0 = no delay (default 1)' },
   { flag: 'auth-fail-max-delay', key: 'authFailMaxDelayMs', kind: 'seconds-ms', min: 0, max: 2_147_483, help: 'longest such delay, seconds (default 30)' },
   { flag: 'auth-fail-log-interval', key: 'authFailLogIntervalMs', kind: 'seconds-ms', min: 1, max: 2_147_483, help: 'failed logins are logged once per address per this many seconds, the first at once (default 60)' },
+  { flag: 'auth', key: 'auth', kind: 'string', choices: ['file', 'redis'], help: 'file|redis: users and ACL from --password-file/--acl-file (default), or kept in Redis (needs --redis; edited with starling passwd --redis, seen by every node within a second)' },
 ];
 
 export function usage(): string {
@@ -201,6 +207,7 @@ export function usage(): string {
     'usage: starling [options]',
     '       starling bench [bench options]',
     '       starling passwd [-c | -D] FILE USER | -b FILE USER PASSWORD | -U FILE',
+    '       starling passwd --redis URL [-D] USER | -b USER PASSWORD | --acl-file FILE | --acl-clear | --acl-show',
     '',
     'options (each also read from STARLING_<NAME>, e.g. STARLING_MAX_INFLIGHT; flags win):',
     ...lines,
@@ -216,6 +223,7 @@ function convert(option: Option, raw: string, source: string): unknown {
   switch (option.kind) {
     case 'string':
       if (raw === '') throw new ConfigError(`${source}: needs a value`);
+      if (option.choices !== undefined && !option.choices.includes(raw)) throw new ConfigError(`${source}: '${raw}' is not one of ${option.choices.join(', ')}`);
       return raw;
     case 'paths': {
       const paths = raw.split(',').map((p) => p.trim());
@@ -248,7 +256,7 @@ function convert(option: Option, raw: string, source: string): unknown {
 }
 
 /** redis:// or rediss://, a host, an optional port 1..65535 and database number; no query or fragment. */
-function isRedisUrl(raw: string): boolean {
+export function isRedisUrl(raw: string): boolean {
   let url: URL;
   try {
     url = new URL(raw);
@@ -315,6 +323,13 @@ export function checkConfig(config: BrokerConfig, plugins?: { authenticate: bool
   if (config.passwordFile !== undefined && config.username !== undefined) {
     throw new ConfigError('--password-file and --username/--password exclude each other (add the user to the file: starling passwd FILE USER)');
   }
+  if (config.auth !== 'file' && config.auth !== 'redis') throw new ConfigError(`--auth: '${String(config.auth)}' is not one of file, redis`);
+  if (config.auth === 'redis') {
+    if (config.redis === undefined) throw new ConfigError('--auth redis needs --redis (the users and ACL rules are kept there)');
+    if (config.passwordFile !== undefined || config.username !== undefined || config.aclFile !== undefined) {
+      throw new ConfigError('--auth redis excludes --password-file, --username/--password and --acl-file (users and rules are kept in Redis: starling passwd --redis)');
+    }
+  }
   const users = hasUsers(config);
   if (config.workers > 1 && config.redis === undefined) {
     throw new ConfigError(`--workers ${config.workers} needs --redis: without Redis the workers could not share sessions and subscriptions`);
@@ -322,7 +337,7 @@ export function checkConfig(config: BrokerConfig, plugins?: { authenticate: bool
   for (const name of config.authMethods?.split(',').map((n) => n.trim()) ?? []) {
     if (name === AUTH_METHOD_NONE) continue;
     if (!BUILT_IN_AUTH_METHODS.includes(name)) throw new ConfigError(`--auth-methods: '${name}' is not one of ${[...BUILT_IN_AUTH_METHODS, AUTH_METHOD_NONE].join(', ')}`);
-    if (!users) throw new ConfigError(`--auth-methods ${name} needs --username/--password or --password-file (its users)`);
+    if (!users) throw new ConfigError(`--auth-methods ${name} needs --username/--password, --password-file or --auth redis (its users)`);
   }
   if (config.authFailDelayMs > 0 && config.authFailMaxDelayMs < config.authFailDelayMs) {
     throw new ConfigError(`--auth-fail-max-delay ${config.authFailMaxDelayMs / 1000} is below --auth-fail-delay ${config.authFailDelayMs / 1000}`);
@@ -331,7 +346,7 @@ export function checkConfig(config: BrokerConfig, plugins?: { authenticate: bool
   // A plugin may authenticate: known once it is loaded (startBroker asks again, with `plugins`).
   const pluginsMayAuthenticate = plugins === undefined ? config.plugins.length > 0 : plugins.authenticate;
   if (!isLoopback(config.host) && !users && config.allowAnonymous !== true && !pluginsMayAuthenticate) {
-    throw new ConfigError(`listening on ${config.host} needs --password-file, --username/--password, --allow-anonymous or a plugin with an authenticate hook`);
+    throw new ConfigError(`listening on ${config.host} needs --password-file, --username/--password, --auth redis, --allow-anonymous or a plugin with an authenticate hook`);
   }
 }
 
@@ -341,7 +356,7 @@ export function anonymousAllowed(config: BrokerConfig): boolean {
   return !hasUsers(config);
 }
 
-/** Whether users are configured (a password file or the --username/--password pair). */
+/** Whether users are configured (a password file, the --username/--password pair, or users in Redis). */
 export function hasUsers(config: BrokerConfig): boolean {
-  return config.username !== undefined || config.passwordFile !== undefined;
+  return config.username !== undefined || config.passwordFile !== undefined || config.auth === 'redis';
 }

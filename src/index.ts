@@ -10,6 +10,8 @@ import { listenTcp, type TcpListener } from './transport/tcp.js';
 import { Hooks } from './broker/hooks/hooks.js';
 import { loadPlugins, makeHooks } from './broker/hooks/load.js';
 import type { StarlingPlugin } from './broker/hooks/types.js';
+import type { Credentials } from './broker/auth/credentials.js';
+import type { Acl } from './broker/acl/acl.js';
 
 export { Broker } from './broker/broker.js';
 export type { BrokerConfig } from './config.js';
@@ -48,6 +50,9 @@ export interface StartOptions {
   stats?: StatsSource;
   /** Plugin hooks (asked after those of config.plugins, in order): see docs/plugins.md. */
   hooks?: StarlingPlugin | readonly StarlingPlugin[];
+  /** Users and ACL rules read by the caller (--auth redis: cluster/redis-auth.ts); default: from config. */
+  credentials?: Credentials;
+  acl?: Acl;
 }
 
 /**
@@ -63,7 +68,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
   checkConfig(config, { authenticate: hooks?.has.authenticate === true });
   const ownBackend = backend === undefined;
   const store = backend ?? createMemoryBackend();
-  const broker = new Broker(config, store, log, hooks === undefined ? {} : { hooks });
+  const broker = new Broker(config, store, log, { hooks, credentials: options.credentials, acl: options.acl });
   const sys = new SysPublisher(options.stats ?? broker, (m) => void broker.publish(m).catch(() => undefined), config.sysInterval);
   let listener: TcpListener;
   try {

@@ -39,7 +39,10 @@ import type { ClientInfo } from './hooks/types.js';
 /** What a library user or cluster worker adds to a broker beyond its config. */
 export interface BrokerExtras {
   /** Plugin hooks (broker/hooks/); none: nothing asked, nothing told. */
-  hooks?: Hooks;
+  hooks?: Hooks | undefined;
+  /** Users and ACL rules read by the caller (--auth redis: cluster/redis-auth.ts); default: from config's files. */
+  credentials?: Credentials | undefined;
+  acl?: Acl | undefined;
 }
 
 export interface SessionRequest {
@@ -103,11 +106,12 @@ export class Broker implements ConnectionHost, StatsSource {
   /** Failed logins per remote address: counted, logged, their refusals held (auth/failed-logins.ts). */
   readonly failedLogins: FailedLogins;
 
+  /** `extras`: plugin hooks; users and rules read by the caller (--auth redis; default: from config's files). */
   constructor(readonly config: BrokerConfig, readonly backend: Backend, readonly log: Logger, extras: BrokerExtras = {}) {
     this.maxWriteBuffer = config.maxWriteBuffer;
     // First: a bad password file or ACL throws before anything is started.
-    this.credentials = createCredentials(config);
-    this.acl = config.aclFile === undefined ? null : Acl.load(config.aclFile);
+    this.credentials = extras.credentials ?? createCredentials(config);
+    this.acl = extras.acl ?? (config.aclFile === undefined ? null : Acl.load(config.aclFile));
     this.authMethods = createAuthMethods(config, this.credentials);
     this.hooks = extras.hooks !== undefined && extras.hooks.size > 0 ? extras.hooks : null;
     this.gate = this.hooks?.has.authorizeDelivery === true ? new DeliveryGate(this.hooks, (clientId) => this.clientOf(clientId), (clientId, fan, target) => this.deliverNow(clientId, fan, target)) : null;

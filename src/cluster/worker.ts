@@ -11,6 +11,8 @@ import { createRedisBackend, RedisUnreachableError } from '../store/redis/index.
 import { reloadCredentials } from '../broker/auth/credentials.js';
 import { PasswordFileError } from '../broker/auth/password-file.js';
 import { PluginError } from '../broker/hooks/load.js';
+import { AclError } from '../broker/acl/acl.js';
+import { openRedisAuth, type RedisAuth } from './redis-auth.js';
 import { ClusterStats } from './cluster-stats.js';
 import { isStarlingMessage, type LoadMessage, type PrimaryToWorker, type ReadyMessage } from './messages.js';
 import { SYS_PUBLISHER_ENV } from './primary.js';
@@ -84,12 +86,17 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   // One worker per primary publishes $SYS (with cluster-wide sums), not every worker.
   const sysInterval = cluster.isWorker && process.env[SYS_PUBLISHER_ENV] !== '1' ? 0 : config.sysInterval;
   let running: RunningBroker;
+  // --auth redis: users and ACL read before the broker accepts anyone.
+  let redisAuth: RedisAuth | undefined;
   try {
-    running = await startBroker({ ...config, sysInterval }, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() } });
+    if (config.auth === 'redis') redisAuth = await openRedisAuth(config.redis, options.prefix, config.redisTimeoutMs, nodeLog);
+    const auth = redisAuth === undefined ? {} : { credentials: redisAuth.credentials, acl: redisAuth.acl };
+    running = await startBroker({ ...config, sysInterval }, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() }, ...auth });
   } catch (err) {
     // Leave Redis tidy (no heartbeat left to expire and be "recovered"), but never hang on it.
-    await Promise.race([backend.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-    if (err instanceof PasswordFileError || err instanceof PluginError || err instanceof ConfigError) throw new StartError(err.message, true);
+    await Promise.race([Promise.all([backend.close(), redisAuth?.close()]).catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    if (err instanceof PasswordFileError || err instanceof AclError || err instanceof PluginError || err instanceof ConfigError) throw new StartError(err.message, true);
+    if (err instanceof RedisUnreachableError) throw new StartError(`${err.message} (--redis-timeout)`, true);
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== undefined && LISTEN_ERRORS.has(code)) throw new StartError(`cannot listen on ${config.host}:${config.port}: ${code}`, true);
     throw err;
@@ -99,6 +106,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   reportTimer.unref();
   void reporter.report().catch(() => {});
   const broker = running.broker;
+  redisAuth?.attach(broker);
   const recovery = new DeadNodeRecovery({ backend, broker: broker.deadNodes, logger: nodeLog });
 
   let stopping: Promise<void> | null = null;
@@ -110,6 +118,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
       const timer = setTimeout(() => process.exit(0), SHUTDOWN_TIMEOUT_MS);
       timer.unref();
       await running.close().catch((err: unknown) => nodeLog.error({ err }, 'worker: broker close failed'));
+      await redisAuth?.close().catch(() => {});
       await backend.close().catch((err: unknown) => nodeLog.error({ err }, 'worker: backend close failed'));
       process.exit(0);
     })());
@@ -139,8 +148,9 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
     reportLoad();
   };
 
-  /** SIGHUP's work: the password file and the ACL read again (a bad one keeps the old: one error line). */
+  /** SIGHUP's work: the password file and the ACL read again (a bad one keeps the old: one error line); with --auth redis, read from Redis. */
   const reload = (): void => {
+    if (redisAuth !== undefined) return void redisAuth.refresh();
     reloadCredentials(broker.credentials, nodeLog);
     broker.reloadAcl();
   };

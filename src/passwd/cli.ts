@@ -4,6 +4,7 @@
 //                                                anew; -D deletes USER
 //   starling passwd [-c] -b FILE USER PASSWORD   the password from the command line (visible in ps)
 //   starling passwd -U FILE                      hashes every plain-text user:password line in place
+//   starling passwd --redis URL ...              users and ACL kept in Redis (--auth redis): redis.ts
 //
 // New hashes are Starling's ($starling$scrypt…, with SCRAM-SHA-256 keys: password-hash.ts); every
 // other line (comments, other users, Mosquitto's $6$/$7$ hashes) is kept as it was. The file is
@@ -25,9 +26,20 @@ const USAGE = [
   ' -c  create FILE, overwriting it if it exists',
   ' -D  delete USER',
   ' -U  hash the plain-text passwords of FILE in place (lines already hashed stay)',
+  '',
+  'users and ACL kept in Redis (starling --auth redis):',
+  '       starling passwd --redis URL [--prefix P] [-D] USER',
+  '       starling passwd --redis URL [--prefix P] -b USER PASSWORD',
+  '       starling passwd --redis URL [--prefix P] -l | --acl-file FILE | --acl-clear | --acl-show',
+  ' --redis URL       the cluster\'s Redis; every node applies a change within a second',
+  ' --prefix P        its key prefix (default: STARLING_REDIS_PREFIX, else starling:)',
+  ' -l                list the users',
+  ' --acl-file FILE   set the ACL (Mosquitto acl_file syntax; checked first, a bad one is not stored)',
+  ' --acl-clear       remove the ACL (everything allowed)',
+  ' --acl-show        print the ACL',
 ].join('\n');
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 interface Command {
   batch: boolean;
@@ -39,6 +51,16 @@ interface Command {
 
 export async function runPasswdCli(argv: readonly string[]): Promise<number> {
   try {
+    if (argv.some((a) => a === '--redis' || a.startsWith('--redis='))) {
+      // Loaded only here: the file mode needs no Redis client.
+      const redis = await import('./redis.js');
+      if (argv.includes('-h') || argv.includes('--help')) {
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      }
+      await redis.runRedisCommand(redis.parseRedisArgs(argv));
+      return 0;
+    }
     const command = parseArgs(argv);
     if (command === 'help') {
       process.stdout.write(`${USAGE}\n`);
@@ -78,7 +100,7 @@ function parseArgs(argv: readonly string[]): Command | 'help' {
   return command;
 }
 
-function checkUser(user: string): void {
+export function checkUser(user: string): void {
   if (user === '') throw new Error('the user name is empty');
   if (user.includes(':')) throw new Error(`user name '${user}' contains ':'`);
   if (user !== user.trim()) throw new Error(`user name '${user}' starts or ends with blanks (they would be ignored when the file is read)`);

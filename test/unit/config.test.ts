@@ -118,6 +118,24 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--auth-fail-log-interval', '0'], {})).toThrow(ConfigError);
   });
 
+  // Fails if --auth redis starts without --redis (no users anywhere: every login refused), mixes with
+  // the file flags (two sources of users), or does not count as having users (off loopback it
+  // would need --allow-anonymous, and anonymous clients would be let in on loopback).
+  it('--auth / STARLING_AUTH: file by default; redis needs --redis, excludes the file flags, and counts as users', () => {
+    const redis = ['--redis', 'redis://127.0.0.1:6379', '--workers', '1'];
+    expect(defaultConfig.auth).toBe('file');
+    expect(parseConfig([...redis, '--auth', 'redis'], {}).auth).toBe('redis');
+    expect(parseConfig(redis, { STARLING_AUTH: 'redis' }).auth).toBe('redis');
+    expect(() => parseConfig(['--auth', 'ldap'], {})).toThrow(/^--auth: 'ldap' is not one of file, redis$/);
+    expect(() => parseConfig(['--auth', 'redis'], {})).toThrow(/^--auth redis needs --redis \(the users and ACL rules are kept there\)$/);
+    for (const file of [['--password-file', '/x'], ['--username', 'u', '--password', 'p'], ['--acl-file', '/x']]) {
+      expect(() => parseConfig([...redis, '--auth', 'redis', ...file], {})).toThrow(/^--auth redis excludes --password-file, --username\/--password and --acl-file/);
+    }
+    const config = parseConfig([...redis, '--auth', 'redis', '--host', '0.0.0.0'], {});
+    expect(anonymousAllowed(config)).toBe(false);
+    expect(parseConfig([...redis, '--auth', 'redis', '--auth-methods', 'SCRAM-SHA-256'], {}).authMethods).toBe('SCRAM-SHA-256');
+  });
+
   it('--help asks for the usage text', () => {
     expect(() => parseConfig(['--help'], {})).toThrow(HelpRequested);
   });

@@ -1,4 +1,5 @@
-// Who may do what: the rules of an acl_file (parse.ts) and the decisions taken from them.
+// Who may do what: the rules of an acl_file (parse.ts) and the decisions taken from them. The
+// text comes from --acl-file, or from Redis with --auth redis (Acl.fromText; none = all allowed).
 //
 // Order of a decision, as Mosquitto 2's acl_file check takes it: the client's own list (the
 // anonymous rules for a client without username, else its user's rules; none when the file has
@@ -31,14 +32,25 @@ const STOP: Rule = { access: DENY, filter: '#', usesUsername: false, usesClientI
 /** The share key of clients without rules of their own (see Acl.shareKey). */
 const NO_RULES = Object.freeze({});
 
-/** The rules of one file, replaced as a whole on reload. */
+/** Rules that allow everything: a source that has no ACL now (--auth redis without an ACL text). */
+const OPEN: readonly Rule[] = Object.freeze([]);
+
+/** The share key of every client while the rules are OPEN (never confused with NO_RULES). */
+const OPEN_KEY = Object.freeze({});
+
+/**
+ * The rules of one source (a file, or text kept by another source such as Redis), replaced as a
+ * whole on reload. null rules: the source has no ACL now, everything is allowed.
+ */
 export class Acl {
   /** Bumped by every reload: a client's cached decisions and resolved rules are then stale. */
   generation = 0;
 
   constructor(
+    /** The file, or the name of the source, for log lines and errors. */
     readonly file: string,
-    private rules: AclRules,
+    private rules: AclRules | null,
+    private readonly read: () => AclRules | null = () => readAclFile(file),
   ) {}
 
   /** Reads and parses the file (throws AclError, one line naming the file and line). */
@@ -46,13 +58,25 @@ export class Acl {
     return new Acl(file, readAclFile(file));
   }
 
-  get ruleCount(): number {
-    return this.rules.ruleCount;
+  /**
+   * Rules from text another source keeps (Redis): text() gives its current ACL, undefined for none
+   * (everything allowed). Parsed now and on every reload(); throws AclError naming `name` and the line.
+   */
+  static fromText(name: string, text: () => string | undefined): Acl {
+    const read = (): AclRules | null => {
+      const current = text();
+      return current === undefined ? null : parseAcl(current, name);
+    };
+    return new Acl(name, read(), read);
   }
 
-  /** Reads the file again; on any error the old rules stay (the error is thrown for the caller to log). */
+  get ruleCount(): number {
+    return this.rules?.ruleCount ?? 0;
+  }
+
+  /** Reads the source again; on any error the old rules stay (the error is thrown for the caller to log). */
   reload(): void {
-    this.rules = readAclFile(this.file);
+    this.rules = this.read();
     this.generation++;
   }
 
@@ -66,6 +90,7 @@ export class Acl {
    * fan-out asks once for all of them (ClientAcl.canReadOnce). undefined: the rules are its own.
    */
   shareKey(username: string | undefined): object | undefined {
+    if (this.rules === null) return OPEN_KEY;
     const { anonymous, users, patterns } = this.rules;
     if (patterns.length > 0) return undefined;
     return (username === undefined ? anonymous : users.get(username)) ?? NO_RULES;
@@ -73,6 +98,7 @@ export class Acl {
 
   /** The ordered rules that apply to this client (see the header). */
   resolve(clientId: string, username: string | undefined): readonly Rule[] {
+    if (this.rules === null) return OPEN;
     const { anonymous, users, patterns } = this.rules;
     const own = username === undefined ? anonymous : users.get(username);
     // Without pattern rules a client's rules are its section, shared (not copied per client).
@@ -137,6 +163,7 @@ export class ClientAcl {
   }
 
   canPublish(topic: string): boolean {
+    if (this.current() === OPEN) return true; // as without an ACL
     if (topic.startsWith('$SYS/') || topic === '$SYS') return false; // only the broker writes $SYS (as Mosquitto)
     return this.cached(this.writes, topic, WRITE);
   }
@@ -145,8 +172,10 @@ export class ClientAcl {
   canSubscribe(subscription: string): boolean {
     const filter = isSharedSubscription(subscription) ? (parseSharedSubscription(subscription)?.filter ?? subscription) : subscription;
     // Split once: a large ACL is many rules against this one filter.
+    const rules = this.current();
+    if (rules === OPEN) return true;
     const levels = filter.split('/');
-    for (const rule of this.current()) {
+    for (const rule of rules) {
       if (rule === STOP) return false;
       const ruleLevels = (rule.levels ??= rule.filter.split('/'));
       if (rule.access === DENY) {
@@ -167,6 +196,7 @@ export class ClientAcl {
   }
 
   private decide(topic: string, access: number): boolean {
+    if (this.rules === OPEN) return true;
     for (const rule of this.rules) {
       if (rule === STOP) return false;
       if (!topicMatchesFilter(topic, rule.filter)) continue;

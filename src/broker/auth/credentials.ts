@@ -1,8 +1,10 @@
 // Who may log in with a user name and password: the broker's one Credentials object, made from
 // config. --password-file gives a file of users (password-file.ts), --username/--password one
-// user, neither no users (a user name is then only a label). The same object answers CONNECT's
-// User Name/Password (authenticate()) and SCRAM-SHA-256's lookups (ScramCredentialStore), and is
-// what SIGHUP re-reads. Nothing is kept in plain text but the --password of the command line.
+// user, --auth redis a table kept in Redis (read by the cluster worker and passed in), none of
+// them no users (a user name is then only a label). The same object answers CONNECT's User
+// Name/Password (authenticate()) and SCRAM-SHA-256's lookups (ScramCredentialStore), and is what
+// SIGHUP (or a change in Redis) re-reads. Nothing is kept in plain text but the --password of
+// the command line.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { anonymousAllowed, type BrokerConfig } from '../../config.js';
 import type { Logger } from '../../log.js';
@@ -20,6 +22,8 @@ export interface Credentials extends ScramCredentialStore {
 }
 
 export function createCredentials(config: BrokerConfig): Credentials {
+  // The users are in Redis: whoever starts the broker reads them first and passes them in (cluster/redis-auth.ts).
+  if (config.auth === 'redis') throw new Error('--auth redis: the broker needs the users read from Redis (StartOptions.credentials)');
   if (config.passwordFile !== undefined) return new PasswordFileCredentials(config.passwordFile);
   if (config.username !== undefined && config.password !== undefined) return new SingleUserCredentials(config.username, config.password);
   return NO_CREDENTIALS;
@@ -74,15 +78,22 @@ export class SingleUserCredentials implements Credentials {
   }
 }
 
-/** --password-file: its users, read at start and again on reload(). */
-export class PasswordFileCredentials implements Credentials {
+/**
+ * Users with hashed passwords from a source read at start and again on reload(): a password file,
+ * or the table --auth redis keeps (read() parses what was last fetched from Redis; never per login).
+ */
+export class HashedCredentials implements Credentials {
   readonly configured = true;
   private users: Map<string, PasswordHash>;
   /** Checked for an unknown user, so that a wrong name costs the time of a wrong password. */
   private readonly decoy: PasswordHash = { kind: 'scrypt', ...SCRYPT_DEFAULTS, salt: randomBytes(16), hash: randomBytes(32), scram: undefined };
 
-  constructor(readonly file: string) {
-    this.users = loadPasswordFile(file);
+  constructor(
+    /** Names the source in the reload line ("password file /etc/starling/passwd"). */
+    private readonly source: string,
+    private readonly read: () => Map<string, PasswordHash>,
+  ) {
+    this.users = read();
   }
 
   get size(): number {
@@ -102,8 +113,15 @@ export class PasswordFileCredentials implements Credentials {
   }
 
   reload(): string {
-    this.users = loadPasswordFile(this.file);
-    return `password file ${this.file} re-read: ${this.users.size} users`;
+    this.users = this.read();
+    return `${this.source} re-read: ${this.users.size} users`;
+  }
+}
+
+/** --password-file: its users, read at start and again on reload(). */
+export class PasswordFileCredentials extends HashedCredentials {
+  constructor(readonly file: string) {
+    super(`password file ${file}`, () => loadPasswordFile(file));
   }
 }
 

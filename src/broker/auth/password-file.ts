@@ -58,3 +58,17 @@ export function loadPasswordFile(file: string): Map<string, PasswordHash> {
   }
   return parsePasswordFile(text, file);
 }
+
+/**
+ * Users and their hashes from a table kept elsewhere (Redis' {prefix}auth:users: user -> the text
+ * after "user:"); as strict as a file: a bad entry throws PasswordFileError naming `where` and the user.
+ */
+export function parseUserTable(entries: ReadonlyMap<string, string>, where: string): Map<string, PasswordHash> {
+  const users = new Map<string, PasswordHash>();
+  for (const [user, secret] of entries) {
+    const hash = parseHash(secret.trim());
+    if (typeof hash === 'string') throw new PasswordFileError(`${where}: user '${user}': ${hash}`);
+    users.set(user, hash);
+  }
+  return users;
+}

@@ -7,7 +7,7 @@ import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
 import type { Session } from '../session.js';
 import { ackProperties } from '../answers.js';
-import { isPromise } from '../hooks/hooks.js';
+import { isPromise, type Verdict } from '../hooks/hooks.js';
 import type { Refusal } from '../hooks/types.js';
 import { topicLimitProblem } from './limits.js';
 import { resolveTopicAlias } from './topic-alias.js';
@@ -133,13 +133,18 @@ function whenAuthorized(broker: Broker, conn: Connection, message: Message, allo
     else denied(verdict);
     return;
   }
-  const mine: Promise<void> = Promise.all([before, verdict]).then(([, v]) => {
+  // The hooks' promises never reject (a failure is a refusal): one promise per message, no catch.
+  const decided = before === null ? (verdict as Promise<Verdict>) : before.then(() => verdict);
+  const mine: Promise<void> = decided.then((v) => {
     if (conn.publishChain === mine) conn.publishChain = null;
-    if (v === null) allowed();
-    else denied(v as Refusal);
+    try {
+      if (v === null) allowed();
+      else denied(v);
+    } catch (err) {
+      conn.fail(err);
+    }
   });
   conn.publishChain = mine;
-  mine.catch((err: unknown) => conn.fail(err));
 }
 
 const ACL_REFUSAL: Refusal = Object.freeze({ reasonCode: ReasonCode.NotAuthorized });

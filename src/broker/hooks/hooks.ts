@@ -27,12 +27,14 @@ export class Hooks {
   /** Whether any plugin has the hook: the broker skips the call (and its arguments) otherwise. */
   readonly has: Readonly<Record<DecisionHook | EventHook | 'authorizeSubscribe', boolean>>;
   private readonly wrongShape = new Set<string>();
+  private readonly clock: AnswerClock;
 
   constructor(
     private readonly plugins: readonly NamedHooks[],
     private readonly timeoutMs: number,
     private readonly log: Logger,
   ) {
+    this.clock = new AnswerClock();
     const has = (name: keyof BrokerHooks): boolean => plugins.some((p) => typeof p.hooks[name] === 'function');
     this.has = {
       authenticate: has('authenticate'),
@@ -77,7 +79,7 @@ export class Hooks {
         const verdict = this.subscribeVerdict(plugin, a, qos);
         return typeof verdict !== 'number' ? verdict : this.subscribeFrom(i + 1, client, filter, verdict);
       };
-      if (isPromise(answer)) return this.budget(plugin, 'authorizeSubscribe', answer).then(next);
+      if (isPromise(answer)) return this.budget(plugin, 'authorizeSubscribe', answer, next);
       return next(answer);
     }
     return qos;
@@ -90,7 +92,7 @@ export class Hooks {
       if (hook === undefined) continue;
       const answer = this.call(plugin, name, () => hook.call(plugin.hooks, client, arg));
       if (isPromise(answer)) {
-        return this.budget(plugin, name, answer).then((a) => {
+        return this.budget(plugin, name, answer, (a) => {
           const verdict = this.verdict(plugin, name, a);
           return verdict !== null ? verdict : this.decide(name, client, arg, i + 1);
         });
@@ -127,7 +129,7 @@ export class Hooks {
         if (close === undefined) return;
         try {
           const result = close.call(plugin.hooks);
-          if (isPromise(result)) await this.budget(plugin, 'close', result);
+          if (isPromise(result)) await this.budget(plugin, 'close', result, () => undefined);
         } catch (err) {
           this.failed(plugin, 'close', err);
         }
@@ -145,23 +147,35 @@ export class Hooks {
     }
   }
 
-  /** The promise's answer, or a refusal when it rejects or outlasts the budget. */
-  private budget(plugin: NamedHooks, name: string, answer: Promise<unknown>): Promise<unknown> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<unknown>((resolve) => {
-      timer = setTimeout(() => {
-        this.log.error({ plugin: plugin.name, hook: name, timeoutMs: this.timeoutMs }, `plugin hook ${name} did not answer within --plugin-timeout: denied`);
-        resolve(NOT_AUTHORIZED);
-      }, this.timeoutMs);
+  /**
+   * `next` of the promise's answer, or of a refusal when it rejects or outlasts the budget. One
+   * promise per call and no timer of its own (AnswerClock): this is paid per message by an async hook.
+   */
+  private budget<T>(plugin: NamedHooks, name: string, answer: PromiseLike<unknown>, next: (answer: unknown) => MaybePromise<T>): Promise<T> {
+    return new Promise<T>((resolve) => {
+      const waiting: Waiting = {
+        deadline: Date.now() + this.timeoutMs,
+        settled: false,
+        expire: () => {
+          this.log.error({ plugin: plugin.name, hook: name, timeoutMs: this.timeoutMs }, `plugin hook ${name} did not answer within --plugin-timeout: denied`);
+          resolve(next(NOT_AUTHORIZED));
+        },
+      };
+      this.clock.add(waiting);
+      answer.then(
+        (a) => {
+          if (waiting.settled) return;
+          waiting.settled = true;
+          resolve(next(a));
+        },
+        (err: unknown) => {
+          if (waiting.settled) return;
+          waiting.settled = true;
+          this.failed(plugin, name, err);
+          resolve(next(NOT_AUTHORIZED));
+        },
+      );
     });
-    const settled = Promise.resolve(answer).then(
-      (a) => a,
-      (err: unknown) => {
-        this.failed(plugin, name, err);
-        return NOT_AUTHORIZED;
-      },
-    );
-    return Promise.race([settled, late]).finally(() => clearTimeout(timer));
   }
 
   private failed(plugin: NamedHooks, name: string, err: unknown): void {
@@ -194,6 +208,67 @@ export class Hooks {
     this.wrongShape.add(key);
     this.log.error({ plugin: plugin.name, hook: name, answer: String(answer) }, `plugin hook ${name} answered neither true, false nor { reasonCode }: denied (said once)`);
   }
+}
+
+/** An answer awaited: settled by the answer, or expired by the clock at its deadline. */
+interface Waiting {
+  deadline: number;
+  settled: boolean;
+  expire(): void;
+}
+
+/**
+ * One timer for every answer awaited. Every call has the same budget, so deadlines come in the order
+ * calls were made: a FIFO whose head is the next to expire. Answers that came are dropped from the
+ * head as new calls arrive (most answer within microseconds), so the queue stays short.
+ */
+class AnswerClock {
+  private queue: Array<Waiting | undefined> = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  add(waiting: Waiting): void {
+    this.dropSettled();
+    this.queue.push(waiting);
+    if (this.timer === null) this.arm();
+  }
+
+  private dropSettled(): void {
+    const queue = this.queue;
+    while (this.head < queue.length && queue[this.head]!.settled) queue[this.head++] = undefined;
+    if (this.head === queue.length) {
+      queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > queue.length) {
+      this.queue = queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private arm(): void {
+    const next = this.queue[this.head];
+    if (next === undefined) return;
+    this.timer = setTimeout(this.fire, Math.max(0, next.deadline - Date.now()));
+    // A hook still thinking does not keep the process alive.
+    this.timer.unref();
+  }
+
+  private readonly fire = (): void => {
+    this.timer = null;
+    const now = Date.now();
+    this.dropSettled();
+    while (this.head < this.queue.length) {
+      const waiting = this.queue[this.head]!;
+      if (!waiting.settled) {
+        if (waiting.deadline > now) break;
+        waiting.settled = true;
+        waiting.expire();
+      }
+      this.queue[this.head++] = undefined;
+    }
+    this.dropSettled();
+    this.arm();
+  };
 }
 
 function isRefusal(answer: unknown): answer is Refusal {

@@ -28,6 +28,10 @@
 //   {p}recovery:{nodeId}  string   who recovers the dead node (SET NX: exactly one), "done" after  node-recovery.ts
 //   {p}moved:{nodeId}     set      client ids claimed away from the node whose TAKEOVER it has not  ownership.ts
 //                                  handled (it was dead): recovery forwards its limbo to them
+// Users and ACL rules (--auth redis; written by `starling passwd --redis`):
+//   {p}auth:users         hash     user -> password hash, as after "user:" in a password file  auth-source.ts
+//   {p}auth:acl           string   ACL text in Mosquitto acl_file syntax; absent: everything allowed
+//   {p}auth:changed       channel  published after every change of the two: nodes read them again
 export const DEFAULT_PREFIX = 'starling:';
 
 export interface RedisKeys {
@@ -55,6 +59,9 @@ export interface RedisKeys {
   nodeClients(nodeId: string): string;
   recovery(nodeId: string): string;
   moved(nodeId: string): string;
+  readonly authUsers: string;
+  readonly authAcl: string;
+  readonly authChanged: string;
 }
 
 export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
@@ -82,6 +89,9 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     nodeClients: (nodeId) => `${p}nodeclients:${nodeId}`,
     recovery: (nodeId) => `${p}recovery:${nodeId}`,
     moved: (nodeId) => `${p}moved:${nodeId}`,
+    authUsers: `${p}auth:users`,
+    authAcl: `${p}auth:acl`,
+    authChanged: `${p}auth:changed`,
   };
   return keys;
 }

@@ -231,3 +231,44 @@ describe('one decision per fan-out for clients with the same rules (canReadOnce)
     expect(client.canReadOnce(first, 'a/1')).toBe(false);
   });
 });
+
+// --auth redis keeps the ACL as text (Acl.fromText): none = everything allowed, as without --acl-file.
+describe('rules from text (Acl.fromText)', () => {
+  // Fails if "no text" were parsed as an empty ACL (which allows nothing) or the open rules kept the
+  // $SYS write ban an ACL has (a broker without an ACL has none).
+  it('no text: everything allowed, $SYS publish and $ filters included; text later: its rules, after reload()', () => {
+    let text: string | undefined;
+    const acl = Acl.fromText('redis:acl', () => text);
+    const client = acl.forClient('c', 'bob');
+    expect(acl.ruleCount).toBe(0);
+    expect(client.canRead('a/b')).toBe(true);
+    expect(client.canPublish('a/b')).toBe(true);
+    expect(client.canPublish('$SYS/x')).toBe(true);
+    expect(client.canSubscribe('#')).toBe(true);
+    expect(client.canSubscribe('$SYS/#')).toBe(true);
+    expect(client.canReadOnce({ aclKey: null, aclAllowed: false }, 'a/b')).toBe(true);
+    text = 'user bob\ntopic read a/#\n';
+    acl.reload();
+    expect(acl.ruleCount).toBe(1);
+    expect(client.canRead('a/b')).toBe(true);
+    expect(client.canPublish('a/b')).toBe(false);
+    expect(client.canSubscribe('#')).toBe(true); // in part: delivery filters the rest
+    expect(client.canSubscribe('b/#')).toBe(false);
+    text = undefined;
+    acl.reload();
+    expect(client.canPublish('a/b')).toBe(true);
+  });
+
+  // Fails if a bad text replaced the rules (or opened them) instead of throwing and keeping them.
+  it('bad text: AclError naming the source and the line, the old rules stay', () => {
+    let text: string | undefined = 'topic read a/#\n';
+    const acl = Acl.fromText('redis:acl', () => text);
+    expect(() => Acl.fromText('redis:acl', () => 'topic\n')).toThrow(/^redis:acl:1: 'topic' needs a topic filter$/);
+    text = 'topic read a/#\nbogus\n';
+    expect(() => acl.reload()).toThrow(AclError);
+    expect(() => acl.reload()).toThrow(/^redis:acl:2: unknown keyword 'bogus'/);
+    const client = acl.forClient('c', undefined);
+    expect(client.canRead('a/1')).toBe(true);
+    expect(client.canRead('b/1')).toBe(false);
+  });
+});
