@@ -1,7 +1,7 @@
 // authorizeDelivery between routing and a client's session. A synchronous answer delivers (or
 // drops) at once. An answer still to come holds the message, and every later one for the same
 // client waits behind it, so a client receives its messages in the order they were routed
-// [MQTT-4.6.0-5]. While a publish() routes, the pending answers it caused are collected: its
+// [v3:MQTT-4.6.0-6] [v5:MQTT-4.6.0-5]. While a publish() routes, the pending answers it caused are collected: its
 // PUBACK then waits for them and for the store writes they lead to (a queued copy for an offline
 // session), as it waits for the writes of synchronous deliveries.
 import type { FanOut, Target } from '../outgoing.js';
