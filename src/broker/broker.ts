@@ -142,7 +142,7 @@ export class Broker implements ConnectionHost, StatsSource {
       bus: backend.bus,
       holds: (clientId) => this.online.has(clientId),
       dropStale: (clientId) => this.dropStale(clientId),
-      enqueue: (clientId, message, notifyHolder, replayedFrom) => this.enqueueOffline(clientId, message, notifyHolder, replayedFrom),
+      enqueue: (clientId, message, notifyHolder, replayedFrom) => this.enqueueReplayed(clientId, message, notifyHolder, replayedFrom),
     });
     backend.bus.onMessage((message, groups) => {
       const fan = this.deliverLocal(message);
@@ -284,6 +284,13 @@ export class Broker implements ConnectionHost, StatsSource {
       },
       (err: unknown) => this.log.error({ err, clientId }, 'could not queue a message for an offline client'),
     );
+  }
+
+  /** A dead node's message for one of its sessions (recovery): queued if authorizeDelivery allows, like any delivery. */
+  private enqueueReplayed(clientId: string, message: Message, notifyHolder: boolean, replayedFrom: string | undefined): Promise<void> {
+    const gate = this.gate;
+    if (gate === null) return this.enqueueOffline(clientId, message, notifyHolder, replayedFrom);
+    return new Promise<void>((resolve) => gate.queue(clientId, message, (allowed) => (allowed ? this.enqueueOffline(clientId, message, notifyHolder, replayedFrom).then(resolve) : resolve())));
   }
 
   /** An entry this node still has for clientId (a bridge, say) gives way to a session of it here. */

@@ -5,12 +5,15 @@
 // PUBACK then waits for them and for the store writes they lead to (a queued copy for an offline
 // session), as it waits for the writes of synchronous deliveries.
 import type { FanOut, Target } from '../outgoing.js';
+import type { Message } from '../../store/types.js';
 import type { ClientInfo } from './types.js';
 import { isPromise, type Hooks, type Verdict } from './hooks.js';
 
 interface Held {
-  fan: FanOut;
-  target: Readonly<Target>;
+  fan: FanOut | null;
+  target: Readonly<Target> | null;
+  /** Instead of a delivery: what to do once decided (a dead node's replay, queued: queue()). */
+  act: ((allowed: boolean) => void) | null;
   /** undefined while the hook has not answered. */
   verdict: Verdict | undefined;
 }
@@ -31,15 +34,26 @@ export class DeliveryGate {
   ) {}
 
   route(clientId: string, fan: FanOut, target: Readonly<Target>): void {
+    this.admit(clientId, fan.message, fan, target, null);
+  }
+
+  /**
+   * A message that goes straight to clientId's store queue (a dead node's replay): `act(allowed)`
+   * once decided, in order with the client's other messages.
+   */
+  queue(clientId: string, message: Message, act: (allowed: boolean) => void): void {
+    this.admit(clientId, message, null, null, act);
+  }
+
+  private admit(clientId: string, message: Message, fan: FanOut | null, target: Readonly<Target> | null, act: ((allowed: boolean) => void) | null): void {
     const queue = this.waiting.get(clientId);
-    const answer = this.hooks.authorizeDelivery(this.clientOf(clientId), fan.message);
+    const answer = this.hooks.authorizeDelivery(this.clientOf(clientId), message);
     if (!isPromise(answer)) {
-      if (queue !== undefined) queue.push({ fan, target, verdict: answer });
-      else if (answer === null) this.deliver(clientId, fan, target);
-      else this.denied++;
+      if (queue !== undefined) queue.push({ fan, target, act, verdict: answer });
+      else this.decided(clientId, fan, target, act, answer);
       return;
     }
-    const held: Held = { fan, target, verdict: undefined };
+    const held: Held = { fan, target, act, verdict: undefined };
     if (queue === undefined) this.waiting.set(clientId, [held]);
     else queue.push(held);
     const decided = (answer as Promise<Verdict>).then((verdict) => {
@@ -76,10 +90,15 @@ export class DeliveryGate {
     for (; i < queue.length; i++) {
       const held = queue[i]!;
       if (held.verdict === undefined) break;
-      if (held.verdict === null) this.deliver(clientId, held.fan, held.target);
-      else this.denied++;
+      this.decided(clientId, held.fan, held.target, held.act, held.verdict);
     }
     if (i === queue.length) this.waiting.delete(clientId);
     else queue.splice(0, i);
+  }
+
+  private decided(clientId: string, fan: FanOut | null, target: Readonly<Target> | null, act: ((allowed: boolean) => void) | null, verdict: Verdict): void {
+    if (verdict !== null) this.denied++;
+    if (act !== null) act(verdict === null);
+    else if (verdict === null) this.deliver(clientId, fan!, target!);
   }
 }
