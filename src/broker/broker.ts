@@ -224,7 +224,7 @@ export class Broker implements ConnectionHost, StatsSource {
     if (!stored && !message.retain && held === null) return handedOver;
     const waits = [handedOver];
     if (stored) waits.push(this.backend.sessions.flush());
-    if (held !== null) waits.push(Promise.all(held).then(() => this.backend.sessions.flush()));
+    if (held !== null) waits.push(held.promise().then(() => this.backend.sessions.flush()));
     if (message.retain) waits.push(this.backend.retained.flush());
     return Promise.all(waits).then(() => undefined);
   }

@@ -14,9 +14,17 @@ import type { Throttled } from '../store/types.js';
 import type { BrokerCounters } from './stats.js';
 import type { OutgoingAliases } from './outgoing-aliases.js';
 import type { AuthExchange } from './auth/exchange.js';
-import type { ClientInfo } from './hooks/types.js';
+import type { ClientInfo, Refusal } from './hooks/types.js';
 
 export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
+
+/** A PUBLISH waiting for the plugins' answer, or behind one that does (handlers/publish.ts). */
+export interface HeldPublish {
+  /** undefined until the answer comes; null: allowed. */
+  verdict: Refusal | null | undefined;
+  allowed: () => void;
+  denied: (refusal: Refusal) => void;
+}
 
 /** What a connection needs from the broker. */
 export interface ConnectionHost {
@@ -109,8 +117,8 @@ export class Connection implements SessionSink, Throttled {
   auth: AuthExchange | null = null;
   /** Who the client is, as plugin hooks are told (set once CONNECT is authenticated). */
   client: ClientInfo | null = null;
-  /** The last PUBLISH of this client an async authorizePublish hook is still deciding: later ones wait behind it (order). */
-  publishChain: Promise<void> | null = null;
+  /** PUBLISHes of this client behind an authorizePublish answer still to come, in arrival order (null: none). */
+  publishQueue: HeldPublish[] | null = null;
   /** Set once CONNECT was accepted (counted in clients/connected). */
   everConnected = false;
   /** Set when a newer connection with the same client id took the session. */

@@ -7,7 +7,8 @@ import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
 import type { Session } from '../session.js';
 import { ackProperties } from '../answers.js';
-import { isPromise, type Verdict } from '../hooks/hooks.js';
+import { Pending } from '../hooks/hooks.js';
+import type { HeldPublish } from '../connection.js';
 import type { Refusal } from '../hooks/types.js';
 import { topicLimitProblem } from './limits.js';
 import { resolveTopicAlias } from './topic-alias.js';
@@ -127,24 +128,40 @@ function whenAuthorized(broker: Broker, conn: Connection, message: Message, allo
     return;
   }
   const verdict = hooks.authorizePublish(conn.client, message);
-  const before = conn.publishChain;
-  if (before === null && !isPromise(verdict)) {
-    if (verdict === null) allowed();
-    else denied(verdict);
+  const queue = conn.publishQueue;
+  if (!(verdict instanceof Pending)) {
+    if (queue === null) {
+      if (verdict === null) allowed();
+      else denied(verdict);
+    } else queue.push({ verdict, allowed, denied });
     return;
   }
-  // The hooks' promises never reject (a failure is a refusal): one promise per message, no catch.
-  const decided = before === null ? (verdict as Promise<Verdict>) : before.then(() => verdict);
-  const mine: Promise<void> = decided.then((v) => {
-    if (conn.publishChain === mine) conn.publishChain = null;
+  const held: HeldPublish = { verdict: undefined, allowed, denied };
+  if (queue === null) conn.publishQueue = [held];
+  else queue.push(held);
+  verdict.onSettled((v) => {
+    held.verdict = v;
+    runDecided(conn);
+  });
+}
+
+/** The connection's PUBLISHes whose answers came, in arrival order, up to the first still undecided. */
+function runDecided(conn: Connection): void {
+  const queue = conn.publishQueue;
+  if (queue === null) return;
+  let i = 0;
+  for (; i < queue.length; i++) {
+    const held = queue[i]!;
+    if (held.verdict === undefined) break;
     try {
-      if (v === null) allowed();
-      else denied(v);
+      if (held.verdict === null) held.allowed();
+      else held.denied(held.verdict);
     } catch (err) {
       conn.fail(err);
     }
-  });
-  conn.publishChain = mine;
+  }
+  if (i === queue.length) conn.publishQueue = null;
+  else queue.splice(0, i);
 }
 
 const ACL_REFUSAL: Refusal = Object.freeze({ reasonCode: ReasonCode.NotAuthorized });

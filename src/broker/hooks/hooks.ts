@@ -1,11 +1,16 @@
 // The broker's side of the plugin API: the hooks of every plugin, asked in order, each answer
 // normalized to a Verdict. Several plugins must all allow (the first refusal decides). A hook's
 // answer that is not a promise is used at once (no promise, no timer: the hot path stays
-// synchronous); a promise is raced against --plugin-timeout. A throw, a rejection, a timeout or an
+// synchronous); a promise becomes a Pending (pending.ts) that --plugin-timeout may expire. A throw, a rejection, a timeout or an
 // answer that is not a decision denies, and is logged (an answer of the wrong shape once per hook).
 import type { Logger } from '../../log.js';
 import { ReasonCode } from '../../protocol/index.js';
 import type { BrokerHooks, ClientInfo, Decision, MaybePromise, Refusal } from './types.js';
+import { AnswerClock, Pending } from './pending.js';
+
+export { Pending } from './pending.js';
+/** An answer now, or one to come. */
+export type MaybePending<T> = T | Pending<T>;
 
 /** null: allowed; otherwise the refusal. */
 export type Verdict = Refusal | null;
@@ -52,30 +57,30 @@ export class Hooks {
     return this.plugins.length;
   }
 
-  authenticate(client: ClientInfo, password: Buffer | undefined): MaybePromise<Verdict> {
+  authenticate(client: ClientInfo, password: Buffer | undefined): MaybePending<Verdict> {
     return this.decide('authenticate', client, { password });
   }
 
-  authorizePublish(client: ClientInfo, message: object): MaybePromise<Verdict> {
+  authorizePublish(client: ClientInfo, message: object): MaybePending<Verdict> {
     return this.decide('authorizePublish', client, message);
   }
 
-  authorizeDelivery(client: ClientInfo, message: object): MaybePromise<Verdict> {
+  authorizeDelivery(client: ClientInfo, message: object): MaybePending<Verdict> {
     return this.decide('authorizeDelivery', client, message);
   }
 
   /** Every plugin's answer in turn; a lower QoS granted by one is what the next is asked about. */
-  authorizeSubscribe(client: ClientInfo, filter: string, qos: number): MaybePromise<SubscribeVerdict> {
+  authorizeSubscribe(client: ClientInfo, filter: string, qos: number): MaybePending<SubscribeVerdict> {
     return this.subscribeFrom(0, client, filter, qos);
   }
 
-  private subscribeFrom(start: number, client: ClientInfo, filter: string, qos: number): MaybePromise<SubscribeVerdict> {
+  private subscribeFrom(start: number, client: ClientInfo, filter: string, qos: number): MaybePending<SubscribeVerdict> {
     for (let i = start; i < this.plugins.length; i++) {
       const plugin = this.plugins[i]!;
       const hook = plugin.hooks.authorizeSubscribe;
       if (hook === undefined) continue;
       const answer = this.call(plugin, 'authorizeSubscribe', () => hook.call(plugin.hooks, client, { filter, qos: qos as 0 | 1 | 2 }));
-      const next = (a: unknown): MaybePromise<SubscribeVerdict> => {
+      const next = (a: unknown): MaybePending<SubscribeVerdict> => {
         const verdict = this.subscribeVerdict(plugin, a, qos);
         return typeof verdict !== 'number' ? verdict : this.subscribeFrom(i + 1, client, filter, verdict);
       };
@@ -85,7 +90,7 @@ export class Hooks {
     return qos;
   }
 
-  private decide(name: DecisionHook, client: ClientInfo, arg: object, start = 0): MaybePromise<Verdict> {
+  private decide(name: DecisionHook, client: ClientInfo, arg: object, start = 0): MaybePending<Verdict> {
     for (let i = start; i < this.plugins.length; i++) {
       const plugin = this.plugins[i]!;
       const hook = plugin.hooks[name] as ((c: ClientInfo, a: object) => MaybePromise<Decision>) | undefined;
@@ -148,34 +153,26 @@ export class Hooks {
   }
 
   /**
-   * `next` of the promise's answer, or of a refusal when it rejects or outlasts the budget. One
-   * promise per call and no timer of its own (AnswerClock): this is paid per message by an async hook.
+   * `next` of the promise's answer, or of a refusal when it rejects or outlasts the budget: a
+   * Pending, not a promise, and no timer of its own (AnswerClock). An async hook pays this per call.
    */
-  private budget<T>(plugin: NamedHooks, name: string, answer: PromiseLike<unknown>, next: (answer: unknown) => MaybePromise<T>): Promise<T> {
-    return new Promise<T>((resolve) => {
-      const waiting: Waiting = {
-        deadline: Date.now() + this.timeoutMs,
-        settled: false,
-        expire: () => {
-          this.log.error({ plugin: plugin.name, hook: name, timeoutMs: this.timeoutMs }, `plugin hook ${name} did not answer within --plugin-timeout: denied`);
-          resolve(next(NOT_AUTHORIZED));
-        },
-      };
-      this.clock.add(waiting);
-      answer.then(
-        (a) => {
-          if (waiting.settled) return;
-          waiting.settled = true;
-          resolve(next(a));
-        },
-        (err: unknown) => {
-          if (waiting.settled) return;
-          waiting.settled = true;
-          this.failed(plugin, name, err);
-          resolve(next(NOT_AUTHORIZED));
-        },
-      );
+  private budget<T>(plugin: NamedHooks, name: string, answer: PromiseLike<unknown>, next: (answer: unknown) => T | Pending<T>): Pending<T> {
+    const pending = new Pending<T>(Date.now() + this.timeoutMs, () => {
+      this.log.error({ plugin: plugin.name, hook: name, timeoutMs: this.timeoutMs }, `plugin hook ${name} did not answer within --plugin-timeout: denied`);
+      return next(NOT_AUTHORIZED);
     });
+    this.clock.add(pending as Pending<unknown>);
+    answer.then(
+      (a) => {
+        if (!pending.answered) pending.answer(next(a));
+      },
+      (err: unknown) => {
+        if (pending.answered) return;
+        this.failed(plugin, name, err);
+        pending.answer(next(NOT_AUTHORIZED));
+      },
+    );
+    return pending;
   }
 
   private failed(plugin: NamedHooks, name: string, err: unknown): void {
@@ -208,67 +205,6 @@ export class Hooks {
     this.wrongShape.add(key);
     this.log.error({ plugin: plugin.name, hook: name, answer: String(answer) }, `plugin hook ${name} answered neither true, false nor { reasonCode }: denied (said once)`);
   }
-}
-
-/** An answer awaited: settled by the answer, or expired by the clock at its deadline. */
-interface Waiting {
-  deadline: number;
-  settled: boolean;
-  expire(): void;
-}
-
-/**
- * One timer for every answer awaited. Every call has the same budget, so deadlines come in the order
- * calls were made: a FIFO whose head is the next to expire. Answers that came are dropped from the
- * head as new calls arrive (most answer within microseconds), so the queue stays short.
- */
-class AnswerClock {
-  private queue: Array<Waiting | undefined> = [];
-  private head = 0;
-  private timer: NodeJS.Timeout | null = null;
-
-  add(waiting: Waiting): void {
-    this.dropSettled();
-    this.queue.push(waiting);
-    if (this.timer === null) this.arm();
-  }
-
-  private dropSettled(): void {
-    const queue = this.queue;
-    while (this.head < queue.length && queue[this.head]!.settled) queue[this.head++] = undefined;
-    if (this.head === queue.length) {
-      queue.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > queue.length) {
-      this.queue = queue.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  private arm(): void {
-    const next = this.queue[this.head];
-    if (next === undefined) return;
-    this.timer = setTimeout(this.fire, Math.max(0, next.deadline - Date.now()));
-    // A hook still thinking does not keep the process alive.
-    this.timer.unref();
-  }
-
-  private readonly fire = (): void => {
-    this.timer = null;
-    const now = Date.now();
-    this.dropSettled();
-    while (this.head < this.queue.length) {
-      const waiting = this.queue[this.head]!;
-      if (!waiting.settled) {
-        if (waiting.deadline > now) break;
-        waiting.settled = true;
-        waiting.expire();
-      }
-      this.queue[this.head++] = undefined;
-    }
-    this.dropSettled();
-    this.arm();
-  };
 }
 
 function isRefusal(answer: unknown): answer is Refusal {

@@ -85,7 +85,7 @@ describe('DeliveryGate', () => {
     expect(told).toEqual(['1:true', '2:false', '3:true']);
   });
 
-  it('begin()/end() hand publish() the answers its routing left pending, nested publishes included', async () => {
+  it('begin()/end(): publish() waits for the answers its routing left pending and what queued behind them, nested publishes included', async () => {
     const { hooks, release } = controlled();
     const gate = new DeliveryGate(hooks, clientOf, () => undefined);
     const outer = gate.begin();
@@ -93,15 +93,21 @@ describe('DeliveryGate', () => {
     gate.route('a', new FanOut(message('async-x'), Date.now()), target);
     const inner = gate.begin();
     gate.route('b', new FanOut(message('async-y'), Date.now()), target);
-    gate.route('b', new FanOut(message('sync-z'), Date.now()), target);
-    const innerHeld = gate.end(inner);
-    expect(innerHeld).toHaveLength(1);
-    const outerHeld = gate.end(outer);
-    expect(outerHeld).toHaveLength(2); // its own and the nested publish's
-    expect(gate.begin()).toBeNull();
-    expect(gate.end(null)).toBeNull();
-    await release('async-x');
+    gate.route('b', new FanOut(message('sync-z'), Date.now()), target); // behind async-y: waited for too
+    gate.route('c', new FanOut(message('sync-c'), Date.now()), target); // delivered at once: not waited for
+    const innerWait = gate.end(inner)!;
+    expect(innerWait.count).toBe(2);
+    const outerWait = gate.end(outer)!;
+    expect(outerWait.count).toBe(2); // its own, and the nested publish's as one
+    let innerDone = false;
+    let outerDone = false;
+    void innerWait.promise().then(() => (innerDone = true));
+    void outerWait.promise().then(() => (outerDone = true));
+    expect(gate.end(gate.begin())).toBeNull(); // nothing pending: nothing to wait for
     await release('async-y');
-    await Promise.all(outerHeld!);
+    expect(innerDone).toBe(true);
+    expect(outerDone).toBe(false);
+    await release('async-x');
+    expect(outerDone).toBe(true);
   });
 });
