@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { freePort, canConnect } from '../../test/helpers/ports.js';
 export { freePort };
 
-export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' | 'starling-cluster-noflow' | 'starling-cluster-rr' | 'starling-before' | 'starling-cluster-before' | 'starling-acl' | 'starling-hook' | 'starling-hook-sync' | 'aedes' | 'aedes-cluster' | 'mosquitto';
+export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' | 'starling-cluster-noflow' | 'starling-cluster-rr' | 'starling-before' | 'starling-cluster-before' | 'starling-acl' | 'starling-hook' | 'starling-hook-sync' | 'starling-hook-publish' | 'aedes' | 'aedes-cluster' | 'mosquitto';
 /**
  * starling-cluster-1: the cluster with one worker (Redis-backed, no cross-worker traffic).
  * starling-cluster-noflow: the 2-worker cluster without flow control on the bus (--bus-window 0), for A/B runs.
@@ -18,8 +18,9 @@ export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' 
  * starling-hook: the single process with a plugin whose authorizePublish, authorizeSubscribe and
  *   authorizeDelivery answer through promises (compare/async-authorize-plugin.mjs; issue #13).
  * starling-hook-sync: the same decisions answered synchronously (compare/sync-authorize-plugin.mjs).
+ * starling-hook-publish: only authorizePublish/authorizeSubscribe, async (compare/async-publish-plugin.mjs).
  */
-export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'starling-cluster-1', 'starling-cluster-noflow', 'starling-cluster-rr', 'starling-before', 'starling-cluster-before', 'starling-acl', 'starling-hook', 'starling-hook-sync', 'aedes', 'aedes-cluster', 'mosquitto'];
+export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'starling-cluster-1', 'starling-cluster-noflow', 'starling-cluster-rr', 'starling-before', 'starling-cluster-before', 'starling-acl', 'starling-hook', 'starling-hook-sync', 'starling-hook-publish', 'aedes', 'aedes-cluster', 'mosquitto'];
 
 /** pids: the broker's own process first, then any redis-server it runs on (for RSS and CPU). */
 export interface RunningBroker { name: BrokerName; port: number; pid: number; pids: number[]; stop(): Promise<void> }
@@ -85,13 +86,14 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
     case 'starling-cluster-before':
     case 'starling-acl':
     case 'starling-hook':
-    case 'starling-hook-sync': {
+    case 'starling-hook-sync':
+    case 'starling-hook-publish': {
       const before = name.endsWith('-before');
       const root = before ? process.env.STARLING_BEFORE_ROOT : ROOT;
       if (root === undefined) throw new Error(`${name}: set STARLING_BEFORE_ROOT to the checkout to compare with`);
       if (!existsSync(join(root, 'dist/main.js'))) throw new Error(`${root}dist/main.js is missing: run \`npx tsc -p tsconfig.build.json\` there first`);
       const args = ['bin/starling.js', '--host', '127.0.0.1', '--port', String(port)];
-      if (name !== 'starling' && name !== 'starling-before' && name !== 'starling-acl' && name !== 'starling-hook' && name !== 'starling-hook-sync') {
+      if (name !== 'starling' && name !== 'starling-before' && name !== 'starling-acl' && !name.startsWith('starling-hook')) {
         const redis = await startRedis();
         extra.push(redis.child);
         args.push('--workers', name === 'starling-cluster-1' ? '1' : '2', '--redis', redis.url);
@@ -107,6 +109,7 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
       }
       if (name === 'starling-hook') args.push('--plugins', join(ROOT, 'scripts/compare/async-authorize-plugin.mjs'));
       if (name === 'starling-hook-sync') args.push('--plugins', join(ROOT, 'scripts/compare/sync-authorize-plugin.mjs'));
+      if (name === 'starling-hook-publish') args.push('--plugins', join(ROOT, 'scripts/compare/async-publish-plugin.mjs'));
       const env = name === 'starling-cluster-noflow' ? { ...process.env, STARLING_BUS_WINDOW: '0' } : name === 'starling-cluster-rr' ? { ...process.env, NODE_CLUSTER_SCHED_POLICY: 'rr' } : process.env;
       child = await startPinned(process.execPath, args, port, 'listening', env, root);
       break;

@@ -32,6 +32,7 @@ import { createAuthMethods, type AuthMethods } from './auth/enhanced-auth.js';
 import { createCredentials, type Credentials } from './auth/credentials.js';
 import { FailedLogins } from './auth/failed-logins.js';
 import { Acl } from './acl/acl.js';
+import { pruneDeniedSubscriptions, type NodeSessions } from './acl/prune.js';
 import type { Hooks } from './hooks/hooks.js';
 import { DeliveryGate } from './hooks/delivery-gate.js';
 import type { ClientInfo } from './hooks/types.js';
@@ -543,30 +544,24 @@ export class Broker implements ConnectionHost, StatsSource {
       this.log.error({ file: acl.file }, `ACL not reloaded, the old rules stay: ${(err as Error).message}`);
       return false;
     }
-    let removed = 0;
-    for (const conn of this.online.values()) {
-      const session = conn.session;
-      const clientAcl = session?.acl;
-      if (session === null || clientAcl === null || clientAcl === undefined) continue;
-      const denied = [...session.subscriptions.keys()].filter((filter) => !clientAcl.canSubscribe(filter));
-      if (denied.length === 0) continue;
-      this.unsubscribe(session, denied);
-      removed += denied.length;
-      this.log.info({ clientId: session.clientId, filters: denied }, 'ACL reload: subscriptions now denied removed');
-    }
-    for (const [clientId, entry] of this.offline.parked()) {
-      const clientAcl = entry.acl;
-      if (clientAcl === null) continue;
-      const denied = [...entry.subscriptions.keys()].filter((filter) => !clientAcl.canSubscribe(filter));
-      if (denied.length === 0) continue;
-      entry.subscriptions = new Map([...entry.subscriptions].filter(([filter]) => !denied.includes(filter)));
-      this.local.remove(clientId, denied);
-      this.backend.sessions.removeSubscriptions(clientId, denied);
-      removed += denied.length;
-      this.log.info({ clientId, filters: denied }, 'ACL reload: subscriptions now denied removed from a parked session');
-    }
+    const removed = pruneDeniedSubscriptions(this.nodeSessions, this.log);
     this.log.info({ file: acl.file, rules: acl.ruleCount, subscriptionsRemoved: removed }, 'ACL reloaded');
     return true;
+  }
+
+  /** This node's sessions, as an ACL change prunes them. */
+  private readonly nodeSessions: NodeSessions = {
+    connected: () => this.connectedSessions(),
+    parked: () => this.offline.parked(),
+    unsubscribe: (session, filters) => this.unsubscribe(session, filters),
+    unsubscribeParked: (clientId, filters) => {
+      this.local.remove(clientId, filters);
+      this.backend.sessions.removeSubscriptions(clientId, filters);
+    },
+  };
+
+  private *connectedSessions(): IterableIterator<Session> {
+    for (const conn of this.online.values()) if (conn.session !== null) yield conn.session;
   }
 
   // ---- timers, stats, shutdown --------------------------------------------------------------
