@@ -261,8 +261,12 @@ export class Broker implements ConnectionHost, StatsSource {
     if (conn !== undefined && conn.state === 'connected' && conn.session !== null) {
       conn.session.deliver(fan, qos, retain, target.subIds);
     } else if (qos > 0) {
+      const offline = conn === undefined ? this.offline.get(clientId) : undefined;
+      // Parked with an ACL: what the client may not read takes no room in its queue (checked again when sent).
+      const acl = offline?.acl;
+      if (acl !== undefined && acl !== null && !acl.canReadOnce(fan, message.topic)) return;
       // A bridge: the client is on another node, which is told to take it from the queue.
-      const bridged = conn === undefined && this.offline.get(clientId)?.mode === 'bridge';
+      const bridged = offline?.mode === 'bridge';
       void this.enqueueOffline(clientId, queuedCopy(message, qos, retain, target.subIds), bridged);
       // Still connecting: this may land behind the queue's drain; look again once connected.
       if (conn !== undefined && conn.session !== null) conn.session.queueChanged();

@@ -177,6 +177,32 @@ describe('delivery', () => {
   });
 });
 
+describe('offline queue', () => {
+  // Fails if Broker.deliverNow queues for a parked session without asking its ACL: the denied
+  // messages fill the two places of --max-queued 2, the allowed ones are dropped, and the denied
+  // ones are then dropped again when taken (alice would get nothing).
+  it('a message a parked session may not read takes no room in its queue', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'starling-acl-q-')), 'acl');
+    writeFileSync(file, ACL);
+    const small = await startTestBroker({ aclFile: file, maxQueued: 2 });
+    try {
+      const id = name('alice-parked');
+      const first = await connectWithInbox(small.url, { clientId: id, username: 'alice', clean: false });
+      await first.client.subscribeAsync('#', { qos: 1 });
+      await first.client.endAsync();
+      const { client: admin } = await connectWithInbox(small.url, { clientId: name('admin'), username: 'admin' });
+      for (const topic of ['b/1', 'b/2', 'a/secret', 'a/ok1', 'a/ok2']) await admin.publishAsync(topic, topic, { qos: 1 });
+      const again = await connectWithInbox(small.url, { clientId: id, username: 'alice', clean: false });
+      await again.inbox.waitCount(2);
+      expect(again.inbox.messages.map((m) => m.topic)).toEqual(['a/ok1', 'a/ok2']);
+      again.client.end(true);
+      admin.end(true);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('mosquitto clients', () => {
   const run = promisify(execFile);
 
