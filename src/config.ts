@@ -7,6 +7,34 @@ import { resolve } from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** TLS settings of an mqtts or wss listener (file paths; re-read on SIGHUP). */
+export interface TlsConfig {
+  cert: string;
+  key: string;
+  /** CA bundle that client certificates must chain to (and, with requireCertificate, be verified against). */
+  ca?: string | undefined;
+  /** Ask for and verify a client certificate; refuse the TLS handshake without a valid one. */
+  requireCertificate?: boolean | undefined;
+  /** Use the client certificate's CN as the MQTT username (Mosquitto's use_identity_as_username). */
+  useIdentityAsUsername?: boolean | undefined;
+  minVersion?: 'TLSv1.2' | 'TLSv1.3' | undefined;
+}
+
+/** One more place to accept clients, beside --host/--port (plain MQTT over TCP). */
+export interface ListenerConfig {
+  protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss';
+  host: string;
+  port: number;
+  /** ws/wss: the HTTP path that upgrades to MQTT (default /mqtt). */
+  path?: string | undefined;
+  /** mqtts/wss: required. */
+  tls?: TlsConfig | undefined;
+  /** Expect a PROXY protocol v1 or v2 header first (HAProxy, cloud load balancers): the client's address is the one it carries. */
+  proxyProtocol?: boolean | undefined;
+  /** Connections this listener holds at most (beyond: closed at once); default: no bound of its own. */
+  maxConnections?: number | undefined;
+}
+
 export interface BrokerConfig {
   host: string;
   port: number;
@@ -80,6 +108,8 @@ export interface BrokerConfig {
   plugins: string[];
   /** Milliseconds a plugin hook may take to answer before it counts as a denial. */
   pluginTimeoutMs: number;
+  /** Listeners beside the main one (--host/--port, plain MQTT): TLS, WebSocket, PROXY protocol. */
+  listeners: ListenerConfig[];
   /** The first delay of a failed login's refusal from an address that keeps failing, ms (broker/auth/login-throttle.ts); 0: no delay. */
   authFailDelayMs: number;
   /** The longest such delay, ms. */
@@ -129,6 +159,7 @@ export const defaultConfig: BrokerConfig = {
   aclFile: undefined,
   plugins: [],
   pluginTimeoutMs: 5000,
+  listeners: [],
   authFailDelayMs: 1000,
   authFailMaxDelayMs: 30_000,
   authFailLogIntervalMs: 60_000,
