@@ -1,12 +1,19 @@
 // A plain Aedes broker, for comparison runs (scripts/compare.ts).
 //   node --import tsx scripts/aedes-server.ts --port P
 //   node --import tsx scripts/aedes-server.ts --port P --workers N --redis redis://127.0.0.1:R
+//   ... --tls-port P --ws-port P --wss-port P --cert FILE --key FILE   (TLS and WebSocket, as Aedes'
+//   README serves them: tls.createServer / ws's createWebSocketStream, path /mqtt)
 // The clustered form is how Aedes users scale it: node:cluster workers sharing the port,
 // mqemitter-redis as the message bus and aedes-persistence-redis for sessions and retained messages.
 // Prints one JSON line containing "listening" when ready (once every worker listens).
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -29,13 +36,33 @@ async function brokerOptions(): Promise<Record<string, unknown>> {
   return { mq: mqemitterRedis(redis), persistence: persistenceRedis(redis) };
 }
 
+function listen(server: { listen(port: number, host: string, cb: () => void): unknown }, p: number): Promise<void> {
+  return new Promise((resolve) => server.listen(p, '127.0.0.1', resolve));
+}
+
+/** WebSocket on /mqtt: each connection's stream handed to Aedes. */
+function withWebSocket(server: HttpServer, aedes: Aedes): HttpServer {
+  const wss = new WebSocketServer({ server, path: '/mqtt' });
+  wss.on('connection', (ws) => aedes.handle(createWebSocketStream(ws) as never));
+  return server;
+}
+
 async function serve(): Promise<void> {
   const aedes = await Aedes.createBroker(await brokerOptions());
-  const server = createServer(aedes.handle);
-  server.listen(port, '127.0.0.1', () => {
-    if (cluster.isWorker) process.send?.('listening');
-    else console.log(JSON.stringify({ msg: 'aedes listening', port, pid: process.pid }));
-  });
+  const listening = [listen(createServer(aedes.handle), port)];
+  const tlsPort = Number(flag('--tls-port') ?? 0);
+  const wsPort = Number(flag('--ws-port') ?? 0);
+  const wssPort = Number(flag('--wss-port') ?? 0);
+  const certFile = flag('--cert');
+  const keyFile = flag('--key');
+  const tls = certFile !== undefined && keyFile !== undefined ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined;
+  if ((tlsPort > 0 || wssPort > 0) && tls === undefined) throw new Error('--tls-port/--wss-port need --cert and --key');
+  if (tlsPort > 0) listening.push(listen(createTlsServer(tls!, aedes.handle), tlsPort));
+  if (wsPort > 0) listening.push(listen(withWebSocket(createHttpServer(), aedes), wsPort));
+  if (wssPort > 0) listening.push(listen(withWebSocket(createHttpsServer(tls!) as unknown as HttpServer, aedes), wssPort));
+  await Promise.all(listening);
+  if (cluster.isWorker) process.send?.('listening');
+  else console.log(JSON.stringify({ msg: 'aedes listening', port, pid: process.pid }));
 }
 
 if (workers > 0 && cluster.isPrimary) {

@@ -2,6 +2,7 @@
 // table of medians and ratios (docs/benchmarks.md, between the compare markers).
 //   node --import tsx scripts/compare.ts [--unpinned] [--rate N] [--reps 3] [--duration 10] [--recipes fan-in,fan-out,...]
 //        [--brokers starling,aedes,mosquitto,starling-cluster,aedes-cluster] [--out FILE] [--protocol 3.1.1|5]
+//        [--transports mqtt,mqtts,ws,wss]   (a row per broker and transport: starling+wss; TLS with a test certificate)
 // Each run gets a fresh broker pinned to CPU 0 (with its workers and redis); the swarm is pinned to
 // CPU 1 (--unpinned: nothing is pinned; a second section of the page). Runs are interleaved (A B C A B C ...) so slow drift on the host hits every broker alike.
 import { spawn, execFileSync } from 'node:child_process';
@@ -9,7 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchSummary } from '../src/bench/summary.js';
-import { BROKER_CPU, BROKER_NAMES, setPinned, startBroker, type BrokerName } from './compare/brokers.js';
+import { BROKER_CPU, BROKER_NAMES, setPinned, startBroker, TRANSPORTS, transportUrl, type BrokerName, type TlsFiles, type Transport } from './compare/brokers.js';
+import { makeTestCertificate } from './compare/certificate.js';
 import { cpuSecondsBetween, cpuSnapshot } from './compare/cpu.js';
 import { recipeTable, type ComparedRun, type Results } from './compare/report.js';
 import { isRecipe, RECIPES } from '../src/bench/recipes.js';
@@ -17,10 +19,10 @@ import { isRecipe, RECIPES } from '../src/bench/recipes.js';
 const SWARM_CPU = '1';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-interface CompareOptions { reps: number; durationSec: number; recipes: string[]; brokers: BrokerName[]; out: string; idleClients: number; stormClients: number; unpinned: boolean; rate: number; protocol: '3.1.1' | '5' }
+interface CompareOptions { reps: number; durationSec: number; recipes: string[]; brokers: BrokerName[]; transports: Transport[]; out: string; idleClients: number; stormClients: number; unpinned: boolean; rate: number; protocol: '3.1.1' | '5' }
 
 function parseArgs(argv: string[]): CompareOptions {
-  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], out: 'docs/benchmarks.md', idleClients: 5000, stormClients: 1000, unpinned: false, rate: 0, protocol: '3.1.1' };
+  const o: CompareOptions = { reps: 3, durationSec: 10, recipes: ['fan-in', 'fan-out', 'pairs', 'qos1-pairs', 'latency', 'connection-storm', 'idle'], brokers: ['starling', 'aedes', 'mosquitto'], transports: ['mqtt'], out: 'docs/benchmarks.md', idleClients: 5000, stormClients: 1000, unpinned: false, rate: 0, protocol: '3.1.1' };
   for (let i = 0; i < argv.length; i += 2) {
     if (argv[i] === '--unpinned') {
       o.unpinned = true;
@@ -40,6 +42,9 @@ function parseArgs(argv: string[]): CompareOptions {
     else if (flag === '--recipes') {
       o.recipes = value.split(',');
       for (const r of o.recipes) if (!isRecipe(r)) throw new Error(`--recipes: unknown recipe ${r}; expected ${Object.keys(RECIPES).join(',')}`);
+    } else if (flag === '--transports') {
+      o.transports = value.split(',') as Transport[];
+      for (const t of o.transports) if (!TRANSPORTS.includes(t)) throw new Error(`--transports: unknown transport ${t}; expected ${TRANSPORTS.join(',')}`);
     } else if (flag === '--brokers') {
       o.brokers = value.split(',') as BrokerName[];
       for (const b of o.brokers) if (!BROKER_NAMES.includes(b)) throw new Error(`--brokers: unknown broker ${b}; expected ${BROKER_NAMES.join(',')}`);
@@ -48,8 +53,9 @@ function parseArgs(argv: string[]): CompareOptions {
   return o;
 }
 
-function swarmArgs(o: CompareOptions, recipe: string, port: number, brokerPids: number[]): string[] {
-  const args = [recipe, '--url', `mqtt://127.0.0.1:${port}`, '--json'];
+function swarmArgs(o: CompareOptions, recipe: string, url: string, brokerPids: number[], ca: string | undefined): string[] {
+  const args = [recipe, '--url', url, '--json'];
+  if (ca !== undefined) args.push('--ca', ca);
   if (recipe === 'idle') args.push('--clients', String(o.idleClients), '--duration', '1', '--broker-pid', brokerPids.join(','));
   else if (recipe === 'connection-storm') args.push('--clients', String(o.stormClients));
   else args.push('--duration', String(o.durationSec));
@@ -101,19 +107,23 @@ async function main(): Promise<void> {
   setPinned(!o.unpinned);
   const results: Results = new Map();
   const started = new Date();
+  // TLS and WebSocket: every broker serves one test certificate; the swarm trusts its CA.
+  const tls: TlsFiles | undefined = o.transports.some((t) => t !== 'mqtt') ? makeTestCertificate() : undefined;
+  // A row per broker and transport: "starling" over plain MQTT, "starling+wss" over WebSocket/TLS.
+  const label = (name: BrokerName, transport: Transport): string => (transport === 'mqtt' ? name : `${name}+${transport}`);
   for (const recipe of o.recipes) {
-    const byBroker = new Map<BrokerName, ComparedRun[]>(o.brokers.map((b) => [b, []]));
+    const byBroker = new Map<string, ComparedRun[]>(o.brokers.flatMap((b) => o.transports.map((t) => [label(b, t), []] as [string, ComparedRun[]])));
     results.set(recipe, byBroker);
     for (let rep = 1; rep <= o.reps; rep++) {
-      for (const name of o.brokers) {
-        const broker = await startBroker(name);
+      for (const name of o.brokers) for (const transport of o.transports) {
+        const broker = await startBroker(name, tls);
         current = { broker };
         try {
           const cpuBefore = cpuSnapshot(broker.pids);
-          const summary = await runSwarm(swarmArgs(o, recipe, broker.port, broker.pids), o.unpinned);
+          const summary = await runSwarm(swarmArgs(o, recipe, transportUrl(broker, transport), broker.pids, transport === 'mqtts' || transport === 'wss' ? tls?.cert : undefined), o.unpinned);
           const s: ComparedRun = { ...summary, brokerCpuSeconds: cpuSecondsBetween(cpuBefore, cpuSnapshot(broker.pids), broker.pids) };
-          byBroker.get(name)!.push(s);
-          process.stderr.write(`${recipe} rep ${rep} ${name}: ${s.throughput.receivedPerSec.toFixed(0)} msg/s in, p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms, conn ${s.connections.succeeded}/${s.connections.attempted} at ${s.connections.ratePerSec.toFixed(0)}/s, lost ${s.messages.lost}, broker CPU ${Number.isFinite(s.brokerCpuSeconds) ? `${s.brokerCpuSeconds.toFixed(2)} s` : 'unknown (a broker process exited during the run)'}, swarm CPU ${s.swarm.cpuPercentOfCores.toFixed(0)}%${s.swarm.limited ? ' (LIMIT)' : ''}\n`);
+          byBroker.get(label(name, transport))!.push(s);
+          process.stderr.write(`${recipe} rep ${rep} ${label(name, transport)}: ${s.throughput.receivedPerSec.toFixed(0)} msg/s in, p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms, conn ${s.connections.succeeded}/${s.connections.attempted} at ${s.connections.ratePerSec.toFixed(0)}/s, lost ${s.messages.lost}, broker CPU ${Number.isFinite(s.brokerCpuSeconds) ? `${s.brokerCpuSeconds.toFixed(2)} s` : 'unknown (a broker process exited during the run)'}, swarm CPU ${s.swarm.cpuPercentOfCores.toFixed(0)}%${s.swarm.limited ? ' (LIMIT)' : ''}\n`);
         } finally {
           await broker.stop();
           current = {};

@@ -22,8 +22,17 @@ export type BrokerName = 'starling' | 'starling-cluster' | 'starling-cluster-1' 
  */
 export const BROKER_NAMES: BrokerName[] = ['starling', 'starling-cluster', 'starling-cluster-1', 'starling-cluster-noflow', 'starling-cluster-rr', 'starling-before', 'starling-cluster-before', 'starling-acl', 'starling-hook', 'starling-hook-sync', 'starling-hook-publish', 'aedes', 'aedes-cluster', 'mosquitto'];
 
-/** pids: the broker's own process first, then any redis-server it runs on (for RSS and CPU). */
-export interface RunningBroker { name: BrokerName; port: number; pid: number; pids: number[]; stop(): Promise<void> }
+/** How the swarm reaches a broker: plain MQTT, TLS, WebSocket, WebSocket over TLS. */
+export type Transport = 'mqtt' | 'mqtts' | 'ws' | 'wss';
+export const TRANSPORTS: Transport[] = ['mqtt', 'mqtts', 'ws', 'wss'];
+/** A certificate (and its key) every broker serves mqtts and wss with (compare makes a test one). */
+export interface TlsFiles { cert: string; key: string }
+
+/**
+ * pids: the broker's own process first, then any redis-server it runs on (for RSS and CPU).
+ * ports: where each transport listens (mqtt always; the others when started with TLS files).
+ */
+export interface RunningBroker { name: BrokerName; port: number; ports: Partial<Record<Transport, number>>; pid: number; pids: number[]; stop(): Promise<void> }
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 export const BROKER_CPU = '0';
@@ -71,8 +80,34 @@ async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
   return { url: `redis://127.0.0.1:${port}`, child };
 }
 
-export async function startBroker(name: BrokerName): Promise<RunningBroker> {
+/** The URL the swarm connects to for a transport (WebSocket on the path /mqtt, as every broker here serves it). */
+export function transportUrl(broker: RunningBroker, transport: Transport): string {
+  const port = broker.ports[transport];
+  if (port === undefined) throw new Error(`${broker.name} was started without a ${transport} listener`);
+  return transport === 'ws' || transport === 'wss' ? `${transport}://127.0.0.1:${port}/mqtt` : `${transport}://127.0.0.1:${port}`;
+}
+
+/** Waits until every extra listener accepts (the readiness check watched the main port only). */
+async function waitForPorts(ports: number[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (const p of ports) {
+    while (!(await canConnect(p))) {
+      if (Date.now() > deadline) throw new Error(`port ${p} never accepted`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/** Starts a broker; with `tls`, it also listens for mqtts, ws (/mqtt) and wss (/mqtt) on ports of its own. */
+export async function startBroker(name: BrokerName, tls?: TlsFiles): Promise<RunningBroker> {
   const port = await freePort();
+  const ports: Partial<Record<Transport, number>> = { mqtt: port };
+  if (tls !== undefined) {
+    if (name.endsWith('-before')) throw new Error(`${name}: an older checkout may not have TLS/WebSocket listeners; compare transports with the current one`);
+    ports.mqtts = await freePort();
+    ports.ws = await freePort();
+    ports.wss = await freePort();
+  }
   const extra: ChildProcess[] = [];
   let child: ChildProcess;
   let cleanup = (): void => {};
@@ -107,6 +142,9 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
         args.push('--acl-file', acl);
         cleanup = () => rmSync(dir, { recursive: true, force: true });
       }
+      if (tls !== undefined) {
+        args.push('--listeners', `mqtts://127.0.0.1:${ports.mqtts},ws://127.0.0.1:${ports.ws}/mqtt,wss://127.0.0.1:${ports.wss}/mqtt`, '--tls-cert', tls.cert, '--tls-key', tls.key);
+      }
       if (name === 'starling-hook') args.push('--plugins', join(ROOT, 'scripts/compare/async-authorize-plugin.mjs'));
       if (name === 'starling-hook-sync') args.push('--plugins', join(ROOT, 'scripts/compare/sync-authorize-plugin.mjs'));
       if (name === 'starling-hook-publish') args.push('--plugins', join(ROOT, 'scripts/compare/async-publish-plugin.mjs'));
@@ -122,20 +160,28 @@ export async function startBroker(name: BrokerName): Promise<RunningBroker> {
         extra.push(redis.child);
         args.push('--workers', '2', '--redis', redis.url);
       }
+      if (tls !== undefined) args.push('--tls-port', String(ports.mqtts), '--ws-port', String(ports.ws), '--wss-port', String(ports.wss), '--cert', tls.cert, '--key', tls.key);
       child = await startPinned(process.execPath, args, port, 'listening');
       break;
     }
     case 'mosquitto': {
       const dir = mkdtempSync(join(tmpdir(), 'compare-mosq-'));
       const conf = join(dir, 'mosquitto.conf');
-      writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\n`);
+      let listeners = `listener ${port} 127.0.0.1\nallow_anonymous true\n`;
+      if (tls !== undefined) {
+        // Mosquitto 2's per-listener settings; it reads the key as user mosquitto (the files must be readable).
+        const files = `certfile ${tls.cert}\nkeyfile ${tls.key}\n`;
+        listeners += `listener ${ports.mqtts} 127.0.0.1\n${files}listener ${ports.ws} 127.0.0.1\nprotocol websockets\nlistener ${ports.wss} 127.0.0.1\nprotocol websockets\n${files}`;
+      }
+      writeFileSync(conf, listeners);
       child = await startPinned('/usr/sbin/mosquitto', ['-c', conf], port, undefined);
       cleanup = () => rmSync(dir, { recursive: true, force: true });
       break;
     }
   }
+  await waitForPorts(Object.values(ports).filter((p) => p !== port));
   return {
-    name, port, pid: child.pid!, pids: [child.pid!, ...extra.map((e) => e.pid!)],
+    name, port, ports, pid: child.pid!, pids: [child.pid!, ...extra.map((e) => e.pid!)],
     stop: async () => {
       await stopChild(child);
       for (const e of extra) await stopChild(e);

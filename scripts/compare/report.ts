@@ -1,6 +1,5 @@
 // Medians, ratios and the Markdown of scripts/compare.
 import type { BenchSummary } from '../../src/bench/summary.js';
-import type { BrokerName } from './brokers.js';
 
 /** One swarm run, plus the CPU seconds the broker's processes (and its redis) used meanwhile. */
 export type ComparedRun = BenchSummary & { brokerCpuSeconds: number };
@@ -36,15 +35,16 @@ export function median(values: number[]): number {
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
-export type Results = Map<string, Map<BrokerName, ComparedRun[]>>;
+/** Recipe → row label (a broker, or broker+transport) → runs. */
+export type Results = Map<string, Map<string, ComparedRun[]>>;
 
 const show = (n: number, digits: number): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
 
-export function recipeTable(recipe: string, byBroker: Map<BrokerName, ComparedRun[]>): string {
+export function recipeTable(recipe: string, byBroker: Map<string, ComparedRun[]>): string {
   const metrics = METRICS[recipe] ?? [rxRate, p50, p99];
   const header = `| broker | ${metrics.map((m) => m.label).join(' | ')} | swarm CPU (max) | swarm the limit? | runs |`;
   const lines = [header, `|${'---|'.repeat(metrics.length + 4)}`];
-  const medians = new Map<BrokerName, number[]>();
+  const medians = new Map<string, number[]>();
   for (const [broker, runs] of byBroker) {
     const meds = metrics.map((m) => median(runs.map(m.pick)));
     medians.set(broker, meds);
@@ -52,7 +52,10 @@ export function recipeTable(recipe: string, byBroker: Map<BrokerName, ComparedRu
     const limited = runs.filter((r) => r.swarm.limited).length;
     lines.push(`| ${broker} | ${meds.map((v, i) => show(v, metrics[i]!.digits)).join(' | ')} | ${cpu.toFixed(0)}% | ${limited ? `**yes** (${limited}/${runs.length})` : 'no'} | ${runs.length} |`);
   }
-  for (const [starling, other] of [['starling', 'aedes'], ['starling', 'mosquitto'], ['starling-cluster', 'aedes-cluster'], ['starling-cluster', 'starling'], ['starling-cluster-1', 'starling'], ['starling-cluster', 'starling-cluster-noflow'], ['starling-cluster', 'starling-cluster-rr']] as const) {
+  const pairs: Array<readonly [string, string]> = [['starling', 'aedes'], ['starling', 'mosquitto'], ['starling-cluster', 'aedes-cluster'], ['starling-cluster', 'starling'], ['starling-cluster-1', 'starling'], ['starling-cluster', 'starling-cluster-noflow'], ['starling-cluster', 'starling-cluster-rr']];
+  // Over TLS/WebSocket: against the others over the same transport, and against Starling over TCP.
+  for (const transport of ['mqtts', 'ws', 'wss']) pairs.push([`starling+${transport}`, `aedes+${transport}`], [`starling+${transport}`, `mosquitto+${transport}`], [`starling+${transport}`, 'starling']);
+  for (const [starling, other] of pairs) {
     const a = medians.get(starling);
     const b = medians.get(other);
     if (!a || !b) continue;

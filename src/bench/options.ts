@@ -32,6 +32,8 @@ export interface BenchOptions {
   /** The broker's pids (with their children), e.g. a cluster's primary and its redis-server. */
   brokerPid: number[] | undefined;
   connectTimeoutSec: number;
+  /** mqtts/wss: a CA file the broker's certificate must chain to (a test CA); undefined: the system's. */
+  ca: string | undefined;
 }
 
 export class OptionError extends Error {}
@@ -39,7 +41,8 @@ export class OptionError extends Error {}
 export const USAGE = `usage: starling bench [recipe] --url mqtt://host:port [options]
 recipes: ${Object.entries(RECIPES).map(([n, r]) => `\n  ${n.padEnd(17)} ${r.describe}`).join('')}
 options:
-  --url URL            broker to test (mqtt://, mqtts:// or ws://); required
+  --url URL            broker to test (mqtt://, mqtts://, ws:// or wss://); required
+  --ca FILE            mqtts/wss: CA certificate the broker's must chain to (default: the system's)
   --publishers N       publishing clients            --subscribers N   subscribing clients
   --clients N          idle clients (connection-storm, idle)
   --topics L           shared | pairs | wildcard (subscribers use bench/.../+)
@@ -59,7 +62,7 @@ function defaults(): BenchOptions {
   return {
     url: '', recipe: undefined, publishers: 10, subscribers: 10, idleClients: 0, topics: 'pairs', qos: 0, payloadBytes: 64,
     rate: 0, inflight: 10, durationSec: 10, ramp: 0, drainSec: 2, clean: true, username: undefined, password: undefined,
-    protocolVersion: 4, workers: Math.max(1, availableParallelism()), json: false, brokerPid: undefined, connectTimeoutSec: 30,
+    protocolVersion: 4, workers: Math.max(1, availableParallelism()), json: false, brokerPid: undefined, connectTimeoutSec: 30, ca: undefined,
   };
 }
 
@@ -77,7 +80,7 @@ function num(flag: string, raw: string | undefined, min: number): number {
   return n;
 }
 
-/** Accepts only mqtt://, mqtts:// and ws:// with a host: the swarm sends traffic to that address and nowhere else. */
+/** Accepts only mqtt://, mqtts://, ws:// and wss:// with a host: the swarm sends traffic to that address and nowhere else. */
 export function validateUrl(raw: string): string {
   let url: URL;
   try {
@@ -85,7 +88,7 @@ export function validateUrl(raw: string): string {
   } catch {
     throw new OptionError(`--url: not a URL: ${JSON.stringify(raw)}`);
   }
-  if (!['mqtt:', 'mqtts:', 'ws:'].includes(url.protocol)) throw new OptionError(`--url: scheme must be mqtt://, mqtts:// or ws://, got ${url.protocol}//`);
+  if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol)) throw new OptionError(`--url: scheme must be mqtt://, mqtts://, ws:// or wss://, got ${url.protocol}//`);
   if (!url.hostname) throw new OptionError('--url: missing host');
   return raw;
 }
@@ -108,6 +111,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     switch (flag) {
       case '-h': case '--help': return 'help';
       case '--url': opts.url = validateUrl(value() ?? ''); break;
+      case '--ca': {
+        const file = value();
+        if (file === undefined || file === '') throw new OptionError('--ca: needs a file');
+        opts.ca = file;
+        break;
+      }
       case '--publishers': opts.publishers = int(flag, value(), 0); break;
       case '--subscribers': opts.subscribers = int(flag, value(), 0); break;
       case '--clients': opts.idleClients = int(flag, value(), 0); break;

@@ -1,4 +1,5 @@
 // The clients one worker process runs: connect (at the ramp rate), subscribe, publish, count.
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { BenchOptions } from './options.js';
 import type { ClientSpec, PublisherSpec } from './layout.js';
@@ -25,7 +26,12 @@ export class SwarmClients {
   private publishStartMs = 0;
   private rateTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: BenchOptions) {}
+  /** --ca, read once for every client of this worker. */
+  private readonly ca: Buffer | undefined;
+
+  constructor(private readonly opts: BenchOptions) {
+    this.ca = opts.ca === undefined ? undefined : readFileSync(opts.ca);
+  }
 
   /** Connects every client (subscribers subscribed) and resolves once each has succeeded or failed. */
   async connectAll(specs: ClientSpec[], rampPerSec: number): Promise<void> {
@@ -51,6 +57,7 @@ export class SwarmClients {
     const client = mqtt.connect(this.opts.url, {
       clientId: spec.clientId, clean: this.opts.clean, protocolVersion: this.opts.protocolVersion, username: this.opts.username,
       password: this.opts.password, reconnectPeriod: 0, connectTimeout: this.opts.connectTimeoutSec * 1000, keepalive: 60, resubscribe: false,
+      ...(this.ca === undefined ? {} : { ca: this.ca }),
     });
     this.clients.push(client);
     return new Promise<void>((resolve) => {
