@@ -27,10 +27,12 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-/** Keys pino writes itself on every line. */
-const RESERVED = ['level', 'time', 'msg'];
-/** Per logger (a child has its own): the keys its bindings already put on every line. */
-const boundKeys = new WeakMap<Logger, ReadonlySet<string>>();
+/** Keys pino writes itself on every line (pid: base of createLogger), with the values they have. */
+const SELF_WRITTEN = ['level', 'time', 'msg', 'pid', 'hostname'];
+/** Per logger (a child has its own): the keys already on each of its lines, with their values where known. */
+const boundFields = new WeakMap<Logger, ReadonlyMap<string, unknown>>();
+/** Stands for a value no field can equal (level, time, msg). */
+const UNEQUAL = Symbol('unequal');
 
 /**
  * pino writes bindings and call-site fields side by side, so `log.child({ nodeId }).info({ nodeId })`
@@ -41,8 +43,13 @@ const boundKeys = new WeakMap<Logger, ReadonlySet<string>>();
 function uniqueKeys(this: Logger, args: unknown[], method: (...args: unknown[]) => void): void {
   const fields = args[0];
   if (typeof fields !== 'object' || fields === null || fields instanceof Error) return method.apply(this, args);
-  let bound = boundKeys.get(this);
-  if (bound === undefined) boundKeys.set(this, (bound = new Set([...RESERVED, ...Object.keys(this.bindings())])));
+  let bound = boundFields.get(this);
+  if (bound === undefined) {
+    // bindings() leaves pid and hostname out; our base has pid.
+    const known = new Map<string, unknown>(SELF_WRITTEN.map((key) => [key, key === 'pid' ? process.pid : UNEQUAL]));
+    for (const [key, value] of Object.entries(this.bindings())) known.set(key, value);
+    boundFields.set(this, (bound = known));
+  }
   let copy: Record<string, unknown> | null = null;
   for (const key of Object.keys(fields)) {
     // A msg field only clashes when the line has a message of its own.
@@ -50,7 +57,7 @@ function uniqueKeys(this: Logger, args: unknown[], method: (...args: unknown[]) 
     copy ??= { ...(fields as Record<string, unknown>) };
     const value = copy[key];
     delete copy[key];
-    if (this.bindings()[key] !== value) copy[`_${key}`] = value;
+    if (bound.get(key) !== value) copy[`_${key}`] = value;
   }
   if (copy !== null) args[0] = copy;
   method.apply(this, args);
