@@ -6,8 +6,8 @@
 // - 'debug: ...': removing the debug lines of handlers/subscribe.ts, handlers/unsubscribe.ts,
 //   wills.ts or Broker.onTakeover.
 // - 'trace: ...': removing tracePacketIn / traceFrameOut from connection.ts.
-// - every test's key check: removing the logMethod hook of log.ts (a child's binding repeated by a
-//   call site, or a msg field beside the message, prints the key twice).
+// - 'a field repeating a child binding ...': removing the logMethod hook of log.ts (pino then
+//   prints such a key twice); every test also checks its own lines' keys in the raw JSON text.
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { startBroker, type RunningBroker } from '../../src/index.js';
