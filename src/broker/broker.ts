@@ -516,7 +516,7 @@ export class Broker implements ConnectionHost, StatsSource {
       conn.takenOver = true;
       // A Clean Start elsewhere discarded the session: no bridge for it (detached).
       conn.discardedByCleanStart = remote && clean;
-      this.log.debug({ clientId, remote }, 'takeover: a newer connection took the session; closing this one');
+      this.log.debug({ clientId, otherNode: remote }, 'takeover: a newer connection took the session; closing this one');
       conn.close('session taken over', { will: true, disconnectCode: ReasonCode.SessionTakenOver });
       return;
     }

@@ -27,7 +27,10 @@ export function logRefused(conn: Connection, reasonCode: number, reason: string)
   conn.host.log.info({ clientId: conn.clientId || undefined, address: addressOf(conn), listener: conn.listener, reasonCode, reason }, 'connect refused');
 }
 
-/** The connection is closed: a connected client's line (info), or, at debug, one that never got that far. */
+/**
+ * The connection is closed: a connected client's line (info; durationMs counts from the socket's
+ * accept), or, at debug, one that never got that far (a health check's probe, a refused CONNECT).
+ */
 export function logClosed(log: Logger, conn: Connection, now = Date.now()): void {
   if (conn.everConnected) {
     log.info({ clientId: conn.clientId, address: addressOf(conn), listener: conn.listener, reason: conn.closeReason, durationMs: now - conn.openedAt }, 'client disconnected');

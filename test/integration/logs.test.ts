@@ -118,7 +118,7 @@ describe('logs', () => {
     // The same client id again: the older connection is taken over.
     await connect({ clientId: 'twice' });
     await connect({ clientId: 'twice' });
-    expect(await log.next('takeover: a newer connection took the session; closing this one', 'twice')).toMatchObject({ level: 20, remote: false });
+    expect(await log.next('takeover: a newer connection took the session; closing this one', 'twice')).toMatchObject({ level: 20, otherNode: false });
     expect((await log.next('client disconnected', 'twice')).reason).toBe('session taken over');
 
     expect(log.lines.filter((l) => l.level < 20)).toEqual([]);
