@@ -53,7 +53,7 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
     process.stderr.write(`starling: --plugins: ${missing}: no such file\n`);
     return 2;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, { format: config.logFormat });
   // Said once: by the primary, not again by each cluster worker (node sets NODE_UNIQUE_ID in those).
   if (process.env.NODE_UNIQUE_ID === undefined && argv.some((a) => a === '--password' || a.startsWith('--password='))) {
     log.warn('--password on the command line is visible to other users of this machine (ps); use --password-file, or STARLING_PASSWORD in the environment');

@@ -6,6 +6,8 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** auto: one compact line per entry on a terminal, JSON otherwise (log.ts). */
+export type LogFormat = 'auto' | 'json' | 'pretty';
 
 /** TLS settings of an mqtts or wss listener (file paths; re-read on SIGHUP). */
 export interface TlsConfig {
@@ -39,6 +41,7 @@ export interface BrokerConfig {
   host: string;
   port: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   /** New sockets beyond this many open connections are closed at once. */
   maxConnections: number;
   /**
@@ -124,6 +127,7 @@ export const defaultConfig: BrokerConfig = {
   host: '127.0.0.1',
   port: 1883,
   logLevel: 'info',
+  logFormat: 'auto',
   maxConnections: 100_000,
   maxPacketSize: 1024 * 1024,
   maxInflight: 20,
@@ -191,6 +195,7 @@ const OPTIONS: readonly Option[] = [
   { flag: 'host', key: 'host', kind: 'string', help: 'address to listen on (default 127.0.0.1)' },
   { flag: 'port', key: 'port', kind: 'int', min: 0, max: 65_535, help: 'TCP port (default 1883)' },
   { flag: 'log-level', key: 'logLevel', kind: 'level', help: `${LEVELS.join('|')} (default info)` },
+  { flag: 'log-format', key: 'logFormat', kind: 'string', choices: ['auto', 'json', 'pretty'], help: 'auto|json|pretty: one compact line per entry, or JSON lines; auto: compact on a terminal (default)' },
   { flag: 'max-connections', key: 'maxConnections', kind: 'int', min: 1, help: 'open connections (default 100000)' },
   { flag: 'max-packet-size', key: 'maxPacketSize', kind: 'int', min: 64, max: 268_435_460, help: 'bytes per packet (default 1048576)' },
   { flag: 'max-inflight', key: 'maxInflight', kind: 'int', min: 1, max: 65_535, help: 'unacknowledged QoS 1/2 messages per client (default 20)' },

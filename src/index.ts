@@ -63,7 +63,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
   const config: BrokerConfig = { ...defaultConfig, ...overrides };
   // Whether a plugin authenticates is known once the plugins are loaded: checked again then.
   checkConfig(config, { authenticate: config.plugins.length > 0 || options.hooks !== undefined });
-  const log = options.logger ?? createLogger(config.logLevel);
+  const log = options.logger ?? createLogger(config.logLevel, { format: config.logFormat });
   const hooks = await pluginHooks(config, options, log);
   checkConfig(config, { authenticate: hooks?.has.authenticate === true });
   const ownBackend = backend === undefined;

@@ -16,6 +16,8 @@ import {
   type Properties,
 } from '../protocol/index.js';
 import type { Connection } from './connection.js';
+import { logRefused } from './connection-log.js';
+import { LoginFailedError } from './auth/failed-logins.js';
 
 /** How a client's connection is answered when handling its input failed (Connection.fail). */
 export function answerError(conn: Connection, err: unknown): void {
@@ -23,7 +25,9 @@ export function answerError(conn: Connection, err: unknown): void {
   if (err instanceof UnsupportedProtocolVersionError) {
     // In the v3.1.1 form: a client speaking an unknown level can still read it [MQTT-3.1.2-2].
     const connack = encode({ cmd: 'connack', sessionPresent: false, reasonCode: 0x01 }, 4);
-    conn.close(`unsupported protocol level ${err.protocolLevel}`, { will: false, connack });
+    const reason = `unsupported protocol level ${err.protocolLevel}`;
+    logRefused(conn, ReasonCode.UnsupportedProtocolVersion, reason);
+    conn.close(reason, { will: false, connack });
     return;
   }
   if (!(err instanceof MqttError)) {
@@ -39,6 +43,8 @@ export function answerError(conn: Connection, err: unknown): void {
   if (conn.state === 'new' || conn.state === 'connecting') {
     // Before the session exists: CONNACK with the code, then close [v3:MQTT-3.2.2-5] [v5:MQTT-3.2.2-7].
     // No will: a refused CONNECT leaves nothing behind [v3:MQTT-3.1.4-5] [v5:MQTT-3.1.4-6].
+    // A failed login has its own line (auth/failed-login-log.ts), once per address per interval.
+    if (!(err instanceof LoginFailedError)) logRefused(conn, reasonCode, message);
     conn.close(message, { will: false, connack: refusalConnack(conn, reasonCode, err instanceof ProtocolError ? message : undefined) });
     return;
   }

@@ -28,6 +28,7 @@ import { sweepConnections } from './keepalive.js';
 import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { Wills } from './wills.js';
+import { logClosed, logConnected } from './connection-log.js';
 import { createAuthMethods, type AuthMethods } from './auth/enhanced-auth.js';
 import { createCredentials, type Credentials } from './auth/credentials.js';
 import { FailedLogins } from './auth/failed-logins.js';
@@ -444,6 +445,7 @@ export class Broker implements ConnectionHost, StatsSource {
     this.connectedCount++;
     this.counters.connectionsAccepted++;
     conn.write(request.connack(record !== null)); // session present [v3:MQTT-3.2.2-1/2/3] [v5:MQTT-3.2.2-2/3]
+    logConnected(this.log, conn, request.clean, record !== null);
     this.local.setOnline(session, true);
     if (record !== null) session.watchCopies();
     session.resume(inflight);
@@ -472,6 +474,7 @@ export class Broker implements ConnectionHost, StatsSource {
   /** A connection is gone: publish its will if due, then park or end its session. */
   detached(conn: Connection, publishWill: boolean): void {
     this.connections.delete(conn.id);
+    logClosed(this.log, conn);
     const session = conn.session;
     if (session === null) return;
     const clientId = session.clientId;
@@ -513,12 +516,14 @@ export class Broker implements ConnectionHost, StatsSource {
       conn.takenOver = true;
       // A Clean Start elsewhere discarded the session: no bridge for it (detached).
       conn.discardedByCleanStart = remote && clean;
+      this.log.debug({ clientId, otherNode: remote }, 'takeover: a newer connection took the session; closing this one');
       conn.close('session taken over', { will: true, disconnectCode: ReasonCode.SessionTakenOver });
       return;
     }
     // Parked here and back on another node: a bridge until that node's routes are in effect
     // everywhere. Back on this node: its openSession takes the entry over.
     if (!remote || this.offline.get(clientId)?.mode !== 'parked') return;
+    this.log.debug({ clientId, cleanStart: clean }, clean ? 'takeover: parked session discarded (Clean Start on another node)' : 'takeover: parked session bridged to its new node');
     if (clean) {
       // A Clean Start discarded the session [v3:MQTT-3.1.2-6] [v5:MQTT-3.1.2-4]: its subscriptions
       // must not deliver, not even for a while through a bridge into the new session's queue.

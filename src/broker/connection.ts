@@ -1,7 +1,8 @@
 // One client's socket: bytes in → parser → dispatcher; frames out with a high-water mark;
 // keep-alive and connect-timeout state read by the broker's shared sweep timer; close reasons.
 //
-// Nothing here allocates per packet beyond what the parser returns, and nothing logs per packet.
+// Nothing here allocates per packet beyond what the parser returns, and nothing logs per packet
+// unless --log-level is trace (one boolean, read at creation: packet-trace.ts).
 // Per-connection memory is kept small: no timers and no closures. The socket listeners and the
 // parser callback are shared functions that find their Connection through the socket (one
 // property) or `this`, instead of three listener closures and a bound callback per connection.
@@ -15,6 +16,7 @@ import type { BrokerCounters } from './stats.js';
 import type { OutgoingAliases } from './outgoing-aliases.js';
 import type { AuthExchange } from './auth/exchange.js';
 import type { ClientInfo, Refusal } from './hooks/types.js';
+import { traceFrameOut, tracePacketIn } from './packet-trace.js';
 
 export type ConnectionState = 'new' | 'connecting' | 'connected' | 'closed';
 
@@ -85,6 +87,7 @@ function onSocketError(this: OwnedSocket): void {
 }
 
 function onPacket(this: Connection, packet: Packet): void {
+  if (this.trace) tracePacketIn(this, packet);
   if (this.state !== 'closed') this.host.dispatch(this, packet);
 }
 
@@ -139,11 +142,16 @@ export class Connection implements SessionSink, Throttled {
   corked = false;
   /** True while the bus holds this publisher back (flow control): its socket is not read. */
   readPaused = false;
+  /** The listener that accepted the socket, as the logs name it (whoever accepts may set it; default the plain TCP one). */
+  listener = 'mqtt';
+  /** Log every packet in and out (--log-level trace): asked once here, not per packet. */
+  readonly trace: boolean;
   private readonly parser: PacketParser;
 
   constructor(readonly id: string, readonly socket: Socket, readonly host: ConnectionHost, maxPacketSize: number) {
     this.parser = new PacketParser({ maxPacketSize });
     this.openedAt = this.lastActivity = Date.now();
+    this.trace = host.log.isLevelEnabled('trace');
     (socket as OwnedSocket)[CONNECTION] = this;
     socket.on('data', onSocketData);
     // 'end' (the peer half-closed; the listener allows half-open sockets so a CONNACK can still
@@ -165,6 +173,7 @@ export class Connection implements SessionSink, Throttled {
   write(frame: Buffer): void {
     if (this.state === 'closed' || this.socketClosed) return;
     this.host.counters.bytesSent += frame.length;
+    if (this.trace) traceFrameOut(this, frame);
     // Frames written in one tick (a fan-out, the answers to one chunk) leave in one writev.
     if (!this.corked) {
       this.corked = true;
@@ -253,6 +262,7 @@ export class Connection implements SessionSink, Throttled {
     const socket = this.socket;
     if (!socket.destroyed) {
       if (last !== undefined) this.host.counters.bytesSent += last.length;
+      if (last !== undefined && this.trace) traceFrameOut(this, last);
       if (last !== undefined) socket.end(last);
       else socket.end();
       // A peer that does not read would keep the socket half-open forever.

@@ -40,14 +40,20 @@ export class Wills {
       publishWill = false;
     }
     if (!publishWill) {
+      this.log.debug({ clientId, topic: will.topic }, 'will discarded');
       if (persistent && !takenOver) this.store.setWill(clientId, null);
     } else if (session.willDelay === 0 || !persistent) {
       // No delay, or the session ends now, which ends the delay too [v5:MQTT-3.1.3-9].
+      this.log.debug({ clientId, topic: will.topic }, 'will published');
       this.publishNow(will);
       if (persistent && !takenOver) this.store.setWill(clientId, null);
     } else if (!takenOver) {
       // A reconnect within the delay (on any node: onTakeover) cancels the will [v5:MQTT-3.1.3-9].
-      this.publishLater(clientId, will, Math.min(session.willDelay, session.expiryInterval));
+      const seconds = Math.min(session.willDelay, session.expiryInterval);
+      this.log.debug({ clientId, topic: will.topic, delaySeconds: seconds }, 'will delayed');
+      this.publishLater(clientId, will, seconds);
+    } else {
+      this.log.debug({ clientId, topic: will.topic }, 'will left to the connection that took the session over');
     }
   }
 
@@ -55,6 +61,7 @@ export class Wills {
   publishLater(clientId: string, will: Message, seconds: number): void {
     const timer = setLongTimeout(() => {
       this.delayed.delete(clientId);
+      this.log.debug({ clientId, topic: will.topic }, 'delayed will published');
       this.publishNow(will);
       this.store.setWill(clientId, null);
     }, seconds * 1000);
@@ -65,16 +72,18 @@ export class Wills {
   cancel(clientId: string): void {
     const delayed = this.delayed.get(clientId);
     if (delayed === undefined) return;
+    this.log.debug({ clientId, topic: delayed.will.topic }, 'delayed will cancelled: the client is back');
     delayed.timer.clear();
     this.delayed.delete(clientId);
   }
 
   /** Shutdown: every delayed will goes out now. */
   publishDelayedNow(): void {
-    for (const [clientId, { will }] of this.delayed) {
-      this.cancel(clientId);
+    for (const { will, timer } of this.delayed.values()) {
+      timer.clear();
       this.publishNow(will);
     }
+    this.delayed.clear();
   }
 
   settled(): Promise<unknown> {

@@ -42,6 +42,7 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
     if (!v5 && !packet.clean) throw new MqttError('empty client id without clean session [v3:MQTT-3.1.3-8]', ReasonCode.ClientIdentifierNotValid);
     clientId = assigned = `starling-${randomBytes(8).toString('hex')}`;
   }
+  conn.clientId = clientId; // known from here on: a refusal's log line names it
 
   // With enhanced authentication the method decides who the client is (before CONNACK, below).
   // A password hash is verified off the event loop: awaited only when there is one to verify.

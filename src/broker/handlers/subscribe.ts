@@ -86,6 +86,9 @@ export async function handleSubscribe(broker: Broker, conn: Connection, packet: 
   // Fixed header (at most 5) + packet id + property length + one code per filter.
   const properties = problem === undefined ? undefined : ackProperties(conn, problem, 8 + granted.length);
   conn.send({ cmd: 'suback', messageId: packet.messageId, granted, properties });
+  if (broker.log.isLevelEnabled('debug')) {
+    broker.log.debug({ clientId: session.clientId, subscriptions: packet.subscriptions.map((s, i) => ({ filter: s.topic, granted: granted[i] })) }, 'subscribed');
+  }
   if (hooks !== null && hooks.has.subscribed && accepted.length > 0 && conn.client !== null) {
     hooks.emit('subscribed', conn.client, accepted.map(([filter, options]) => ({ filter, qos: options.qos })));
   }
