@@ -23,6 +23,7 @@ export function answerError(conn: Connection, err: unknown): void {
   if (err instanceof UnsupportedProtocolVersionError) {
     // In the v3.1.1 form: a client speaking an unknown level can still read it [MQTT-3.1.2-2].
     const connack = encode({ cmd: 'connack', sessionPresent: false, reasonCode: 0x01 }, 4);
+    conn.host.counters.refused(ReasonCode.UnsupportedProtocolVersion);
     conn.close(`unsupported protocol level ${err.protocolLevel}`, { will: false, connack });
     return;
   }
@@ -39,6 +40,7 @@ export function answerError(conn: Connection, err: unknown): void {
   if (conn.state === 'new' || conn.state === 'connecting') {
     // Before the session exists: CONNACK with the code, then close [v3:MQTT-3.2.2-5] [v5:MQTT-3.2.2-7].
     // No will: a refused CONNECT leaves nothing behind [v3:MQTT-3.1.4-5] [v5:MQTT-3.1.4-6].
+    conn.host.counters.refused(reasonCode);
     conn.close(message, { will: false, connack: refusalConnack(conn, reasonCode, err instanceof ProtocolError ? message : undefined) });
     return;
   }
