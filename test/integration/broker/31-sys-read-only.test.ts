@@ -71,7 +71,8 @@ describe('$SYS is read-only for clients', () => {
     // Acknowledged once stored: the retained count now includes it, the $SYS one excluded.
     publish(c, 'sentinel/retained', 1, 2, true);
     await c.next('puback');
-    expect((await broker.stats()).retainedMessages).toBe(before + 1);
+    // (The cluster harness's stats leave the shared retained count out: there the late subscriber below is the proof.)
+    if (before !== undefined) expect((await broker.stats()).retainedMessages).toBe(before + 1);
     const { client: late, inbox } = await connectWithInbox(broker.url, { clientId: name('sys-late') });
     await late.subscribeAsync('$SYS/#', { qos: 1 });
     await late.subscribeAsync('sentinel/retained', { qos: 1 });
