@@ -28,6 +28,7 @@ import { sweepConnections } from './keepalive.js';
 import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { Wills } from './wills.js';
+import { isSysTopic } from './sys-topics.js';
 import { createAuthMethods, type AuthMethods } from './auth/enhanced-auth.js';
 import { createCredentials, type Credentials } from './auth/credentials.js';
 import { FailedLogins } from './auth/failed-logins.js';
@@ -400,6 +401,10 @@ export class Broker implements ConnectionHost, StatsSource {
     if (acl !== null && request.will !== null && !acl.canPublish(request.will.topic)) {
       // A will is a publish: one the client may not make is dropped now, never stored or published.
       this.log.warn({ clientId, topic: request.will.topic }, 'will dropped: the ACL denies the client writing its topic');
+      request.will = null;
+    }
+    if (request.will !== null && isSysTopic(request.will.topic)) {
+      this.log.warn({ clientId, topic: request.will.topic }, 'will dropped: $SYS is read-only for clients');
       request.will = null;
     }
     session.will = request.will;

@@ -11,6 +11,7 @@ import { Pending } from '../hooks/hooks.js';
 import type { HeldPublish } from '../connection.js';
 import type { Refusal } from '../hooks/types.js';
 import { topicLimitProblem } from './limits.js';
+import { isSysTopic } from '../sys-topics.js';
 import { resolveTopicAlias } from './topic-alias.js';
 
 export function handlePublish(broker: Broker, conn: Connection, packet: PublishPacket): void {
@@ -175,11 +176,6 @@ function runDecided(conn: Connection): void {
 const ACL_REFUSAL: Refusal = Object.freeze({ reasonCode: ReasonCode.NotAuthorized });
 /** The drop reason of a client's PUBLISH to $SYS. */
 export const SYS_READ_ONLY = 'PUBLISH to $SYS (read-only for clients)';
-
-/** `$SYS` itself or a topic under it (the first level, exactly: `$SYSTEM/x` is an ordinary topic). */
-export function isSysTopic(topic: string): boolean {
-  return topic.startsWith('$SYS') && (topic.length === 4 || topic.charCodeAt(4) === 0x2f);
-}
 
 /**
  * A PUBLISH the client's ACL or a plugin does not allow: not routed, not retained, counted as

@@ -2,10 +2,11 @@
 // dropped and counted, never routed nor retained; v5 QoS 1/2 are answered 0x87, v3.1.1 normally.
 // Fails if: the isSysTopic check in handlers/publish.ts goes (the message is routed, retained and
 // acknowledged 0x00/0x10); it no longer goes through refuse() (no 0x87, or v3 left unacknowledged,
-// or the drop not counted); isSysTopic matches '$SYSTEM/…' too (the ordinary topic is refused).
+// or the drop not counted); isSysTopic matches '$SYSTEM/…' too (the ordinary topic is refused);
+// Broker.openSession stops dropping a will on $SYS (it is published when its client goes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Packet } from '../../../src/protocol/index.js';
-import { connectWithInbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
+import { connectClient, connectWithInbox, startTestBroker, type TestBroker } from '../../helpers/broker-harness.js';
 import { RawClient } from '../../helpers/raw-client.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -80,5 +81,22 @@ describe('$SYS is read-only for clients', () => {
     expect(inbox.messages.filter((m) => m.topic.startsWith('$SYS/kept'))).toEqual([]);
     c.destroy();
     await late.endAsync();
+  });
+
+  it('a will on $SYS is dropped at CONNECT: never published', async () => {
+    const { client: sub, inbox } = await connectWithInbox(broker.url, { clientId: name('sys-will-watch') });
+    await sub.subscribeAsync(['$SYS/will', 'sentinel/will'], { qos: 1 });
+    const id = name('sys-will');
+    // Taken over by a second connection with the same id: the first one's will goes then (were it kept),
+    // before the second is connected; the second one's will, the sentinel, only when it is cut off below.
+    const first = await connectClient(broker.url, { clientId: id, clean: true, will: { topic: '$SYS/will', payload: Buffer.from('from-client'), qos: 1, retain: false } });
+    first.on('error', () => undefined);
+    const second = await connectClient(broker.url, { clientId: id, clean: true, will: { topic: 'sentinel/will', payload: Buffer.from('from-client'), qos: 1, retain: false } });
+    (second as unknown as { stream: { destroy(): void } }).stream.destroy();
+    await waitFor(() => inbox.messages.some((m) => m.topic === 'sentinel/will'), 'the sentinel will');
+    expect(inbox.messages.map((m) => [m.topic, m.payload])).toEqual([['sentinel/will', 'from-client']]);
+    first.end(true);
+    second.end(true);
+    await sub.endAsync();
   });
 });

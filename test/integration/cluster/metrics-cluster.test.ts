@@ -39,7 +39,7 @@ afterAll(async () => {
 it('/metrics sums the counters of both workers: messages by QoS equal what the load sent and delivered', async () => {
   expect(await httpGet(httpPort, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
   expect(await httpGet(httpPort, '/readyz')).toEqual({ status: 200, body: 'ready\n' });
-  const subs = [];
+  const subs: Array<Awaited<ReturnType<typeof connectCollecting>>> = [];
   for (let i = 0; i < SUBSCRIBERS; i++) {
     const s = await connectCollecting(cluster.url, { clientId: `m-sub-${i}` });
     await s.client.subscribeAsync('load/#', { qos: 1 });
