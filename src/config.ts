@@ -119,6 +119,8 @@ export interface BrokerConfig {
   authFailMaxDelayMs: number;
   /** Failed logins are logged once per remote address per this many ms (the first at once). */
   authFailLogIntervalMs: number;
+  /** Management HTTP listener (/metrics, /healthz, /readyz) as "host:port" or "port" (loopback); undefined: none. In a cluster the primary serves it. */
+  http: string | undefined;
   /** Where users and ACL rules come from: "file" (--password-file, --username, --acl-file) or "redis" (kept in Redis, written by `starling passwd --redis`). */
   auth: 'file' | 'redis';
 }
@@ -168,6 +170,7 @@ export const defaultConfig: BrokerConfig = {
   authFailMaxDelayMs: 30_000,
   authFailLogIntervalMs: 60_000,
   auth: 'file',
+  http: undefined,
 };
 
 /** The enhanced authentication methods the broker has built in (broker/auth/), and --auth-methods' "none". */
@@ -176,7 +179,7 @@ export const AUTH_METHOD_NONE = 'none';
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms' | 'redis-url' | 'paths';
+type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms' | 'redis-url' | 'paths' | 'address';
 
 interface Option {
   flag: string;
@@ -235,6 +238,7 @@ const OPTIONS: readonly Option[] = [
   { flag: 'auth-fail-max-delay', key: 'authFailMaxDelayMs', kind: 'seconds-ms', min: 0, max: 2_147_483, help: 'longest such delay, seconds (default 30)' },
   { flag: 'auth-fail-log-interval', key: 'authFailLogIntervalMs', kind: 'seconds-ms', min: 1, max: 2_147_483, help: 'failed logins are logged once per address per this many seconds, the first at once (default 60)' },
   { flag: 'auth', key: 'auth', kind: 'string', choices: ['file', 'redis'], help: 'file|redis: users and ACL from --password-file/--acl-file (default), or kept in Redis (needs --redis; edited with starling passwd --redis, seen by every node within a second)' },
+  { flag: 'http', key: 'http', kind: 'address', help: 'management HTTP listener [host:]port for /metrics (Prometheus), /healthz, /readyz; host defaults to 127.0.0.1; no auth (default: off)' },
 ];
 
 export function usage(): string {
@@ -267,6 +271,9 @@ function convert(option: Option, raw: string, source: string): unknown {
       // Absolute now: a cluster worker resolves them the same way whatever it imports from.
       return paths.map((p) => resolve(p));
     }
+    case 'address':
+      parseAddress(raw, source);
+      return raw;
     case 'redis-url':
       if (!isRedisUrl(raw)) throw new ConfigError(`${source}: '${redactUrl(raw)}' is not a Redis URL (redis://[user:password@]host[:port][/db], or rediss:// for TLS)`);
       return raw;
@@ -289,6 +296,15 @@ function convert(option: Option, raw: string, source: string): unknown {
       return seconds ? Math.round(n * 1000) : n;
     }
   }
+}
+
+/** "[host:]port" (an IPv6 host in brackets) as host and port; the host defaults to loopback. */
+export function parseAddress(raw: string, source = 'address'): { host: string; port: number } {
+  const match = /^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(raw.trim());
+  const port = match === null ? NaN : Number(match[2]);
+  if (match === null || port > 65_535) throw new ConfigError(`${source}: '${raw}' is not [host:]port (e.g. 9100, 127.0.0.1:9100, [::1]:9100)`);
+  const host = match[1] === undefined ? '127.0.0.1' : match[1].replace(/^\[|\]$/g, '');
+  return { host, port };
 }
 
 /** redis:// or rediss://, a host, an optional port 1..65535 and database number; no query or fragment. */
@@ -366,6 +382,7 @@ export function checkConfig(config: BrokerConfig, plugins?: { authenticate: bool
       throw new ConfigError('--auth redis excludes --password-file, --username/--password and --acl-file (users and rules are kept in Redis: starling passwd --redis)');
     }
   }
+  if (config.http !== undefined) parseAddress(config.http, '--http');
   const users = hasUsers(config);
   if (config.workers > 1 && config.redis === undefined) {
     throw new ConfigError(`--workers ${config.workers} needs --redis: without Redis the workers could not share sessions and subscriptions`);

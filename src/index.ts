@@ -12,6 +12,10 @@ import { loadPlugins, makeHooks } from './broker/hooks/load.js';
 import type { StarlingPlugin } from './broker/hooks/types.js';
 import type { Credentials } from './broker/auth/credentials.js';
 import type { Acl } from './broker/acl/acl.js';
+import type { Registry } from 'prom-client';
+import { parseAddress } from './config.js';
+import { createBrokerMetrics, type BusGauges } from './ops/metrics.js';
+import { listenManagement, type ManagementServer } from './ops/http-server.js';
 
 export { Broker } from './broker/broker.js';
 export type { BrokerConfig } from './config.js';
@@ -41,6 +45,10 @@ export interface RunningBroker {
   broker: Broker;
   /** The TCP listener: its open connections, and pause/resume of accepting (a cluster worker's balance). */
   listener: TcpListener;
+  /** --http: the port the management listener is bound to (undefined: none here, or a cluster worker's primary serves it). */
+  httpPort: number | undefined;
+  /** --http: this process' Prometheus series (a cluster worker sends them to its primary); null without --http. */
+  metrics: Registry | null;
   close(): Promise<void>;
 }
 
@@ -53,6 +61,10 @@ export interface StartOptions {
   /** Users and ACL rules read by the caller (--auth redis: cluster/redis-auth.ts); default: from config. */
   credentials?: Credentials;
   acl?: Acl;
+  /** A cluster node's bus: Redis state and bus lag in /metrics, Redis in /readyz. */
+  bus?: BusGauges;
+  /** Serve --http in this process (default true; a cluster worker's primary serves it instead). */
+  serveHttp?: boolean;
 }
 
 /**
@@ -78,6 +90,25 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
     if (ownBackend) await store.close();
     throw err;
   }
+  const metrics = config.http === undefined ? null : createBrokerMetrics(broker, options.bus);
+  let http: ManagementServer | undefined;
+  if (config.http !== undefined && options.serveHttp !== false) {
+    const { host, port } = parseAddress(config.http, '--http');
+    const registry = metrics!;
+    try {
+      http = await listenManagement(host, port, {
+        metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+        // Listening already (the MQTT listener is up before this one); closed first on close().
+        notReady: async () => (options.bus !== undefined && !options.bus.connected ? 'Redis unreachable' : null),
+      });
+    } catch (err) {
+      await listener.close();
+      await broker.close();
+      if (ownBackend) await store.close();
+      throw err;
+    }
+    log.info({ host, port: http.port }, `http: /metrics, /healthz, /readyz on ${host}:${http.port}`);
+  }
   if (hooks !== undefined) log.info({ plugins: config.plugins.length, hooks: Object.keys(hooks.has).filter((k) => hooks.has[k as keyof typeof hooks.has]) }, 'plugins loaded');
   sys.start();
   let closing: Promise<void> | null = null;
@@ -85,9 +116,12 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
     port: listener.port,
     broker,
     listener,
+    httpPort: http?.port,
+    metrics,
     close: () =>
       (closing ??= (async () => {
         sys.stop();
+        await http?.close();
         const stopped = listener.close();
         await broker.close();
         await stopped;

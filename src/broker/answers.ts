@@ -26,6 +26,7 @@ export function answerError(conn: Connection, err: unknown): void {
     // In the v3.1.1 form: a client speaking an unknown level can still read it [MQTT-3.1.2-2].
     const connack = encode({ cmd: 'connack', sessionPresent: false, reasonCode: 0x01 }, 4);
     const reason = `unsupported protocol level ${err.protocolLevel}`;
+    conn.host.counters.refused(ReasonCode.UnsupportedProtocolVersion);
     logRefused(conn, ReasonCode.UnsupportedProtocolVersion, reason);
     conn.close(reason, { will: false, connack });
     return;
@@ -45,6 +46,7 @@ export function answerError(conn: Connection, err: unknown): void {
     // No will: a refused CONNECT leaves nothing behind [v3:MQTT-3.1.4-5] [v5:MQTT-3.1.4-6].
     // A failed login has its own line (auth/failed-login-log.ts), once per address per interval.
     if (!(err instanceof LoginFailedError)) logRefused(conn, reasonCode, message);
+    conn.host.counters.refused(reasonCode);
     conn.close(message, { will: false, connack: refusalConnack(conn, reasonCode, err instanceof ProtocolError ? message : undefined) });
     return;
   }

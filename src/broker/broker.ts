@@ -29,6 +29,7 @@ import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { Wills } from './wills.js';
 import { logClosed, logConnected } from './connection-log.js';
+import { isSysTopic } from './sys-topics.js';
 import { createAuthMethods, type AuthMethods } from './auth/enhanced-auth.js';
 import { createCredentials, type Credentials } from './auth/credentials.js';
 import { FailedLogins } from './auth/failed-logins.js';
@@ -70,6 +71,8 @@ export interface SessionRequest {
  * every node (the bus waits up to 1 s for acks).
  */
 const BRIDGE_MS = 3000;
+/** Drop reason: a shared group's last member here left while a message for it was on the bus. */
+const SHARED_GROUP_GONE = 'shared group gone from this node';
 
 
 export class Broker implements ConnectionHost, StatsSource {
@@ -148,7 +151,9 @@ export class Broker implements ConnectionHost, StatsSource {
     });
     backend.bus.onMessage((message, groups) => {
       const fan = this.deliverLocal(message);
-      if (groups !== undefined) this.counters.messagesDropped += this.local.shared.deliverFromBus(message, groups, fan);
+      if (groups === undefined) return;
+      const dropped = this.local.shared.deliverFromBus(message, groups, fan);
+      if (dropped > 0) this.counters.drop(SHARED_GROUP_GONE, dropped);
     });
     backend.ownership.onTakeover((clientId, connectionId, _epoch, remote, clean) => this.onTakeover(clientId, connectionId, remote === true, clean === true));
     backend.bus.onQueued?.((clientId) => this.queueChanged(clientId));
@@ -399,6 +404,10 @@ export class Broker implements ConnectionHost, StatsSource {
       this.log.warn({ clientId, topic: request.will.topic }, 'will dropped: the ACL denies the client writing its topic');
       request.will = null;
     }
+    if (request.will !== null && isSysTopic(request.will.topic)) {
+      this.log.warn({ clientId, topic: request.will.topic }, 'will dropped: $SYS is read-only for clients');
+      request.will = null;
+    }
     session.will = request.will;
     session.willDelay = request.willDelay;
     session.stored = !request.clean || session.persistent || request.will !== null;
@@ -577,6 +586,32 @@ export class Broker implements ConnectionHost, StatsSource {
 
   private sweep(): void {
     sweepConnections(this.connections.values(), this.config.connectTimeoutMs, Date.now());
+  }
+
+  /** Messages held in memory for connected clients: behind their in-flight window (queued), and sent but not acknowledged (inflight). */
+  queueDepth(): { queued: number; inflight: number } {
+    let queued = 0;
+    let inflight = 0;
+    for (const session of this.connectedSessions()) {
+      queued += session.pendingCount;
+      inflight += session.inflightCount;
+    }
+    return { queued, inflight };
+  }
+
+  /** Clients connected now (CONNACK sent, not gone). */
+  get connectedClients(): number {
+    return this.connectedCount;
+  }
+
+  /** Persistent sessions parked here while their clients are away. */
+  get offlineSessions(): number {
+    return this.offline.size;
+  }
+
+  /** Subscriptions indexed on this node. */
+  get subscriptionCount(): number {
+    return this.local.count;
   }
 
   async stats(): Promise<BrokerStats> {

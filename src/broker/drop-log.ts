@@ -29,7 +29,7 @@ export class DropLog {
 
   /** One message for clientId dropped because of `reason`. */
   dropped(clientId: string, reason: string, details?: Record<string, unknown>): void {
-    this.counters.messagesDropped++;
+    this.counters.drop(reason);
     const entry = this.clients.get(clientId);
     if (entry !== undefined) {
       entry.unlogged++;

@@ -410,7 +410,9 @@ export class Session {
       this.deps.drops.dropped(this.clientId, TOO_LARGE); // [v5:MQTT-3.1.2-25]
       return;
     }
-    this.deps.counters.messagesSent++;
+    const counters = this.deps.counters;
+    counters.messagesSent++;
+    counters.sentByQos[(frame[0]! >> 1) & 3]++; // the QoS bits of the PUBLISH's first byte
     if (afterStore) this.writeAfterStore(frame);
     else if (this.held !== null) this.held.push(frame);
     else this.sink.write(frame);

@@ -13,6 +13,24 @@ export class BrokerCounters {
   connectionsAccepted = 0;
   /** Second copies of a message a resumed session did not send again (after a node's death; recent-copies.ts). */
   duplicatesSkipped = 0;
+  /** messagesReceived and messagesSent split by QoS (index 0..2), for /metrics: one array slot bumped, no lookup. */
+  readonly receivedByQos = [0, 0, 0];
+  readonly sentByQos = [0, 0, 0];
+  /** Refused CONNECTs by reason code (rare: a Map is fine here). */
+  readonly refusals = new Map<number, number>();
+  /** messagesDropped by reason (the DropLog's reason text): drops are the exception, not the hot path. */
+  readonly droppedByReason = new Map<string, number>();
+
+  /** `count` messages dropped because of `reason`. */
+  drop(reason: string, count = 1): void {
+    this.messagesDropped += count;
+    this.droppedByReason.set(reason, (this.droppedByReason.get(reason) ?? 0) + count);
+  }
+
+  /** A CONNECT refused with `reasonCode` (v5 code; the v3 CONNACK is derived from it). */
+  refused(reasonCode: number): void {
+    this.refusals.set(reasonCode, (this.refusals.get(reasonCode) ?? 0) + 1);
+  }
 }
 
 export interface BrokerStats {

@@ -5,6 +5,11 @@ import type { BrokerStats, StatsSource } from './stats.js';
 
 export const BROKER_VERSION = 'starling 0.1.0';
 
+/** `$SYS` itself or a topic under it (the first level, exactly: `$SYSTEM/x` is an ordinary topic). Read-only for clients. */
+export function isSysTopic(topic: string): boolean {
+  return topic.startsWith('$SYS') && (topic.length === 4 || topic.charCodeAt(4) === 0x2f);
+}
+
 export function sysMessages(stats: BrokerStats, uptimeSeconds: number): Array<[topic: string, value: string]> {
   return [
     ['$SYS/broker/version', BROKER_VERSION],

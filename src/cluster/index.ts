@@ -17,7 +17,7 @@ export const PREFIX_ENV = 'STARLING_REDIS_PREFIX';
 export async function runCluster(config: BrokerConfig, log: Logger): Promise<void> {
   const prefix = process.env[PREFIX_ENV];
   if (cluster.isPrimary) {
-    new Primary({ workers: config.workers, logger: log, ...(config.redis !== undefined ? { redisUrl: config.redis } : {}), redisTimeoutMs: config.redisTimeoutMs }).start();
+    new Primary({ workers: config.workers, logger: log, ...(config.redis !== undefined ? { redisUrl: config.redis } : {}), redisTimeoutMs: config.redisTimeoutMs, http: config.http }).start();
     return;
   }
   try {

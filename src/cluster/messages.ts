@@ -48,8 +48,24 @@ export interface ReloadMessage {
   starling: 'reload';
 }
 
-export type WorkerToPrimary = ReadyMessage | LoadMessage | StartFailedMessage;
-export type PrimaryToWorker = RecoverMessage | ShutdownMessage | AcceptMessage | ReloadMessage;
+/** Primary → worker, for --http: say whether you are ready (Redis up) and, with `metrics`, send your series. */
+export interface ProbeMessage {
+  starling: 'probe';
+  id: number;
+  metrics: boolean;
+}
+
+/** Worker → primary: the answer to probe `id`; metrics as prom-client's getMetricsAsJSON() (the primary sums them). */
+export interface ProbeReplyMessage {
+  starling: 'probe-reply';
+  id: number;
+  /** Listening, and its Redis connections up. */
+  ready: boolean;
+  metrics?: unknown[];
+}
+
+export type WorkerToPrimary = ReadyMessage | LoadMessage | StartFailedMessage | ProbeReplyMessage;
+export type PrimaryToWorker = RecoverMessage | ShutdownMessage | AcceptMessage | ReloadMessage | ProbeMessage;
 
 export function isStarlingMessage<T extends { starling: string }>(value: unknown): value is T {
   return typeof value === 'object' && value !== null && typeof (value as { starling?: unknown }).starling === 'string';

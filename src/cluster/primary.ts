@@ -24,9 +24,11 @@
 //   exit 0); the primary exits 0 when they are gone, or kills stragglers after a bound.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { redactUrl } from '../config.js';
+import { parseAddress, redactUrl } from '../config.js';
 import { AcceptBalance, type AcceptCommand } from './accept-balance.js';
 import { isStarlingMessage, type PrimaryToWorker, type WorkerToPrimary } from './messages.js';
+import { ClusterManagement } from './management.js';
+import { listenManagement } from '../ops/http-server.js';
 
 export interface PrimaryOptions {
   workers: number;
@@ -36,6 +38,8 @@ export interface PrimaryOptions {
   redisTimeoutMs?: number;
   /** How long workers get to close their clients before they are killed. */
   shutdownTimeoutMs?: number;
+  /** --http: the management listener ([host:]port) this primary serves for all its workers. */
+  http?: string | undefined;
 }
 
 interface WorkerState {
@@ -71,6 +75,11 @@ export class Primary {
   private announced = false;
   private readonly log: Logger;
   private readonly balance = new AcceptBalance<Worker>();
+  /** --http: /metrics and /readyz answered by asking the listening workers. */
+  private readonly management = new ClusterManagement(
+    () => [...this.states].filter(([, s]) => s.nodeId !== null).map(([w]) => w),
+    () => (this.stopping ? 'shutting down' : null),
+  );
 
   constructor(private readonly options: PrimaryOptions) {
     this.log = options.logger;
@@ -84,6 +93,7 @@ export class Primary {
       if (message.starling === 'ready') this.onReady(worker, message.nodeId, message.port);
       else if (message.starling === 'start-failed') this.onStartFailed(worker, message.reason, message.fatal);
       else if (message.starling === 'load' && !this.stopping) this.ask(this.balance.report(worker, message.connections, message.accepting));
+      else if (message.starling === 'probe-reply') this.management.reply(worker, message);
     });
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
     // Notices a worker that stopped reporting (stalled) while the others were told to stop accepting.
@@ -93,8 +103,20 @@ export class Primary {
     process.on('SIGINT', () => void this.shutdown('SIGINT', 0));
     process.on('SIGHUP', () => this.reload());
     this.log.info({ workers: this.options.workers }, 'primary: forking workers');
+    if (this.options.http !== undefined) void this.listenHttp(this.options.http);
     if (this.options.redisUrl !== undefined) {
       this.log.info({ timeoutMs: this.options.redisTimeoutMs }, `waiting for Redis at ${redactUrl(this.options.redisUrl)}`);
+    }
+  }
+
+  /** The management listener; one that cannot listen ends the start like a taken MQTT port. */
+  private async listenHttp(address: string): Promise<void> {
+    const { host, port } = parseAddress(address, '--http');
+    try {
+      const server = await listenManagement(host, port, this.management);
+      this.log.info({ host, port: server.port }, `http: /metrics, /healthz, /readyz on ${host}:${server.port}`);
+    } catch (err) {
+      this.giveUp(`cannot listen on --http ${address}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
 

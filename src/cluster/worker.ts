@@ -17,6 +17,7 @@ import { ClusterStats } from './cluster-stats.js';
 import { isStarlingMessage, type LoadMessage, type PrimaryToWorker, type ReadyMessage } from './messages.js';
 import { SYS_PUBLISHER_ENV } from './primary.js';
 import { DeadNodeRecovery } from './recovery.js';
+import { answerProbe } from './probe-reply.js';
 
 /** Bound on a worker's shutdown: clients told, wills published, writes flushed. */
 const SHUTDOWN_TIMEOUT_MS = 5000;
@@ -91,7 +92,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   try {
     if (config.auth === 'redis') redisAuth = await openRedisAuth(config.redis, options.prefix, config.redisTimeoutMs, nodeLog);
     const auth = redisAuth === undefined ? {} : { credentials: redisAuth.credentials, acl: redisAuth.acl };
-    running = await startBroker({ ...config, sysInterval }, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() }, ...auth });
+    running = await startBroker({ ...config, sysInterval }, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() }, bus: backend.bus, serveHttp: !cluster.isWorker, ...auth });
   } catch (err) {
     // Leave Redis tidy (no heartbeat left to expire and be "recovered"), but never hang on it.
     await Promise.race([Promise.all([backend.close(), redisAuth?.close()]).catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
@@ -160,6 +161,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
     else if (message.starling === 'shutdown') void stop('primary asked');
     else if (message.starling === 'accept') void setAccepting(message.accept);
     else if (message.starling === 'reload') reload();
+    else if (message.starling === 'probe') void answerProbe(message, running.metrics, () => stopping === null && backend.bus.connected);
   });
   // A worker run alone reloads on its own SIGHUP; one under a primary is told by it (a SIGHUP to the
   // whole process group would otherwise reload it twice), but must not die of the signal either.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anonymousAllowed, ConfigError, defaultConfig, HelpRequested, parseConfig } from '../../src/config.js';
+import { anonymousAllowed, ConfigError, defaultConfig, HelpRequested, parseAddress, parseConfig } from '../../src/config.js';
 
 describe('parseConfig', () => {
   it('returns the defaults with no flags and no env', () => {
@@ -134,6 +134,16 @@ describe('parseConfig', () => {
     const config = parseConfig([...redis, '--auth', 'redis', '--host', '0.0.0.0'], {});
     expect(anonymousAllowed(config)).toBe(false);
     expect(parseConfig([...redis, '--auth', 'redis', '--auth-methods', 'SCRAM-SHA-256'], {}).authMethods).toBe('SCRAM-SHA-256');
+  });
+
+  it('--http / STARLING_HTTP: off by default; [host:]port, loopback when only a port is given; anything else refused, naming the flag', () => {
+    expect(parseConfig([], {}).http).toBeUndefined();
+    expect(parseConfig(['--http', '9100'], {}).http).toBe('9100');
+    expect(parseConfig([], { STARLING_HTTP: '0.0.0.0:9100' }).http).toBe('0.0.0.0:9100');
+    expect(parseAddress('9100')).toEqual({ host: '127.0.0.1', port: 9100 });
+    expect(parseAddress('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    expect(parseAddress('metrics.local:9100')).toEqual({ host: 'metrics.local', port: 9100 });
+    for (const bad of ['', 'x', '9100:host', '70000', '::1:9100', 'host:']) expect(() => parseConfig([`--http=${bad}`], {})).toThrow(/--http/);
   });
 
   it('--help asks for the usage text', () => {

@@ -11,12 +11,15 @@ import { Pending } from '../hooks/hooks.js';
 import type { HeldPublish } from '../connection.js';
 import type { Refusal } from '../hooks/types.js';
 import { topicLimitProblem } from './limits.js';
+import { isSysTopic } from '../sys-topics.js';
 import { resolveTopicAlias } from './topic-alias.js';
 
 export function handlePublish(broker: Broker, conn: Connection, packet: PublishPacket): void {
   const session = conn.session;
   if (session === null) return;
-  broker.counters.messagesReceived++;
+  const counters = broker.counters;
+  counters.messagesReceived++;
+  counters.receivedByQos[packet.qos]++;
   const props = packet.properties;
   if (props !== undefined) {
     // Subscription Identifiers go from server to client only [MQTT-3.3.4-6].
@@ -34,6 +37,12 @@ export function handlePublish(broker: Broker, conn: Connection, packet: PublishP
   const config = broker.config;
   if (packet.qos > config.maxQos) throw new ProtocolError(`PUBLISH with QoS ${packet.qos} above --max-qos ${config.maxQos}`, 'v5:MQTT-3.2.2-11', ReasonCode.QoSNotSupported);
   if (packet.retain && !config.retainAvailable) throw new ProtocolError('retained PUBLISH with --retain-available false', 'v5:MQTT-3.2.2-14', ReasonCode.RetainNotSupported);
+  // $SYS/… is the broker's own, read-only for clients as in Mosquitto, with or without an ACL:
+  // dropped and answered as a denial is, so it is never routed nor retained.
+  if (isSysTopic(packet.topic)) {
+    refuse(broker, conn, packet, ACL_REFUSAL, SYS_READ_ONLY);
+    return;
+  }
   const acl = session.acl;
   if (acl !== null && !acl.canPublish(packet.topic)) {
     refuse(broker, conn, packet, ACL_REFUSAL, 'PUBLISH denied by the ACL');
@@ -165,6 +174,8 @@ function runDecided(conn: Connection): void {
 }
 
 const ACL_REFUSAL: Refusal = Object.freeze({ reasonCode: ReasonCode.NotAuthorized });
+/** The drop reason of a client's PUBLISH to $SYS. */
+export const SYS_READ_ONLY = 'PUBLISH to $SYS (read-only for clients)';
 
 /**
  * A PUBLISH the client's ACL or a plugin does not allow: not routed, not retained, counted as

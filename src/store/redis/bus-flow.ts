@@ -154,6 +154,13 @@ export class BusFlow {
     return this.credit.get(node)?.outstanding ?? 0;
   }
 
+  /** Bytes outstanding to every node together (/metrics: how far behind the other nodes are). */
+  get outstandingTotal(): number {
+    let total = 0;
+    for (const c of this.credit.values()) total += c.outstanding;
+    return total;
+  }
+
   close(): void {
     clearTimeout(this.stallTimer);
     this.forgetAll();

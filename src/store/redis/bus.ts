@@ -145,6 +145,11 @@ export class RedisBus implements MessageBus {
     this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel, data));
   }
 
+  /** Both Redis connections are up and the node is part of the cluster again (/readyz, /metrics). */
+  get connected(): boolean {
+    return this.up && !this.closed && this.redis.status === 'ready' && this.subscriber.status === 'ready';
+  }
+
   /** Subscribes, registers, announces and loads routes; resolves when the node is part of the cluster. */
   async start(): Promise<void> {
     await this.subscriber.subscribe(this.keys.nodeChannel(this.nodeId), this.keys.routesChannel);
