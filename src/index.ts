@@ -8,7 +8,7 @@ import type { StatsSource } from './broker/stats.js';
 import { createMemoryBackend } from './store/memory/index.js';
 import type { Backend } from './store/types.js';
 import { listenTcp, type TcpListener } from './transport/tcp.js';
-import { acceptWithProxyHeader } from './transport/proxy-accept.js';
+import { ProxyHeaderGate } from './transport/proxy-accept.js';
 import { Hooks } from './broker/hooks/hooks.js';
 import { loadPlugins, makeHooks } from './broker/hooks/load.js';
 import type { StarlingPlugin } from './broker/hooks/types.js';
@@ -73,10 +73,11 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
   const broker = new Broker(config, store, log, { hooks, credentials: options.credentials, acl: options.acl });
   const sys = new SysPublisher(options.stats ?? broker, (m) => void broker.publish(m).catch(() => undefined), config.sysInterval);
   let listener: TcpListener;
+  const proxyGate = config.proxyProtocol ? new ProxyHeaderGate(config.connectTimeoutMs, log) : null;
   try {
     const accept = (s: Socket): void => broker.accept(s);
     // --proxy-protocol: the broker gets the socket once its header named the client (given the CONNECT timeout to come).
-    const onSocket = config.proxyProtocol ? (s: Socket) => acceptWithProxyHeader(s, config.connectTimeoutMs, log, accept) : accept;
+    const onSocket = proxyGate !== null ? (s: Socket) => proxyGate.accept(s, accept) : accept;
     listener = await listenTcp({ host: config.host, port: config.port, maxConnections: config.maxConnections }, onSocket, log);
   } catch (err) {
     await broker.close();
@@ -94,6 +95,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
       (closing ??= (async () => {
         sys.stop();
         const stopped = listener.close();
+        proxyGate?.close();
         await broker.close();
         await stopped;
         if (ownBackend) await store.close();

@@ -4,14 +4,16 @@
 //   bytes would reach the MQTT parser), or readProxyHeader not overriding remoteAddress;
 // - "garbage": a refused header taking more than its own connection down (a throw out of the
 //   listener, the broker closed), or no log line naming the sender's real address;
+// - "closing": the sockets still waiting for their header left open by close() (ProxyHeaderGate.close
+//   not called), so close() waits out their timeout;
 // - "failed login": the failed-login log (broker/auth/failed-logins.ts) reading the address from
 //   anywhere but the socket's remoteAddress, which the header set.
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { startBroker, type ClientInfo, type RunningBroker } from '../../src/index.js';
+import { startBroker, type BrokerConfig, type ClientInfo, type RunningBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, within } from '../helpers/wait.js';
 import { encode, type ConnackPacket, type Packet, type PublishPacket } from '../../src/protocol/index.js';
 
 const USER = 'alice';
@@ -59,7 +61,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((b) => b.close()));
 });
 
-async function start(): Promise<Running> {
+async function start(overrides: Partial<BrokerConfig> = {}): Promise<Running> {
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -69,7 +71,7 @@ async function start(): Promise<Running> {
   });
   const addresses = new Map<string, string | undefined>();
   const broker = await startBroker(
-    { host: '127.0.0.1', port: 0, sysInterval: 0, username: USER, password: PASSWORD, proxyProtocol: true, authFailDelayMs: 0 },
+    { host: '127.0.0.1', port: 0, sysInterval: 0, username: USER, password: PASSWORD, proxyProtocol: true, authFailDelayMs: 0, ...overrides },
     undefined,
     {
       logger: pino({ level: 'debug' }, sink),
@@ -142,5 +144,14 @@ describe('PROXY protocol on the main listener', () => {
     expect(((await raw.next('connack')) as ConnackPacket).reasonCode).toBe(4);
     await waitFor(() => b.logs.some((l) => l.msg === 'failed login'), 'the failed login logged');
     expect(b.logs.find((l) => l.msg === 'failed login')).toMatchObject({ remote: '198.51.100.23', clientId: 'pp-wrong', username: USER });
+  });
+
+  it('closing the broker closes a socket still waiting for the rest of its header, without waiting out its timeout', async () => {
+    const b = await start({ connectTimeoutMs: 60_000 });
+    const raw = await behindProxy(b.broker.port, Buffer.from('PROXY TCP4 203.0.'));
+    await waitFor(() => b.broker.listener.connections === 1, 'the socket accepted');
+    running.splice(running.indexOf(b.broker), 1);
+    await within(b.broker.close(), 5000, 'the broker closed');
+    await raw.waitClosed();
   });
 });
