@@ -73,6 +73,11 @@ export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<Prox
         return;
       }
     };
+    // Gone already (reset between accept and here): its 'close' may have been emitted.
+    if (socket.destroyed) {
+      reject(new ProxyHeaderError('closed before sending a PROXY header', peer));
+      return;
+    }
     const timer = setTimeout(() => fail(`no PROXY header within ${timeoutMs} ms`), timeoutMs);
     // A socket that stalls must not hold the process up; its timer is only a deadline.
     timer.unref();

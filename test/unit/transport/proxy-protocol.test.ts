@@ -8,7 +8,8 @@
 //   the socket paused so a later on('data') never gets them;
 // - malformed cases: accepting what the spec refuses (no length bound, loose ports/addresses, unknown
 //   version/family/transport), or not destroying the socket on refusal;
-// - timeout / early close: no deadline, or not listening for 'end'/'close';
+// - timeout / early close: no deadline, not listening for 'end'/'close', or not checking a socket
+//   already closed when the call comes;
 // - TLS/HTTP: overriding only the net.Socket's properties and not the handle a TLSSocket asks.
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -244,6 +245,17 @@ describe('readProxyHeader: the bytes around the header', () => {
       client.destroy();
     });
   }
+
+  it('a client that sends the header and CONNECT and half-closes: the next reader gets CONNECT, then the end', async () => {
+    const { client, accepted } = await pair();
+    const reading = readProxyHeader(accepted, 5000);
+    client.end(Buffer.concat([Buffer.from('PROXY TCP4 192.0.2.10 198.51.100.1 51000 1883\r\n'), CONNECT]));
+    await reading;
+    const ended = onceWithin(accepted, 'end');
+    expect(await dataOf(accepted, CONNECT.length)).toEqual(CONNECT);
+    await ended;
+    accepted.destroy();
+  });
 });
 
 describe('readProxyHeader: refused', () => {
@@ -298,6 +310,14 @@ describe('readProxyHeader: refused', () => {
     const closed = onceWithin(client, 'close');
     await expect(readProxyHeader(accepted, 50)).rejects.toThrow(/no PROXY header within 50 ms/);
     await closed;
+  });
+
+  it('a socket closed before the call (its close event gone)', async () => {
+    const { accepted } = await pair();
+    const closed = onceWithin(accepted, 'close');
+    accepted.destroy();
+    await closed;
+    await expect(readProxyHeader(accepted, 60_000)).rejects.toThrow(/closed before sending a PROXY header/);
   });
 
   it('a client that closes first, before a byte and in the middle of a header', async () => {
