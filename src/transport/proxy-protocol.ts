@@ -23,7 +23,8 @@ type ProxiedSocket = Socket & { [PEER]?: string | undefined };
  * socket's own address) when the bytes are not a valid header, the socket ends or fails first, or
  * time runs out; the socket is destroyed then, as nothing can be made of its bytes.
  *
- * Call it before any other reader is attached; at most V2_MAX_LENGTH bytes (64 KiB) are held.
+ * Call it before any other reader is attached. What it holds is bounded: a v1 header is refused
+ * past 107 bytes, a v2 one past the length it announced (at most 64 KiB), plus one read's worth.
  */
 export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<ProxyHeader> {
   // Asked now: once the socket is destroyed it no longer knows.
