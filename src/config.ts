@@ -111,6 +111,8 @@ export interface BrokerConfig {
   plugins: string[];
   /** Milliseconds a plugin hook may take to answer before it counts as a denial. */
   pluginTimeoutMs: number;
+  /** The --host/--port listener expects a PROXY protocol v1 or v2 header first (behind HAProxy or a load balancer); refuses sockets without one. */
+  proxyProtocol: boolean;
   /** Listeners beside the main one (--host/--port, plain MQTT): TLS, WebSocket, PROXY protocol. */
   listeners: ListenerConfig[];
   /** The first delay of a failed login's refusal from an address that keeps failing, ms (broker/auth/login-throttle.ts); 0: no delay. */
@@ -165,6 +167,7 @@ export const defaultConfig: BrokerConfig = {
   aclFile: undefined,
   plugins: [],
   pluginTimeoutMs: 5000,
+  proxyProtocol: false,
   listeners: [],
   authFailDelayMs: 1000,
   authFailMaxDelayMs: 30_000,
@@ -197,6 +200,7 @@ const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 
 const OPTIONS: readonly Option[] = [
   { flag: 'host', key: 'host', kind: 'string', help: 'address to listen on (default 127.0.0.1)' },
   { flag: 'port', key: 'port', kind: 'int', min: 0, max: 65_535, help: 'TCP port (default 1883)' },
+  { flag: 'proxy-protocol', key: 'proxyProtocol', kind: 'bool', help: 'clients of --host/--port come through a proxy sending a PROXY protocol v1/v2 header (HAProxy send-proxy): their address is the one it names; a socket without one is closed' },
   { flag: 'log-level', key: 'logLevel', kind: 'level', help: `${LEVELS.join('|')} (default info)` },
   { flag: 'log-format', key: 'logFormat', kind: 'string', choices: ['auto', 'json', 'pretty'], help: 'auto|json|pretty: one compact line per entry, or JSON lines; auto: compact on a terminal (default)' },
   { flag: 'max-connections', key: 'maxConnections', kind: 'int', min: 1, help: 'open connections (default 100000)' },

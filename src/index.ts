@@ -1,4 +1,5 @@
 // The library API: start a broker in this process (tests use it with port 0).
+import type { Socket } from 'node:net';
 import { checkConfig, defaultConfig, type BrokerConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { Broker } from './broker/broker.js';
@@ -7,6 +8,7 @@ import type { StatsSource } from './broker/stats.js';
 import { createMemoryBackend } from './store/memory/index.js';
 import type { Backend } from './store/types.js';
 import { listenTcp, type TcpListener } from './transport/tcp.js';
+import { ProxyHeaderGate } from './transport/proxy-accept.js';
 import { Hooks } from './broker/hooks/hooks.js';
 import { loadPlugins, makeHooks } from './broker/hooks/load.js';
 import type { StarlingPlugin } from './broker/hooks/types.js';
@@ -83,8 +85,12 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
   const broker = new Broker(config, store, log, { hooks, credentials: options.credentials, acl: options.acl });
   const sys = new SysPublisher(options.stats ?? broker, (m) => void broker.publish(m).catch(() => undefined), config.sysInterval);
   let listener: TcpListener;
+  const proxyGate = config.proxyProtocol ? new ProxyHeaderGate(config.connectTimeoutMs, log) : null;
   try {
-    listener = await listenTcp({ host: config.host, port: config.port, maxConnections: config.maxConnections }, (s) => broker.accept(s), log);
+    const accept = (s: Socket): void => broker.accept(s);
+    // --proxy-protocol: the broker gets the socket once its header named the client (given the CONNECT timeout to come).
+    const onSocket = proxyGate !== null ? (s: Socket) => proxyGate.accept(s, accept) : accept;
+    listener = await listenTcp({ host: config.host, port: config.port, maxConnections: config.maxConnections }, onSocket, log);
   } catch (err) {
     await broker.close();
     if (ownBackend) await store.close();
@@ -123,6 +129,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
         sys.stop();
         await http?.close();
         const stopped = listener.close();
+        proxyGate?.close();
         await broker.close();
         await stopped;
         if (ownBackend) await store.close();

@@ -26,6 +26,14 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--redis-pending-bytes', '1000'], {})).toThrow(/^--redis-pending-bytes: '1000' is not an integer in 1048576 or more$/);
   });
 
+  it('--proxy-protocol / STARLING_PROXY_PROTOCOL: off by default, a boolean', () => {
+    expect(defaultConfig.proxyProtocol).toBe(false);
+    expect(parseConfig(['--proxy-protocol'], {}).proxyProtocol).toBe(true);
+    expect(parseConfig([], { STARLING_PROXY_PROTOCOL: 'true' }).proxyProtocol).toBe(true);
+    expect(parseConfig(['--proxy-protocol=false'], { STARLING_PROXY_PROTOCOL: '1' }).proxyProtocol).toBe(false);
+    expect(() => parseConfig([], { STARLING_PROXY_PROTOCOL: 'v2' })).toThrow(/STARLING_PROXY_PROTOCOL: 'v2' is not a boolean/);
+  });
+
   it('converts --connect-timeout seconds to milliseconds', () => {
     expect(parseConfig(['--connect-timeout', '0.5'], {}).connectTimeoutMs).toBe(500);
   });
