@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
-import { ConfigError, convert, OPTIONS, parseConfig, type BrokerConfig, type Option } from './config.js';
+import { ConfigError, convert, OPTIONS, parseConfig, type BrokerConfig, type ListenerConfig, type Option } from './config.js';
 import { readListeners, type FileListener } from './config-listeners.js';
 
 /** The environment variable naming a config file when --config is not given. */
@@ -39,9 +39,11 @@ export function configPath(argv: readonly string[], env: NodeJS.ProcessEnv): str
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   const path = configPath(argv, env);
   const file = path === undefined ? { values: {}, listeners: [] } : readConfigFile(path);
-  const config = parseConfig(argv, env, file.values);
+  // The file's listeners are one more file value: a flag or variable setting them wins.
+  const values = file.listeners.length > 0 ? { ...file.values, listeners: file.listeners as ListenerConfig[] } : file.values;
+  const config = parseConfig(argv, env, values);
   // A listener without a host listens where the main listener does (--host may come from a flag).
-  if (file.listeners.length > 0) config.listeners = file.listeners.map((l) => ({ ...l, host: l.host ?? config.host }));
+  config.listeners = config.listeners.map((l) => ({ ...l, host: l.host ?? config.host }));
   return config;
 }
 

@@ -28,7 +28,8 @@ export function configChanges(running: BrokerConfig, next: BrokerConfig): Config
     if (!differs(option.key)) continue;
     (LIVE_FLAGS.includes(option.flag) ? changes.live : changes.restart).push(option.flag);
   }
-  if (differs('listeners')) changes.restart.push('listeners');
+  // listeners: a file key (a list), not a flag of OPTIONS unless one is added for it.
+  if (!OPTIONS.some((o) => o.key === 'listeners') && differs('listeners')) changes.restart.push('listeners');
   return changes;
 }
 
@@ -57,7 +58,8 @@ export function applyConfig(running: BrokerConfig, next: BrokerConfig, broker: B
   for (const flag of restart) log.warn({ key: flag }, `config reloaded: ${flag} changed, needs a restart`);
   for (const logger of loggers) logger.level = now.logLevel;
   broker.setLiveLimits(now);
-  // TLS certificates: reloadListeners() (listeners branch) goes here, at this one call site.
+  // CALL SITE for the TLS certificates (listeners branch): its reloadListeners() re-reads them
+  // here, the one place SIGHUP's config change is applied (cli.ts and cluster/worker.ts call this).
   return now;
 }
 

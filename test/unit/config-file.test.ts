@@ -310,3 +310,26 @@ describe('SIGHUP: what applies live and what needs a restart', () => {
     expect(readConfigFile(path).values).toEqual({ logLevel: 'warn' });
   });
 });
+
+describe('applyConfig on a running broker', () => {
+  it('sets the logger level and the limits the broker reads next; keeps restart keys as they were', async () => {
+    const { startBroker } = await import('../../src/index.js');
+    const { applyConfig } = await import('../../src/config-reload.js');
+    const { silentLogger } = await import('../../src/log.js');
+    const log = silentLogger();
+    log.level = 'info';
+    const running = await startBroker({ port: 0, sysInterval: 0 }, undefined, { logger: log });
+    try {
+      const start: BrokerConfig = { ...defaultConfig, port: 0, sysInterval: 0 };
+      const next: BrokerConfig = { ...start, logLevel: 'debug', maxQueued: 3, maxQueuedBytes: 4096, maxWriteBuffer: 2048, connectTimeoutMs: 1500, maxInflight: 5, maxKeepalive: 30, port: 1999 };
+      const now = applyConfig(start, next, running.broker, [log], log);
+      expect(log.level).toBe('debug');
+      expect(running.broker.queueLimits).toEqual({ messages: 3, bytes: 4096 });
+      expect(running.broker.maxWriteBuffer).toBe(2048);
+      expect(running.broker.config).toMatchObject({ connectTimeoutMs: 1500, maxInflight: 5, maxKeepalive: 30, port: 0 });
+      expect(now).toEqual({ ...next, port: 0 });
+    } finally {
+      await running.close();
+    }
+  });
+});
