@@ -73,7 +73,8 @@ export function parseConfigText(text: string, path: string): ConfigFile {
   const place: Place = { file: path, lineOf: (node) => (node?.range ? lines.linePos(node.range[0]).line : 1) };
   const problem = doc.errors[0];
   if (problem !== undefined) {
-    const line = lines.linePos(problem.pos[0]).line;
+    // An error found at the end of the text (an unclosed bracket or quote) names the last line, not the one after it.
+    const line = Math.min(lines.linePos(problem.pos[0]).line, text.trimEnd().split('\n').length);
     throw new ConfigError(`${path}:${line}: not valid YAML: ${problem.message.split('\n')[0]}`);
   }
   const result: ConfigFile = { values: {}, listeners: [] };

@@ -203,7 +203,9 @@ describe('a bad value gives one line: FILE:LINE: key: what the flag would say', 
 
   it('a YAML syntax error, a duplicate key, a file that is not a mapping, a missing file: one line each', () => {
     const bad = configFile('port: 1884\nhost: [127.0.0.1\n');
-    expect(errorOf(() => loadConfig(['--config', bad], {}))).toMatch(new RegExp(`^${bad}:\\d+: not valid YAML: [^\\n]+$`));
+    expect(errorOf(() => loadConfig(['--config', bad], {}))).toMatch(new RegExp(`^${bad}:2: not valid YAML: [^\\n]+$`));
+    const tab = configFile('port: 1\n\thost: x\nsys-interval: 0\n');
+    expect(errorOf(() => loadConfig(['--config', tab], {}))).toMatch(new RegExp(`^${tab}:2: not valid YAML: Tabs`));
     const dup = configFile('port: 1\nport: 2\n');
     expect(errorOf(() => loadConfig(['--config', dup], {}))).toMatch(new RegExp(`^${dup}:2: not valid YAML: .*[Uu]nique`));
     const scalar = configFile('just words\n');
