@@ -1,5 +1,6 @@
 // `starling --print-config`: the merged config as a config file would say it (keys as flags,
-// seconds as seconds), secrets masked: the password, and the password in a Redis URL.
+// seconds as seconds), secrets masked: options marked secret (the password), and the password in
+// a Redis URL. File paths are not secrets (a TLS key's path is shown).
 import { stringify } from 'yaml';
 import { OPTIONS, redactUrl, type BrokerConfig, type ListenerConfig } from './config.js';
 
@@ -10,7 +11,7 @@ export function printConfig(config: BrokerConfig): string {
   for (const option of OPTIONS) {
     const value = (config as unknown as Record<string, unknown>)[option.key];
     if (value === undefined) continue;
-    if (option.key === 'password') out[option.flag] = MASK;
+    if (option.secret === true) out[option.flag] = MASK;
     else if (option.kind === 'redis-url') out[option.flag] = redactUrl(String(value));
     else if (option.kind === 'seconds-ms') out[option.flag] = (value as number) / 1000;
     else out[option.flag] = value;

@@ -186,6 +186,8 @@ export interface Option {
   minUnlessZero?: number;
   /** A file path: relative in a config file means relative to that file's directory. */
   file?: true;
+  /** Masked by --print-config. */
+  secret?: true;
   help: string;
 }
 
@@ -220,7 +222,7 @@ export const OPTIONS: readonly Option[] = [
   { flag: 'sys-interval', key: 'sysInterval', kind: 'int', min: 0, max: 2_147_483, help: 'seconds between $SYS updates, 0 = off (default 10)' },
   { flag: 'allow-anonymous', key: 'allowAnonymous', kind: 'bool', help: 'accept clients without a username' },
   { flag: 'username', key: 'username', kind: 'string', help: 'the one accepted username' },
-  { flag: 'password', key: 'password', kind: 'string', help: 'its password (visible to other users in ps: prefer STARLING_PASSWORD or --password-file)' },
+  { flag: 'password', key: 'password', kind: 'string', secret: true, help: 'its password (visible to other users in ps: prefer STARLING_PASSWORD or --password-file)' },
   { flag: 'password-file', key: 'passwordFile', kind: 'string', file: true, help: 'file of user:hash lines (Mosquitto password_file; written by starling passwd), re-read on SIGHUP' },
   { flag: 'max-write-buffer', key: 'maxWriteBuffer', kind: 'int', min: 1024, help: 'bytes queued per socket before QoS 0 is dropped (default 1048576)' },
   { flag: 'redis', key: 'redis', kind: 'redis-url', help: 'redis[s]://[user:password@]host[:port][/db] of the shared store (cluster mode)' },
