@@ -4,14 +4,13 @@ import { ConfigError, HelpRequested, usage } from './config.js';
 import { loadConfig } from './config-file.js';
 import { printConfig } from './config-print.js';
 import { applyConfig, rereadConfig } from './config-reload.js';
-import { readFileSync } from 'node:fs';
 import { reloadCredentials } from './broker/auth/credentials.js';
 import { loadPasswordFile, PasswordFileError } from './broker/auth/password-file.js';
 import { createLogger, type Logger } from './log.js';
 import { startBroker } from './index.js';
 import { Acl, AclError } from './broker/acl/acl.js';
 import { PluginError } from './broker/hooks/load.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** Bound on shutdown: clients are told and wills published, but we never hang on a stuck peer. */
 const SHUTDOWN_TIMEOUT_MS = 5000;

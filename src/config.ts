@@ -4,6 +4,8 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+// The smallest flow-control window but 0 (four acks' worth); the bus raises a smaller one, we refuse it.
+import { MIN_WINDOW_BYTES } from './store/redis/bus-flow.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -191,9 +193,6 @@ export interface Option {
   help: string;
 }
 
-/** The smallest --bus-window but 0 (store/redis/bus-flow.ts MIN_WINDOW_BYTES: four acks' worth). */
-const MIN_BUS_WINDOW_BYTES = 4 * 64 * 1024;
-
 export const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Every flag, its key, kind and bounds: the one table flags, STARLING_* variables and config-file keys are read by. */
@@ -228,7 +227,7 @@ export const OPTIONS: readonly Option[] = [
   { flag: 'redis', key: 'redis', kind: 'redis-url', help: 'redis[s]://[user:password@]host[:port][/db] of the shared store (cluster mode)' },
   { flag: 'redis-timeout', key: 'redisTimeoutMs', kind: 'seconds-ms', help: 'seconds to wait for Redis at start before exiting 1 (default 10)' },
   { flag: 'workers', key: 'workers', kind: 'int', min: 1, max: 1024, help: 'worker processes (needs --redis when > 1)' },
-  { flag: 'bus-window', key: 'busWindowBytes', kind: 'int', min: 0, minUnlessZero: MIN_BUS_WINDOW_BYTES, help: 'cluster flow control: bytes one node may have unprocessed from another, 0 = off (default 1048576, at least 262144)' },
+  { flag: 'bus-window', key: 'busWindowBytes', kind: 'int', min: 0, minUnlessZero: MIN_WINDOW_BYTES, help: 'cluster flow control: bytes one node may have unprocessed from another, 0 = off (default 1048576, at least 262144)' },
   { flag: 'bus-stall', key: 'busStallMs', kind: 'seconds-ms', help: 'seconds a node that is behind may go without acking before it is not waited for (default 1)' },
   { flag: 'redis-pending-bytes', key: 'redisPendingBytes', kind: 'int', min: 1024 * 1024, help: 'bytes a worker may have written to Redis and not yet answered before it stops reading the publishers concerned (default 16777216, at least 1048576)' },
   { flag: 'redis-set-pubsub-limit', key: 'redisSetPubsubLimit', kind: 'bool', help: "at start, raise Redis' client-output-buffer-limit pubsub to what the bus needs (CONFIG SET; default: only log it)" },
