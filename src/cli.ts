@@ -1,16 +1,25 @@
 // `starling [options]` runs the broker; `starling bench ...` runs the load-test tool;
 // `starling passwd ...` edits a password file (src/passwd/).
-import { ConfigError, HelpRequested, parseConfig, usage } from './config.js';
+import { ConfigError, HelpRequested, usage } from './config.js';
+import { loadConfig } from './config-file.js';
+import { printConfig } from './config-print.js';
+import { applyConfig, rereadConfig } from './config-reload.js';
 import { reloadCredentials } from './broker/auth/credentials.js';
 import { loadPasswordFile, PasswordFileError } from './broker/auth/password-file.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { startBroker } from './index.js';
 import { Acl, AclError } from './broker/acl/acl.js';
 import { PluginError } from './broker/hooks/load.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** Bound on shutdown: clients are told and wills published, but we never hang on a stuck peer. */
 const SHUTDOWN_TIMEOUT_MS = 5000;
+
+/** package.json's version, read next to this module (src/ under tsx, dist/ when built). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 export async function runCli(argv: readonly string[]): Promise<number | 'running'> {
   if (argv[0] === 'bench') {
@@ -23,9 +32,13 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
     const { runPasswdCli } = await import('./passwd/cli.js');
     return runPasswdCli(argv.slice(1));
   }
+  if (argv.includes('--version')) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
   let config;
   try {
-    config = parseConfig(argv);
+    config = loadConfig(argv);
   } catch (err) {
     if (err instanceof HelpRequested) {
       process.stdout.write(`${usage()}\n`);
@@ -37,6 +50,12 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
     }
     throw err;
   }
+  if (argv.includes('--print-config')) {
+    process.stdout.write(printConfig(config));
+    return 0;
+  }
+  // SIGHUP reads the same argv, environment and --config file again.
+  const reread = (log: Logger) => rereadConfig(argv, process.env, log);
   if (config.aclFile !== undefined) {
     // A bad ACL file stops the start with one line (file:line: what is wrong), in every mode.
     try {
@@ -71,7 +90,7 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
   if (config.redis !== undefined) {
     // Cluster mode: the primary forks the workers; each worker runs a broker on the Redis backend.
     const { runCluster } = await import('./cluster/index.js');
-    await runCluster(config, log);
+    await runCluster(config, log, reread);
     return 'running';
   }
   let running;
@@ -102,8 +121,12 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   // Like Mosquitto: SIGHUP re-reads the password file and --acl-file (a bad file keeps the old one:
-  // one error line); connected clients stay.
+  // one error line); connected clients stay. The config is read again too: live keys applied,
+  // the others logged as needing a restart (config-reload.ts).
+  let current = config;
   process.on('SIGHUP', () => {
+    const next = reread(log);
+    if (next !== null) current = applyConfig(current, next, running.broker, [log], log);
     reloadCredentials(running.broker.credentials, log);
     running.broker.reloadAcl();
   });

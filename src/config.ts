@@ -1,9 +1,11 @@
-// Typed broker configuration: defaults, then STARLING_* environment variables, then CLI flags
-// (flags win). Every bad value becomes one ConfigError naming the flag or variable; the CLI
-// prints it as one line and exits 2.
+// Typed broker configuration: defaults, then a --config file (config-file.ts reads it), then
+// STARLING_* environment variables, then CLI flags (flags win). Every bad value becomes one
+// ConfigError naming the flag, variable or file:line; the CLI prints it as one line and exits 2.
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+// The smallest flow-control window but 0 (four acks' worth); the bus raises a smaller one, we refuse it.
+import { MIN_WINDOW_BYTES } from './store/redis/bus-flow.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** auto: one compact line per entry on a terminal, JSON otherwise (log.ts). */
@@ -182,9 +184,9 @@ export const AUTH_METHOD_NONE = 'none';
 
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms' | 'redis-url' | 'paths' | 'address';
+export type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms' | 'redis-url' | 'paths' | 'address';
 
-interface Option {
+export interface Option {
   flag: string;
   key: keyof BrokerConfig;
   kind: Kind;
@@ -192,12 +194,19 @@ interface Option {
   max?: number;
   /** The values a 'string' option may take. */
   choices?: readonly string[];
+  /** 'int': the smallest value but 0 (0: off). */
+  minUnlessZero?: number;
+  /** A file path: relative in a config file means relative to that file's directory. */
+  file?: true;
+  /** Masked by --print-config. */
+  secret?: true;
   help: string;
 }
 
-const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-const OPTIONS: readonly Option[] = [
+/** Every flag, its key, kind and bounds: the one table flags, STARLING_* variables and config-file keys are read by. */
+export const OPTIONS: readonly Option[] = [
   { flag: 'host', key: 'host', kind: 'string', help: 'address to listen on (default 127.0.0.1)' },
   { flag: 'port', key: 'port', kind: 'int', min: 0, max: 65_535, help: 'TCP port (default 1883)' },
   { flag: 'proxy-protocol', key: 'proxyProtocol', kind: 'bool', help: 'clients of --host/--port come through a proxy sending a PROXY protocol v1/v2 header (HAProxy send-proxy): their address is the one it names; a socket without one is closed' },
@@ -224,18 +233,18 @@ const OPTIONS: readonly Option[] = [
   { flag: 'sys-interval', key: 'sysInterval', kind: 'int', min: 0, max: 2_147_483, help: 'seconds between $SYS updates, 0 = off (default 10)' },
   { flag: 'allow-anonymous', key: 'allowAnonymous', kind: 'bool', help: 'accept clients without a username' },
   { flag: 'username', key: 'username', kind: 'string', help: 'the one accepted username' },
-  { flag: 'password', key: 'password', kind: 'string', help: 'its password (visible to other users in ps: prefer STARLING_PASSWORD or --password-file)' },
-  { flag: 'password-file', key: 'passwordFile', kind: 'string', help: 'file of user:hash lines (Mosquitto password_file; written by starling passwd), re-read on SIGHUP' },
+  { flag: 'password', key: 'password', kind: 'string', secret: true, help: 'its password (visible to other users in ps: prefer STARLING_PASSWORD or --password-file)' },
+  { flag: 'password-file', key: 'passwordFile', kind: 'string', file: true, help: 'file of user:hash lines (Mosquitto password_file; written by starling passwd), re-read on SIGHUP' },
   { flag: 'max-write-buffer', key: 'maxWriteBuffer', kind: 'int', min: 1024, help: 'bytes queued per socket before QoS 0 is dropped (default 1048576)' },
   { flag: 'redis', key: 'redis', kind: 'redis-url', help: 'redis[s]://[user:password@]host[:port][/db] of the shared store (cluster mode)' },
   { flag: 'redis-timeout', key: 'redisTimeoutMs', kind: 'seconds-ms', help: 'seconds to wait for Redis at start before exiting 1 (default 10)' },
   { flag: 'workers', key: 'workers', kind: 'int', min: 1, max: 1024, help: 'worker processes (needs --redis when > 1)' },
-  { flag: 'bus-window', key: 'busWindowBytes', kind: 'int', min: 0, help: 'cluster flow control: bytes one node may have unprocessed from another, 0 = off (default 1048576, at least 262144)' },
+  { flag: 'bus-window', key: 'busWindowBytes', kind: 'int', min: 0, minUnlessZero: MIN_WINDOW_BYTES, help: 'cluster flow control: bytes one node may have unprocessed from another, 0 = off (default 1048576, at least 262144)' },
   { flag: 'bus-stall', key: 'busStallMs', kind: 'seconds-ms', help: 'seconds a node that is behind may go without acking before it is not waited for (default 1)' },
   { flag: 'redis-pending-bytes', key: 'redisPendingBytes', kind: 'int', min: 1024 * 1024, help: 'bytes a worker may have written to Redis and not yet answered before it stops reading the publishers concerned (default 16777216, at least 1048576)' },
   { flag: 'redis-set-pubsub-limit', key: 'redisSetPubsubLimit', kind: 'bool', help: "at start, raise Redis' client-output-buffer-limit pubsub to what the bus needs (CONFIG SET; default: only log it)" },
   { flag: 'auth-methods', key: 'authMethods', kind: 'string', help: 'v5 enhanced authentication methods offered, comma-separated (SCRAM-SHA-256), or none (default: SCRAM-SHA-256 when there are users)' },
-  { flag: 'acl-file', key: 'aclFile', kind: 'string', help: "Mosquitto acl_file: topic/pattern/user rules for publish, subscribe and delivery; re-read on SIGHUP (default: none, all allowed)" },
+  { flag: 'acl-file', key: 'aclFile', kind: 'string', file: true, help: "Mosquitto acl_file: topic/pattern/user rules for publish, subscribe and delivery; re-read on SIGHUP (default: none, all allowed)" },
   { flag: 'plugins', key: 'plugins', kind: 'paths', help: 'plugin modules, comma-separated, loaded in every worker: hooks that authenticate, authorize and hear events (docs/plugins.md)' },
   { flag: 'plugin-timeout', key: 'pluginTimeoutMs', kind: 'seconds-ms', max: 2_147_483, help: 'seconds a plugin hook may take before it counts as a denial (default 5)' },
   { flag: 'auth-fail-delay', key: 'authFailDelayMs', kind: 'seconds-ms', min: 0, max: 2_147_483, help: 'seconds a failed login from an address that failed 3 times already waits for its refusal, doubling with each further failure; 0 = no delay (default 1)' },
@@ -253,17 +262,23 @@ export function usage(): string {
     '       starling passwd [-c | -D] FILE USER | -b FILE USER PASSWORD | -U FILE',
     '       starling passwd --redis URL [-D] USER | -b USER PASSWORD | --acl-file FILE | --acl-clear | --acl-show',
     '',
-    'options (each also read from STARLING_<NAME>, e.g. STARLING_MAX_INFLIGHT; flags win):',
+    'options (each also read from STARLING_<NAME>, e.g. STARLING_MAX_INFLIGHT, and from a',
+    '--config file as <name>: value, e.g. max-inflight: 20; flags win over the environment,',
+    'which wins over the file):',
     ...lines,
+    '  --config <file>                 YAML file of options (also STARLING_CONFIG); SIGHUP re-reads it',
+    '  --print-config                  print the merged options as YAML, secrets masked, and exit',
+    '  --version                       print the version and exit',
     '  --help                          print this text',
   ].join('\n');
 }
 
-function envName(flag: string): string {
+export function envName(flag: string): string {
   return `STARLING_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
-function convert(option: Option, raw: string, source: string): unknown {
+/** One raw value (flag, variable, or a config-file scalar as text) to its typed value; `source` starts the error line. */
+export function convert(option: Option, raw: string, source: string): unknown {
   switch (option.kind) {
     case 'string':
       if (raw === '') throw new ConfigError(`${source}: needs a value`);
@@ -296,6 +311,10 @@ function convert(option: Option, raw: string, source: string): unknown {
       if (!ok || n < (option.min ?? (seconds ? 0.001 : 0)) || n > (option.max ?? Number.MAX_SAFE_INTEGER)) {
         const range = `${option.min ?? (seconds ? '>0' : 0)}${option.max !== undefined ? `..${option.max}` : ' or more'}`;
         throw new ConfigError(`${source}: '${raw}' is not ${seconds ? 'a number of seconds' : 'an integer'} in ${range}`);
+      }
+      // A value the code below would otherwise raise silently (--bus-window 1000) is refused instead.
+      if (option.minUnlessZero !== undefined && n !== 0 && n < option.minUnlessZero) {
+        throw new ConfigError(`${source}: '${raw}' is not 0 (off) or an integer in ${option.minUnlessZero} or more`);
       }
       return seconds ? Math.round(n * 1000) : n;
     }
@@ -333,9 +352,18 @@ export function redactUrl(url: string): string {
 /** Thrown for --help: the caller prints usage() and exits 0. */
 export class HelpRequested extends Error {}
 
-/** Builds the config from argv (without node and script) and env. Throws ConfigError or HelpRequested. */
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BrokerConfig {
-  const config: Record<string, unknown> = { ...defaultConfig };
+/** Flags that are not options: read by loadConfig (config-file.ts) and the CLI, skipped here. */
+const META_FLAGS: ReadonlyMap<string, 'value' | 'bool'> = new Map([
+  ['config', 'value'],
+  ['print-config', 'bool'],
+]);
+
+/**
+ * Builds the config from argv (without node and script), env and `file`, the values a config
+ * file set (loadConfig in config-file.ts reads it). Throws ConfigError or HelpRequested.
+ */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, file: Partial<BrokerConfig> = {}): BrokerConfig {
+  const config: Record<string, unknown> = { ...defaultConfig, ...file };
   for (const option of OPTIONS) {
     const name = envName(option.flag);
     const raw = env[name];
@@ -347,6 +375,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}' (see --help)`);
     const eq = arg.indexOf('=');
     const flag = arg.slice(2, eq === -1 ? undefined : eq);
+    if (META_FLAGS.has(flag)) {
+      if (META_FLAGS.get(flag) === 'value' && eq === -1) i++;
+      continue;
+    }
     const option = OPTIONS.find((o) => o.flag === flag);
     if (option === undefined) throw new ConfigError(`unknown option --${flag} (see --help)`);
     let raw: string;
@@ -359,7 +391,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     config[option.key] = convert(option, raw, `--${flag}`);
   }
   // With Redis and no explicit --workers / STARLING_WORKERS: one worker per core.
-  const workersGiven = env[envName('workers')] !== undefined || argv.some((a) => a === '--workers' || a.startsWith('--workers='));
+  const workersGiven = file.workers !== undefined || env[envName('workers')] !== undefined || argv.some((a) => a === '--workers' || a.startsWith('--workers='));
   if (config.redis !== undefined && !workersGiven) config.workers = availableParallelism();
   const result = config as unknown as BrokerConfig;
   checkConfig(result);

@@ -77,15 +77,16 @@ const SHARED_GROUP_GONE = 'shared group gone from this node';
 
 export class Broker implements ConnectionHost, StatsSource {
   readonly counters = new BrokerCounters();
-  readonly maxWriteBuffer: number;
+  /** --max-write-buffer; SIGHUP may change it (setLiveLimits). */
+  maxWriteBuffer: number;
   readonly startedAt = Date.now();
   private readonly local: LocalSubscriptions;
   private readonly connections = new Map<string, Connection>();
   /** Client id → the connection holding it (connecting or connected). */
   private readonly online = new Map<string, Connection>();
   private readonly offline: OfflineSessions;
-  /** --max-queued / --max-queued-bytes, for the queue behind the window and the offline queue alike. */
-  readonly queueLimits: QueueLimits;
+  /** --max-queued / --max-queued-bytes, for the queue behind the window and the offline queue alike; one object, changed in place by setLiveLimits. */
+  readonly queueLimits: { -readonly [K in keyof QueueLimits]: QueueLimits[K] };
   readonly drops: DropLog;
   /** Store writes made by deliveries (in-flight records, queue entries): publish() waits for those it caused. */
   private readonly deliveryWrites = { count: 0 };
@@ -544,6 +545,19 @@ export class Broker implements ConnectionHost, StatsSource {
   }
 
   // ---- ACL reload ----------------------------------------------------------------------------
+
+  /**
+   * SIGHUP (config-reload.ts): limits that may change while clients are connected. Each is read
+   * where it is used next: a queued message, a QoS 0 write, the connect sweep, a new CONNECT.
+   */
+  setLiveLimits(limits: Pick<BrokerConfig, 'maxQueued' | 'maxQueuedBytes' | 'maxWriteBuffer' | 'connectTimeoutMs' | 'maxInflight' | 'maxKeepalive'>): void {
+    this.queueLimits.messages = limits.maxQueued;
+    this.queueLimits.bytes = limits.maxQueuedBytes;
+    this.maxWriteBuffer = limits.maxWriteBuffer;
+    this.config.connectTimeoutMs = limits.connectTimeoutMs;
+    this.config.maxInflight = limits.maxInflight;
+    this.config.maxKeepalive = limits.maxKeepalive;
+  }
 
   /**
    * Reads --acl-file again (SIGHUP). A bad file leaves the old rules in force (one error line).

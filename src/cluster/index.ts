@@ -3,6 +3,7 @@
 // re-forks it when it dies and has it recovered); in a worker it runs one broker node.
 import cluster from 'node:cluster';
 import type { BrokerConfig } from '../config.js';
+import type { Reread } from './messages.js';
 import type { Logger } from '../log.js';
 import { Primary } from './primary.js';
 import { runWorker, StartError } from './worker.js';
@@ -14,14 +15,15 @@ export { runWorker } from './worker.js';
 /** Environment variable naming the key prefix (several clusters or tests on one Redis). */
 export const PREFIX_ENV = 'STARLING_REDIS_PREFIX';
 
-export async function runCluster(config: BrokerConfig, log: Logger): Promise<void> {
+/** `reread`: SIGHUP's fresh read of the config (null after one error line when it is bad). */
+export async function runCluster(config: BrokerConfig, log: Logger, reread?: Reread): Promise<void> {
   const prefix = process.env[PREFIX_ENV];
   if (cluster.isPrimary) {
-    new Primary({ workers: config.workers, logger: log, ...(config.redis !== undefined ? { redisUrl: config.redis } : {}), redisTimeoutMs: config.redisTimeoutMs, http: config.http }).start();
+    new Primary({ workers: config.workers, logger: log, ...(config.redis !== undefined ? { redisUrl: config.redis } : {}), redisTimeoutMs: config.redisTimeoutMs, http: config.http, ...(reread !== undefined ? { reread } : {}) }).start();
     return;
   }
   try {
-    await runWorker(config, log, prefix !== undefined ? { prefix } : {});
+    await runWorker(config, log, { ...(prefix !== undefined ? { prefix } : {}), ...(reread !== undefined ? { reread } : {}) });
   } catch (err) {
     // Tell the primary why, in one line, and exit 1: it decides whether to fork again or give up.
     const fatal = err instanceof StartError && err.fatal;

@@ -1,5 +1,7 @@
 // What the primary and its workers say to each other over the node:cluster IPC channel.
 // Every message carries `starling` so stray IPC traffic (pm2, other libraries) is ignored.
+import type { BrokerConfig } from '../config.js';
+import type { Logger } from '../log.js';
 
 /** Worker → primary: the worker's broker accepts connections; nodeId is its id on the bus. */
 export interface ReadyMessage {
@@ -43,9 +45,15 @@ export interface AcceptMessage {
   accept: boolean;
 }
 
-/** Primary → worker: the primary got SIGHUP; re-read --password-file and --acl-file (a bad file keeps the old one). */
+/**
+ * Primary → worker: the primary got SIGHUP; re-read --password-file and --acl-file (a bad file
+ * keeps the old one), and apply `config`, the config the primary read again (config-reload.ts:
+ * live keys applied, the others logged as needing a restart). Absent: the config file is now bad
+ * (the primary said so), nothing of it changes.
+ */
 export interface ReloadMessage {
   starling: 'reload';
+  config?: BrokerConfig;
 }
 
 /** Primary → worker, for --http: say whether you are ready (Redis up) and, with `metrics`, send your series. */
@@ -63,6 +71,9 @@ export interface ProbeReplyMessage {
   ready: boolean;
   metrics?: unknown[];
 }
+
+/** SIGHUP's fresh read of the config; null after one error line when the file is now bad. */
+export type Reread = (log: Logger) => BrokerConfig | null;
 
 export type WorkerToPrimary = ReadyMessage | LoadMessage | StartFailedMessage | ProbeReplyMessage;
 export type PrimaryToWorker = RecoverMessage | ShutdownMessage | AcceptMessage | ReloadMessage | ProbeMessage;

@@ -18,15 +18,17 @@
 //   connection here and passes it to a worker over IPC, which halved the cluster's connection
 //   rate (docs/scaling.md). The kernel's choice of worker can be uneven, so AcceptBalance stops
 //   a worker with more than its share from accepting until the others catch up.
-// - SIGHUP: forwarded to every ready worker ('reload'), which re-reads --password-file and
-//   --acl-file (each logs the outcome); a worker forked later reads the files as they are then.
+// - SIGHUP: the primary reads the config again (a bad --config file: one error line, no config
+//   change) and sends it with 'reload' to every ready worker, which applies the live keys, logs
+//   those needing a restart, and re-reads --password-file and --acl-file (each logs the outcome);
+//   a worker forked later reads the files as they are then.
 // - SIGTERM/SIGINT: every worker is told to shut down (stop accepting, close clients, flush,
 //   exit 0); the primary exits 0 when they are gone, or kills stragglers after a bound.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { parseAddress, redactUrl } from '../config.js';
 import { AcceptBalance, type AcceptCommand } from './accept-balance.js';
-import { isStarlingMessage, type PrimaryToWorker, type WorkerToPrimary } from './messages.js';
+import { isStarlingMessage, type PrimaryToWorker, type Reread, type WorkerToPrimary } from './messages.js';
 import { ClusterManagement } from './management.js';
 import { listenManagement } from '../ops/http-server.js';
 
@@ -40,6 +42,8 @@ export interface PrimaryOptions {
   shutdownTimeoutMs?: number;
   /** --http: the management listener ([host:]port) this primary serves for all its workers. */
   http?: string | undefined;
+  /** SIGHUP: the config read again, sent to the workers (none: they only re-read the password file and ACL). */
+  reread?: Reread;
 }
 
 interface WorkerState {
@@ -191,8 +195,10 @@ export class Primary {
 
   private reload(): void {
     if (this.stopping) return;
-    this.log.info({ workers: this.states.size }, 'primary: SIGHUP, workers told to reload');
-    for (const [worker, state] of this.states) if (state.nodeId !== null) this.send(worker, { starling: 'reload' });
+    const config = this.options.reread?.(this.log) ?? undefined;
+    if (config !== undefined) this.log.level = config.logLevel;
+    this.log.info({ workers: this.states.size, configRead: config !== undefined }, 'primary: SIGHUP, workers told to reload');
+    for (const [worker, state] of this.states) if (state.nodeId !== null) this.send(worker, { starling: 'reload', ...(config !== undefined ? { config } : {}) });
   }
 
   private askRecovery(nodeId: string): void {

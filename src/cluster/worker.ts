@@ -14,7 +14,8 @@ import { PluginError } from '../broker/hooks/load.js';
 import { AclError } from '../broker/acl/acl.js';
 import { openRedisAuth, type RedisAuth } from './redis-auth.js';
 import { ClusterStats } from './cluster-stats.js';
-import { isStarlingMessage, type LoadMessage, type PrimaryToWorker, type ReadyMessage } from './messages.js';
+import { isStarlingMessage, type LoadMessage, type PrimaryToWorker, type ReadyMessage, type Reread } from './messages.js';
+import { applyConfig } from '../config-reload.js';
 import { SYS_PUBLISHER_ENV } from './primary.js';
 import { DeadNodeRecovery } from './recovery.js';
 import { answerProbe } from './probe-reply.js';
@@ -47,6 +48,8 @@ export class StartError extends Error {
 export interface WorkerOptions {
   /** Key/channel prefix shared by every node of one cluster (default "starling:"). */
   prefix?: string;
+  /** SIGHUP of a worker run alone: the config read again (under a primary, the primary sends it). */
+  reread?: Reread;
 }
 
 /** A node id that never repeats: a restarted process is a new node (its old self gets recovered). */
@@ -149,8 +152,14 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
     reportLoad();
   };
 
-  /** SIGHUP's work: the password file and the ACL read again (a bad one keeps the old: one error line); with --auth redis, read from Redis. */
-  const reload = (): void => {
+  /**
+   * SIGHUP's work: `next`, the config read again, applied (live keys; the others logged as needing
+   * a restart); the password file and the ACL read again (a bad one keeps the old: one error
+   * line); with --auth redis, read from Redis.
+   */
+  let current = config;
+  const reload = (next: BrokerConfig | null | undefined): void => {
+    if (next !== null && next !== undefined) current = applyConfig(current, next, broker, [nodeLog, log], nodeLog);
     if (redisAuth !== undefined) return void redisAuth.refresh();
     reloadCredentials(broker.credentials, nodeLog);
     broker.reloadAcl();
@@ -160,13 +169,13 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
     if (message.starling === 'recover') void recovery.recover(message.nodeId);
     else if (message.starling === 'shutdown') void stop('primary asked');
     else if (message.starling === 'accept') void setAccepting(message.accept);
-    else if (message.starling === 'reload') reload();
+    else if (message.starling === 'reload') reload(message.config);
     else if (message.starling === 'probe') void answerProbe(message, running.metrics, () => stopping === null && backend.bus.connected);
   });
   // A worker run alone reloads on its own SIGHUP; one under a primary is told by it (a SIGHUP to the
   // whole process group would otherwise reload it twice), but must not die of the signal either.
   process.on('SIGHUP', () => {
-    if (!cluster.isWorker) reload();
+    if (!cluster.isWorker) reload(options.reread?.(nodeLog));
   });
   // A terminal's Ctrl-C reaches the whole process group: stop the same way as when asked.
   process.once('SIGTERM', () => void stop('SIGTERM'));
