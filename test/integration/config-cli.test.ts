@@ -131,8 +131,10 @@ describe('starling --config', () => {
       await waitFor(() => applied().length === 2, 'both workers applying max-queued', 15_000);
       expect(new Set(applied().map((l) => l.pid))).toEqual(new Set(workers));
       expect(applied()[0].applied).toEqual({ 'max-queued': 200 });
-      const restart = lines.filter((l) => l.msg === 'config reloaded: max-connections changed, needs a restart');
-      expect(new Set(restart.map((l) => l.pid))).toEqual(new Set(workers));
+      // Logged right after the applied line, but possibly in a later chunk of the primary's stdout.
+      const restart = (): Line[] => lines.filter((l) => l.msg === 'config reloaded: max-connections changed, needs a restart');
+      await waitFor(() => new Set(restart().map((l) => l.pid)).size === 2, 'both workers saying max-connections needs a restart', 15_000);
+      expect(new Set(restart().map((l) => l.pid))).toEqual(new Set(workers));
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
