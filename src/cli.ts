@@ -101,11 +101,12 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  // Like Mosquitto: SIGHUP re-reads the password file and --acl-file (a bad file keeps the old one:
+  // Like Mosquitto: SIGHUP re-reads the password file, --acl-file and TLS certificates (a bad file keeps the old one:
   // one error line); connected clients stay.
   process.on('SIGHUP', () => {
     reloadCredentials(running.broker.credentials, log);
     running.broker.reloadAcl();
+    running.reloadListeners();
   });
   return 'running';
 }

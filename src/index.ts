@@ -7,6 +7,7 @@ import type { StatsSource } from './broker/stats.js';
 import { createMemoryBackend } from './store/memory/index.js';
 import type { Backend } from './store/types.js';
 import { listenTcp, type TcpListener } from './transport/tcp.js';
+import { openListeners, type ListenerInfo, type Listeners } from './transport/listeners.js';
 import { Hooks } from './broker/hooks/hooks.js';
 import { loadPlugins, makeHooks } from './broker/hooks/load.js';
 import type { StarlingPlugin } from './broker/hooks/types.js';
@@ -18,6 +19,7 @@ export type { BrokerConfig } from './config.js';
 export type { Backend } from './store/types.js';
 export type { BrokerStats, StatsSource } from './broker/stats.js';
 export type { TcpListener } from './transport/tcp.js';
+export type { ListenerInfo } from './transport/listeners.js';
 export { sumStats } from './broker/stats.js';
 export { PluginError } from './broker/hooks/load.js';
 export type {
@@ -41,6 +43,10 @@ export interface RunningBroker {
   broker: Broker;
   /** The TCP listener: its open connections, and pause/resume of accepting (a cluster worker's balance). */
   listener: TcpListener;
+  /** The other listeners (config.listeners, in order), with their bound ports. */
+  listeners: readonly ListenerInfo[];
+  /** SIGHUP: the TLS listeners' certificate, key and CA read again (open connections stay). */
+  reloadListeners(): void;
   close(): Promise<void>;
 }
 
@@ -70,10 +76,13 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
   const store = backend ?? createMemoryBackend();
   const broker = new Broker(config, store, log, { hooks, credentials: options.credentials, acl: options.acl });
   const sys = new SysPublisher(options.stats ?? broker, (m) => void broker.publish(m).catch(() => undefined), config.sysInterval);
-  let listener: TcpListener;
+  let listener: TcpListener | undefined;
+  let listeners: Listeners;
   try {
     listener = await listenTcp({ host: config.host, port: config.port, maxConnections: config.maxConnections }, (s) => broker.accept(s), log);
+    listeners = await openListeners(config.listeners, config, (s) => broker.accept(s), log);
   } catch (err) {
+    await listener?.close();
     await broker.close();
     if (ownBackend) await store.close();
     throw err;
@@ -85,10 +94,12 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
     port: listener.port,
     broker,
     listener,
+    listeners: listeners.list,
+    reloadListeners: () => listeners.reloadTls(),
     close: () =>
       (closing ??= (async () => {
         sys.stop();
-        const stopped = listener.close();
+        const stopped = Promise.all([listener.close(), listeners.close()]);
         await broker.close();
         await stopped;
         if (ownBackend) await store.close();

@@ -148,8 +148,9 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
     reportLoad();
   };
 
-  /** SIGHUP's work: the password file and the ACL read again (a bad one keeps the old: one error line); with --auth redis, read from Redis. */
+  /** SIGHUP's work: TLS certificates, the password file and the ACL read again (a bad one keeps the old: one error line); with --auth redis, read from Redis. */
   const reload = (): void => {
+    running.reloadListeners();
     if (redisAuth !== undefined) return void redisAuth.refresh();
     reloadCredentials(broker.credentials, nodeLog);
     broker.reloadAcl();
