@@ -61,7 +61,7 @@ export async function openListeners(configs: readonly ListenerConfig[], defaults
     await Promise.all(open.map((l) => l.close()));
     throw err;
   }
-  for (const l of open) log.info({ protocol: l.protocol, host: l.host, port: l.port, path: l.path }, `listening on ${urlOf(l)}`);
+  for (const l of open) log.info({ protocol: l.protocol, host: l.host, port: l.port, path: l.path }, `listener open: ${urlOf(l)}`);
   return {
     list: open,
     reloadTls: () => reloadTls(open, log),
