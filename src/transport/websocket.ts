@@ -6,7 +6,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import type { ClientSocket } from '../broker/connection.js';
 
@@ -56,10 +56,23 @@ function refuse(req: IncomingMessage, path: string): string | undefined {
   return undefined;
 }
 
-/** The WebSocket as a byte stream, with what a Connection reads off a socket: the address, and for wss the peer certificate. */
+/** The stream's own count of bytes written and not yet handed to ws. */
+const QUEUED = Object.getOwnPropertyDescriptor(Duplex.prototype, 'writableLength')!.get!;
+
+/**
+ * The WebSocket as a byte stream, with what a Connection reads off a socket: the address, the bytes
+ * waiting to be sent (ws writes through to its socket at once, so the stream's own count stays near
+ * 0 and a slow reader would never look congested), and for wss the peer certificate.
+ */
 function streamOf(ws: WebSocket, under: Socket): ClientSocket {
   const stream = createWebSocketStream(ws) as Duplex & { remoteAddress?: string; authorized?: boolean; getPeerCertificate?: TLSSocket['getPeerCertificate'] };
   stream.remoteAddress = under.remoteAddress;
+  Object.defineProperty(stream, 'writableLength', { get: () => (QUEUED.call(stream) as number) + ws.bufferedAmount });
+  // Control packets come in binary frames only; anything else closes the connection [MQTT-6.0.0-1].
+  // Before the stream's own listener, which would pass the bytes on.
+  ws.prependListener('message', (_data, isBinary) => {
+    if (!isBinary) stream.destroy();
+  });
   const tls = under as Partial<TLSSocket>;
   if (tls.encrypted === true) {
     stream.authorized = tls.authorized;

@@ -11,6 +11,7 @@
 //   not set (a client without a certificate would get in).
 // - reload: reloadTls() not calling setSecureContext (the old serial would be served), or closing
 //   connections; a bad file replacing the context in use.
+// - text frame: the prependListener check in websocket.ts streamOf.
 // - limits and failures: maxConnections not applied per listener; a failed listen not failing the start.
 import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -193,6 +194,32 @@ describe('mqtt, mqtts, ws and wss listeners in one broker', () => {
     const port = portOf(broker, 'ws');
     expect(await status(`ws://127.0.0.1:${port}/other`, ['mqtt'])).toBe(404);
     expect(await status(`ws://127.0.0.1:${port}/mqtt`, ['chat'])).toBe(400);
+  });
+
+  it('a WebSocket text frame closes the connection [MQTT-6.0.0-1]; binary frames carry MQTT', async () => {
+    const port = portOf(broker, 'ws');
+    const open = (): Promise<WebSocket> =>
+      within(
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/mqtt`, ['mqtt']);
+          ws.on('open', () => resolve(ws));
+          ws.on('error', reject);
+        }),
+        5000,
+        'a WebSocket',
+      );
+    // CONNECT, MQTT 3.1.1, clean session, keep-alive 60, client id "t".
+    const connectPacket = Buffer.from([0x10, 13, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 2, 0, 60, 0, 1, 0x74]);
+    const binary = await open();
+    expect(binary.protocol).toBe('mqtt');
+    const connack = within(new Promise<Buffer>((resolve) => binary.once('message', (data: Buffer) => resolve(data))), 5000, 'CONNACK');
+    binary.send(connectPacket);
+    expect([...(await connack)]).toEqual([0x20, 2, 0, 0]);
+    binary.close();
+    const text = await open();
+    const closed = within(new Promise((resolve) => text.once('close', resolve)), 5000, 'the close after a text frame');
+    text.send(connectPacket.toString('latin1'));
+    await closed;
   });
 
   it('max-connections per listener: past it, new sockets are closed; the other listeners are not affected', async () => {
