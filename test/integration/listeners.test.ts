@@ -84,6 +84,8 @@ describe('mqtt, mqtts, ws and wss listeners in one broker', () => {
         { protocol: 'mqtts', host: '127.0.0.1', port: 0, tls: identityTls },
         { protocol: 'wss', host: '127.0.0.1', port: 0, path: '/ws', tls: identityTls },
         { protocol: 'mqtt', host: '127.0.0.1', port: 0, maxConnections: 1 },
+        // Identity asked for, certificate not required at the handshake: refused at CONNECT instead.
+        { protocol: 'mqtts', host: '127.0.0.1', port: 0, tls: { ...tls, ca: ca.caFile, useIdentityAsUsername: true } },
       ],
     });
   });
@@ -99,7 +101,7 @@ describe('mqtt, mqtts, ws and wss listeners in one broker', () => {
   ];
 
   it('bound ports are exposed (port 0), in the configured order', () => {
-    expect(broker.listeners.map((l) => l.protocol)).toEqual(['mqtt', 'mqtts', 'ws', 'wss', 'mqtts', 'wss', 'mqtt']);
+    expect(broker.listeners.map((l) => l.protocol)).toEqual(['mqtt', 'mqtts', 'ws', 'wss', 'mqtts', 'wss', 'mqtt', 'mqtts']);
     for (const l of broker.listeners) expect(l.port).toBeGreaterThan(0);
     expect(new Set(broker.listeners.map((l) => l.port)).size).toBe(broker.listeners.length);
   });
@@ -181,6 +183,14 @@ describe('mqtt, mqtts, ws and wss listeners in one broker', () => {
     } finally {
       stranger.remove();
     }
+  });
+
+  it('use_identity_as_username without a required certificate: a client without one is refused at CONNECT (Not authorized); alice gets in', async () => {
+    const url = `mqtts://127.0.0.1:${portOf(broker, 'mqtts', 2)}`;
+    await expect(connect(url, { protocolVersion: 5, username: 'alice' })).rejects.toThrow(/Not authorized/);
+    const client = await connect(url, { cert: readFileSync(alice.cert), key: readFileSync(alice.key), protocolVersion: 5 });
+    expect((await client.subscribeAsync('alice/x', { qos: 0 })).map((g) => g.qos)).toEqual([0]);
+    await client.endAsync();
   });
 
   it('a WebSocket on another path is refused (404); one offering only other subprotocols too (400)', async () => {
