@@ -8,7 +8,8 @@
 // - paho over ws/wss: the "mqtt" subprotocol not accepted (websocket.ts handleProtocols) or the path.
 // - certificate identity: certificateUsername() unused in handlers/connect.ts (the CONNECT's
 //   username would be used, and the ACL would refuse alice's topic), requestCert/rejectUnauthorized
-//   not set (a client without a certificate would get in).
+//   not set (a client without a certificate would get in); without requireCertificate, the
+//   refusal of a client with no certificate at CONNECT (identity === null in connect.ts).
 // - reload: reloadTls() not calling setSecureContext (the old serial would be served), or closing
 //   connections; a bad file replacing the context in use.
 // - text frame: the prependListener check in websocket.ts streamOf.
