@@ -39,6 +39,8 @@ export interface ListenerDefaults {
   maxConnections: number;
   /** Largest WebSocket message accepted. */
   maxPacketSize: number;
+  /** A TLS handshake or WebSocket upgrade gets as long as a client has to send CONNECT. */
+  connectTimeoutMs: number;
 }
 
 /** Time sockets get to close after close() before the rest (TLS handshakes, idle HTTP) are destroyed. */
@@ -79,7 +81,7 @@ function protocolStack(config: ListenerConfig, defaults: ListenerDefaults, onCli
   const identity = tls?.useIdentityAsUsername === true;
   const tlsOptions = (t: TlsConfig | undefined) => {
     if (t === undefined) throw new Error(`${config.protocol} listener without TLS settings`);
-    return tlsServerOptions(t);
+    return { ...tlsServerOptions(t), handshakeTimeout: defaults.connectTimeoutMs };
   };
   const quietTlsErrors = (server: TlsServer): void => {
     // A failed handshake (no or a bad client certificate, a port scan) is the client's problem.
@@ -100,7 +102,7 @@ function protocolStack(config: ListenerConfig, defaults: ListenerDefaults, onCli
     case 'ws':
     case 'wss': {
       const secure = config.protocol === 'wss' ? tlsOptions(tls) : undefined;
-      const server = webSocketServer({ path: config.path ?? '/mqtt', tls: secure, maxPayload: defaults.maxPacketSize }, (stream) => {
+      const server = webSocketServer({ path: config.path ?? '/mqtt', tls: secure, maxPayload: defaults.maxPacketSize, headersTimeoutMs: defaults.connectTimeoutMs }, (stream) => {
         if (identity) markIdentityAsUsername(stream);
         onClient(stream);
       });

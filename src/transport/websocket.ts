@@ -19,6 +19,8 @@ export interface WebSocketOptions {
   tls?: TlsOptions | undefined;
   /** The largest WebSocket message accepted (a bigger one closes the WebSocket, 1009). */
   maxPayload: number;
+  /** Milliseconds the upgrade request may take to arrive (Node's default is a minute). */
+  headersTimeoutMs: number;
 }
 
 /**
@@ -26,7 +28,8 @@ export interface WebSocketOptions {
  * each upgraded WebSocket as a stream, and the socket under it (TLS for wss).
  */
 export function webSocketServer(options: WebSocketOptions, onClient: (stream: ClientSocket, under: Socket) => void): HttpServer | HttpsServer {
-  const server = options.tls === undefined ? createHttpServer() : createHttpsServer(options.tls);
+  const timeouts = { headersTimeout: options.headersTimeoutMs, requestTimeout: options.headersTimeoutMs };
+  const server = options.tls === undefined ? createHttpServer(timeouts) : createHttpsServer({ ...options.tls, ...timeouts });
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxPayload,
