@@ -120,15 +120,16 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  // Like Mosquitto: SIGHUP re-reads the password file and --acl-file (a bad file keeps the old one:
-  // one error line); connected clients stay. The config is read again too: live keys applied,
-  // the others logged as needing a restart (config-reload.ts).
+  // Like Mosquitto: SIGHUP re-reads the password file, --acl-file and TLS certificates (a bad file
+  // keeps the old one: one error line); connected clients stay. The config is read again too: live
+  // keys applied, the others logged as needing a restart (config-reload.ts).
   let current = config;
   process.on('SIGHUP', () => {
     const next = reread(log);
     if (next !== null) current = applyConfig(current, next, running.broker, [log], log);
     reloadCredentials(running.broker.credentials, log);
     running.broker.reloadAcl();
+    running.reloadListeners();
   });
   return 'running';
 }

@@ -58,8 +58,8 @@ export function applyConfig(running: BrokerConfig, next: BrokerConfig, broker: B
   for (const flag of restart) log.warn({ key: flag }, `config reloaded: ${flag} changed, needs a restart`);
   for (const logger of loggers) logger.level = now.logLevel;
   broker.setLiveLimits(now);
-  // CALL SITE for the TLS certificates (listeners branch): its reloadListeners() re-reads them
-  // here, the one place SIGHUP's config change is applied (cli.ts and cluster/worker.ts call this).
+  // TLS certificates are re-read by SIGHUP itself (RunningBroker.reloadListeners in cli.ts and
+  // cluster/worker.ts), whether or not the config changed.
   return now;
 }
 

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 // The smallest flow-control window but 0 (four acks' worth); the bus raises a smaller one, we refuse it.
 import { MIN_WINDOW_BYTES } from './store/redis/bus-flow.js';
+import { LISTENER_FLAGS, isListenerFlag, listenersFromFlags, type ListenerFlagValues } from './listener-flags.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** auto: one compact line per entry on a terminal, JSON otherwise (log.ts). */
@@ -255,7 +256,8 @@ export const OPTIONS: readonly Option[] = [
 ];
 
 export function usage(): string {
-  const lines = OPTIONS.map((o) => `  --${o.flag}${o.kind === 'bool' ? '' : ' <value>'}`.padEnd(34) + o.help);
+  const all = [...OPTIONS.map((o) => ({ flag: o.flag, bool: o.kind === 'bool', help: o.help })), ...LISTENER_FLAGS];
+  const lines = all.map((o) => `  --${o.flag}${o.bool ? '' : ' <value>'}`.padEnd(34) + o.help);
   return [
     'usage: starling [options]',
     '       starling bench [bench options]',
@@ -364,10 +366,16 @@ const META_FLAGS: ReadonlyMap<string, 'value' | 'bool'> = new Map([
  */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, file: Partial<BrokerConfig> = {}): BrokerConfig {
   const config: Record<string, unknown> = { ...defaultConfig, ...file };
+  // --listeners and --tls-* build config.listeners together, once all are read (listener-flags.ts).
+  const listenerValues: ListenerFlagValues = new Map();
   for (const option of OPTIONS) {
     const name = envName(option.flag);
     const raw = env[name];
     if (raw !== undefined) config[option.key] = convert(option, raw, name);
+  }
+  for (const { flag } of LISTENER_FLAGS) {
+    const raw = env[envName(flag)];
+    if (raw !== undefined) listenerValues.set(flag, { raw, source: envName(flag) });
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -377,6 +385,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     const flag = arg.slice(2, eq === -1 ? undefined : eq);
     if (META_FLAGS.has(flag)) {
       if (META_FLAGS.get(flag) === 'value' && eq === -1) i++;
+      continue;
+    }
+    const listenerFlag = isListenerFlag(flag);
+    if (listenerFlag !== undefined) {
+      const raw = eq !== -1 ? arg.slice(eq + 1) : listenerFlag.bool ? 'true' : argv[++i];
+      if (raw === undefined) throw new ConfigError(`--${flag}: needs a value`);
+      listenerValues.set(flag, { raw, source: `--${flag}` });
       continue;
     }
     const option = OPTIONS.find((o) => o.flag === flag);
@@ -393,6 +408,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   // With Redis and no explicit --workers / STARLING_WORKERS: one worker per core.
   const workersGiven = file.workers !== undefined || env[envName('workers')] !== undefined || argv.some((a) => a === '--workers' || a.startsWith('--workers='));
   if (config.redis !== undefined && !workersGiven) config.workers = availableParallelism();
+  config.listeners = listenersFromFlags(listenerValues) ?? config.listeners;
   const result = config as unknown as BrokerConfig;
   checkConfig(result);
   return result;
@@ -434,8 +450,21 @@ export function checkConfig(config: BrokerConfig, plugins?: { authenticate: bool
   // Secure by default, like Mosquitto 2: off loopback we refuse to start open to anyone unless asked.
   // A plugin may authenticate: known once it is loaded (startBroker asks again, with `plugins`).
   const pluginsMayAuthenticate = plugins === undefined ? config.plugins.length > 0 : plugins.authenticate;
-  if (!isLoopback(config.host) && !users && config.allowAnonymous !== true && !pluginsMayAuthenticate) {
+  const open = !users && config.allowAnonymous !== true && !pluginsMayAuthenticate;
+  if (open && !isLoopback(config.host)) {
     throw new ConfigError(`listening on ${config.host} needs --password-file, --username/--password, --auth redis, --allow-anonymous or a plugin with an authenticate hook`);
+  }
+  // The same for every other listener, where a verified client certificate that names the user counts as credentials.
+  const exposed = config.listeners.find((l) => !isLoopback(l.host) && !(l.tls?.requireCertificate === true && l.tls.useIdentityAsUsername === true));
+  if (open && exposed !== undefined) {
+    throw new ConfigError(
+      `listening on ${exposed.protocol}://${exposed.host}:${exposed.port} needs --password-file, --username/--password, --auth redis, --allow-anonymous, a plugin with an authenticate hook, or --tls-require-certificate with --tls-use-identity-as-username`,
+    );
+  }
+  for (const l of config.listeners) {
+    if ((l.protocol === 'mqtts' || l.protocol === 'wss') && (l.tls?.cert === undefined || l.tls.key === undefined)) {
+      throw new ConfigError(`listener ${l.protocol}://${l.host}:${l.port} needs --tls-cert and --tls-key`);
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import { createMemoryBackend } from './store/memory/index.js';
 import type { Backend } from './store/types.js';
 import { listenTcp, type TcpListener } from './transport/tcp.js';
 import { ProxyHeaderGate } from './transport/proxy-accept.js';
+import { openListeners, type ListenerInfo, type Listeners } from './transport/listeners.js';
 import { Hooks } from './broker/hooks/hooks.js';
 import { loadPlugins, makeHooks } from './broker/hooks/load.js';
 import type { StarlingPlugin } from './broker/hooks/types.js';
@@ -24,6 +25,7 @@ export type { BrokerConfig } from './config.js';
 export type { Backend } from './store/types.js';
 export type { BrokerStats, StatsSource } from './broker/stats.js';
 export type { TcpListener } from './transport/tcp.js';
+export type { ListenerInfo } from './transport/listeners.js';
 export { sumStats } from './broker/stats.js';
 export { PluginError } from './broker/hooks/load.js';
 export type {
@@ -51,6 +53,10 @@ export interface RunningBroker {
   httpPort: number | undefined;
   /** --http: this process' Prometheus series (a cluster worker sends them to its primary); null without --http. */
   metrics: Registry | null;
+  /** The other listeners (config.listeners, in order), with their bound ports. */
+  listeners: readonly ListenerInfo[];
+  /** SIGHUP: the TLS listeners' certificate, key and CA read again (open connections stay). */
+  reloadListeners(): void;
   close(): Promise<void>;
 }
 
@@ -84,14 +90,17 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
   const store = backend ?? createMemoryBackend();
   const broker = new Broker(config, store, log, { hooks, credentials: options.credentials, acl: options.acl });
   const sys = new SysPublisher(options.stats ?? broker, (m) => void broker.publish(m).catch(() => undefined), config.sysInterval);
-  let listener: TcpListener;
+  let listener: TcpListener | undefined;
+  let listeners: Listeners;
   const proxyGate = config.proxyProtocol ? new ProxyHeaderGate(config.connectTimeoutMs, log) : null;
   try {
     const accept = (s: Socket): void => broker.accept(s);
     // --proxy-protocol: the broker gets the socket once its header named the client (given the CONNECT timeout to come).
     const onSocket = proxyGate !== null ? (s: Socket) => proxyGate.accept(s, accept) : accept;
     listener = await listenTcp({ host: config.host, port: config.port, maxConnections: config.maxConnections }, onSocket, log);
+    listeners = await openListeners(config.listeners, config, (s) => broker.accept(s), log);
   } catch (err) {
+    await listener?.close();
     await broker.close();
     if (ownBackend) await store.close();
     throw err;
@@ -124,11 +133,13 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}, backend
     listener,
     httpPort: http?.port,
     metrics,
+    listeners: listeners.list,
+    reloadListeners: () => listeners.reloadTls(),
     close: () =>
       (closing ??= (async () => {
         sys.stop();
         await http?.close();
-        const stopped = listener.close();
+        const stopped = Promise.all([listener.close(), listeners.close()]);
         proxyGate?.close();
         await broker.close();
         await stopped;

@@ -12,14 +12,13 @@
 // Shared subscriptions ($share/...) live in SharedSubscriptions, not in the TopicTree: each
 // matching group gets the message once, on one node, through one member. Both, and the bus routes
 // that follow them, are in LocalSubscriptions.
-import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { ReasonCode, type Packet } from '../protocol/index.js';
 import type { Backend, Message, QueueLimits, Reach, SubscriptionOptions, Throttled } from '../store/types.js';
 import { DeadNodeSessions } from './dead-node-sessions.js';
 import { DropLog } from './drop-log.js';
-import { Connection, type ConnectionHost } from './connection.js';
+import { Connection, type ClientSocket, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { FanOut, isExpired, ownPayload, queuedCopy, type Target } from './outgoing.js';
 import { LocalSubscriptions } from './local-subscriptions.js';
@@ -169,7 +168,7 @@ export class Broker implements ConnectionHost, StatsSource {
   }
 
   /** Takes a freshly accepted socket. */
-  accept(socket: Socket): void {
+  accept(socket: ClientSocket): void {
     if (this.closing) {
       socket.destroy();
       return;

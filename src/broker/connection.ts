@@ -6,7 +6,7 @@
 // Per-connection memory is kept small: no timers and no closures. The socket listeners and the
 // parser callback are shared functions that find their Connection through the socket (one
 // property) or `this`, instead of three listener closures and a bound callback per connection.
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { DEFAULT_MAX_PACKET_SIZE, encode, MqttError, PacketParser, ReasonCode, type Packet, type ProtocolVersion } from '../protocol/index.js';
 import { answerError, disconnectFrame } from './answers.js';
 import type { Logger } from '../log.js';
@@ -61,12 +61,18 @@ export class ServiceUnavailableError extends MqttError {
   }
 }
 
+/**
+ * What a connection reads and writes: a net.Socket or tls.TLSSocket as they come (the hot path
+ * unchanged), or a WebSocket's stream with the address of the socket under it (transport/websocket.ts).
+ */
+export type ClientSocket = Duplex & { readonly remoteAddress?: string | undefined };
+
 /** Time a closing socket gets to flush its last packet before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 
 /** The Connection of a socket, for the shared listeners below. */
 const CONNECTION = Symbol('starling.connection');
-type OwnedSocket = Socket & { [CONNECTION]: Connection };
+type OwnedSocket = ClientSocket & { [CONNECTION]: Connection };
 
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[CONNECTION].onData(chunk);
@@ -148,7 +154,7 @@ export class Connection implements SessionSink, Throttled {
   readonly trace: boolean;
   private readonly parser: PacketParser;
 
-  constructor(readonly id: string, readonly socket: Socket, readonly host: ConnectionHost, maxPacketSize: number) {
+  constructor(readonly id: string, readonly socket: ClientSocket, readonly host: ConnectionHost, maxPacketSize: number) {
     this.parser = new PacketParser({ maxPacketSize });
     this.openedAt = this.lastActivity = Date.now();
     this.trace = host.log.isLevelEnabled('trace');

@@ -153,12 +153,13 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   };
 
   /**
-   * SIGHUP's work: `next`, the config read again, applied (live keys; the others logged as needing
-   * a restart); the password file and the ACL read again (a bad one keeps the old: one error
-   * line); with --auth redis, read from Redis.
+   * SIGHUP's work: TLS certificates read again; `next`, the config read again, applied (live keys;
+   * the others logged as needing a restart); the password file and the ACL read again (a bad one
+   * keeps the old: one error line); with --auth redis, read from Redis.
    */
   let current = config;
   const reload = (next: BrokerConfig | null | undefined): void => {
+    running.reloadListeners();
     if (next !== null && next !== undefined) current = applyConfig(current, next, broker, [nodeLog, log], nodeLog);
     if (redisAuth !== undefined) return void redisAuth.refresh();
     reloadCredentials(broker.credentials, nodeLog);

@@ -13,6 +13,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { BrokerConfig, BrokerStats } from '../../src/index.js';
+import type { ListenerConfig } from '../../src/config.js';
+import { listenerFlags } from '../../src/listener-flags.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { waitFor } from './wait.js';
 import type { TestBroker } from './broker-harness.js';
@@ -74,6 +76,11 @@ function flags(config: Partial<BrokerConfig>): string[] {
   const out: string[] = [];
   for (const [key, value] of Object.entries(config)) {
     if (value === undefined || key === 'logLevel' || key === 'redis' || key === 'workers' || key === 'port') continue;
+    // ListenerConfig[] is --listeners=URL,... and --tls-* (src/listener-flags.ts).
+    if (key === 'listeners') {
+      out.push(...listenerFlags(value as ListenerConfig[]));
+      continue;
+    }
     const flag = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     // Milliseconds in the config are seconds on the command line (connectTimeoutMs: --connect-timeout).
     if (key.endsWith('Ms')) out.push(`--${flag(key.slice(0, -2))}=${Number(value) / 1000}`);

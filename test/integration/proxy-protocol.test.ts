@@ -8,11 +8,14 @@
 //   not called), so close() waits out their timeout;
 // - "failed login": the failed-login log (broker/auth/failed-logins.ts) reading the address from
 //   anywhere but the socket's remoteAddress, which the header set.
+import { connect as netConnect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { startBroker, type BrokerConfig, type ClientInfo, type RunningBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { createTestCa } from '../helpers/test-ca.js';
 import { waitFor, within } from '../helpers/wait.js';
 import { encode, type ConnackPacket, type Packet, type PublishPacket } from '../../src/protocol/index.js';
 
@@ -153,5 +156,49 @@ describe('PROXY protocol on the main listener', () => {
     running.splice(running.indexOf(b.broker), 1);
     await within(b.broker.close(), 5000, 'the broker closed');
     await raw.waitClosed();
+  });
+});
+
+// Fails if listeners.ts hands an extra listener's socket to its stack without reading the header
+// (the header bytes would reach the MQTT parser or the TLS handshake), or if the TLS server under
+// an mqtts listener reads the address from the handle rather than the header (proxy-protocol.ts).
+describe('PROXY protocol on the other listeners (config.listeners, proxyProtocol: true)', () => {
+  it('an mqtt and an mqtts listener see the client at the address the header names', async () => {
+    const ca = createTestCa();
+    try {
+      const b = await start({
+        proxyProtocol: false,
+        listeners: [
+          { protocol: 'mqtt', host: '127.0.0.1', port: 0, proxyProtocol: true },
+          { protocol: 'mqtts', host: '127.0.0.1', port: 0, proxyProtocol: true, tls: { cert: ca.serverCert, key: ca.serverKey } },
+        ],
+      });
+      const [plain, secure] = b.broker.listeners;
+      const raw = await behindProxy(plain!.port, v1Tcp4('203.0.113.30', 40030));
+      raw.send(connect('pp-extra'));
+      expect(((await raw.next('connack')) as ConnackPacket).reasonCode).toBe(0);
+      await waitFor(() => b.addresses.has('pp-extra'), 'the connected hook (mqtt listener)');
+      expect(b.addresses.get('pp-extra')).toBe('203.0.113.30');
+
+      // The proxy's TCP connection, its header, then TLS from the client through it.
+      const tcp = await new Promise<Socket>((resolve, reject) => {
+        const s = netConnect({ host: '127.0.0.1', port: secure!.port }, () => resolve(s));
+        s.once('error', reject);
+      });
+      tcp.write(v1Tcp4('198.51.100.40', 40040));
+      const tlsSocket = tlsConnect({ socket: tcp, ca: ca.ca, servername: 'localhost' });
+      await new Promise<void>((resolve, reject) => {
+        tlsSocket.once('secureConnect', resolve);
+        tlsSocket.once('error', reject);
+      });
+      const connack = new Promise<Buffer>((resolve) => tlsSocket.once('data', resolve));
+      tlsSocket.write(encode(connect('pp-tls'), 4));
+      expect((await within(connack, 5000, 'CONNACK over TLS'))[3]).toBe(0); // CONNACK return code
+      await waitFor(() => b.addresses.has('pp-tls'), 'the connected hook (mqtts listener)');
+      expect(b.addresses.get('pp-tls')).toBe('198.51.100.40');
+      tlsSocket.destroy();
+    } finally {
+      ca.remove();
+    }
   });
 });

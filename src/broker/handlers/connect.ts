@@ -13,6 +13,7 @@ import { authenticate } from '../auth/credentials.js';
 import type { ClientInfo } from '../hooks/types.js';
 import type { PeerCertificate } from 'node:tls';
 import { LoginFailedError } from '../auth/failed-logins.js';
+import { certificateUsername } from '../auth/certificate-identity.js';
 
 /** v3/v4 persistent sessions never expire. */
 const NEVER_EXPIRES = 0xffff_ffff;
@@ -44,9 +45,12 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   }
   conn.clientId = clientId; // known from here on: a refusal's log line names it
 
+  // A listener with useIdentityAsUsername: the verified certificate's CN is the user, no password asked.
+  const identity = certificateUsername(conn.socket);
+  if (identity === null) throw new MqttError('no valid client certificate naming a user (use_identity_as_username)', ReasonCode.NotAuthorized);
   // With enhanced authentication the method decides who the client is (before CONNACK, below).
   // A password hash is verified off the event loop: awaited only when there is one to verify.
-  let auth = enhanced !== undefined ? 'ok' : authenticate(config, broker.credentials, packet.username, packet.password);
+  let auth = enhanced !== undefined || identity !== undefined ? 'ok' : authenticate(config, broker.credentials, packet.username, packet.password);
   if (typeof auth !== 'string') auth = await auth;
   if (auth === 'bad-credentials') throw new LoginFailedError('bad username or password', ReasonCode.BadUserNameOrPassword, { clientId, username: packet.username });
   if (auth === 'anonymous') throw new MqttError('anonymous clients are not allowed', ReasonCode.NotAuthorized);
@@ -82,8 +86,8 @@ export async function handleConnect(broker: Broker, conn: Connection, packet: Co
   if (enhanced !== undefined && connackProps !== undefined) {
     Object.assign(connackProps, await authenticateConnect(conn, enhanced, clientId, packet.username, props?.authenticationData));
   }
-  // Who the ACL and the plugins see: the user an enhanced-auth method proved, else the CONNECT's username.
-  const client = (conn.client = clientInfo(conn, clientId, conn.auth?.username ?? packet.username));
+  // Who the ACL and the plugins see: the certificate's user, the user an enhanced-auth method proved, else the CONNECT's username.
+  const client = (conn.client = clientInfo(conn, clientId, identity ?? conn.auth?.username ?? packet.username));
   let willMessage = will !== undefined ? toWillMessage(will) : null;
   if (broker.hooks !== null) willMessage = await askPlugins(broker, conn, client, packet.password, willMessage);
   await openSession(broker, conn, {
