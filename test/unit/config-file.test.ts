@@ -251,7 +251,8 @@ describe('listeners and plugins lists', () => {
       ].join('\n'),
     );
     const base = join(path, '..');
-    const config = loadConfig(['--config', path, '--host', 'localhost'], {});
+    // A ws listener on 0.0.0.0 is off loopback: the secure default wants users or --allow-anonymous.
+    const config = loadConfig(['--config', path, '--host', 'localhost', '--allow-anonymous'], {});
     expect(config.listeners).toEqual([
       { protocol: 'mqtts', host: 'localhost', port: 8883, proxyProtocol: true, maxConnections: 500, tls: { cert: join(base, 'tls/cert.pem'), key: '/etc/starling/key.pem', ca: join(base, 'ca.pem'), requireCertificate: true, useIdentityAsUsername: true, minVersion: 'TLSv1.3' } },
       { protocol: 'ws', host: '0.0.0.0', port: 8080, path: '/mqtt' },
