@@ -71,7 +71,7 @@ function streamOf(ws: WebSocket, under: Socket): ClientSocket {
   const stream = createWebSocketStream(ws) as Duplex & { remoteAddress?: string; authorized?: boolean; getPeerCertificate?: TLSSocket['getPeerCertificate'] };
   stream.remoteAddress = under.remoteAddress;
   Object.defineProperty(stream, 'writableLength', { get: () => (QUEUED.call(stream) as number) + ws.bufferedAmount });
-  // Control packets come in binary frames only; anything else closes the connection [MQTT-6.0.0-1].
+  // Control packets come in binary frames only; anything else closes the connection [v3:MQTT-6.0.0-1] [v5:MQTT-6.0.0-1].
   // Before the stream's own listener, which would pass the bytes on.
   ws.prependListener('message', (_data, isBinary) => {
     if (!isBinary) stream.destroy();

@@ -194,7 +194,7 @@ describe('mqtt, mqtts, ws and wss listeners in one broker', () => {
     await client.endAsync();
   });
 
-  it('a WebSocket on another path is refused (404); one offering only other subprotocols too (400)', async () => {
+  it('the subprotocol selected is mqtt [v3:MQTT-6.0.0-4] [v5:MQTT-6.0.0-4]; a WebSocket on another path is refused (404); one offering only other subprotocols too (400)', async () => {
     const status = (url: string, protocols?: string[]): Promise<number> =>
       new Promise((resolve, reject) => {
         const ws = new WebSocket(url, protocols);
@@ -203,11 +203,24 @@ describe('mqtt, mqtts, ws and wss listeners in one broker', () => {
         ws.on('error', () => undefined);
       });
     const port = portOf(broker, 'ws');
+    const chosen = await within(
+      new Promise<string>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/mqtt`, ['chat', 'mqtt']);
+        ws.on('open', () => {
+          resolve(ws.protocol);
+          ws.close();
+        });
+        ws.on('error', reject);
+      }),
+      5000,
+      'the upgrade',
+    );
+    expect(chosen).toBe('mqtt');
     expect(await status(`ws://127.0.0.1:${port}/other`, ['mqtt'])).toBe(404);
     expect(await status(`ws://127.0.0.1:${port}/mqtt`, ['chat'])).toBe(400);
   });
 
-  it('a WebSocket text frame closes the connection [MQTT-6.0.0-1]; binary frames carry MQTT', async () => {
+  it('a WebSocket text frame closes the connection [v3:MQTT-6.0.0-1] [v5:MQTT-6.0.0-1]; binary frames carry MQTT', async () => {
     const port = portOf(broker, 'ws');
     const open = (): Promise<WebSocket> =>
       within(
@@ -227,6 +240,26 @@ describe('mqtt, mqtts, ws and wss listeners in one broker', () => {
     binary.send(connectPacket);
     expect([...(await connack)]).toEqual([0x20, 2, 0, 0]);
     binary.close();
+    // Packets need not align with frames [v3:MQTT-6.0.0-2] [v5:MQTT-6.0.0-2]: CONNECT split over two
+    // frames, then two PINGREQs in one frame, get a CONNACK and two PINGRESPs.
+    const split = await open();
+    const answers: number[] = [];
+    const three = within(
+      new Promise<void>((resolve) =>
+        split.on('message', (data: Buffer) => {
+          answers.push(...data);
+          if (answers.length >= 8) resolve();
+        }),
+      ),
+      5000,
+      'CONNACK and two PINGRESPs',
+    );
+    split.send(connectPacket.subarray(0, 5));
+    split.send(connectPacket.subarray(5));
+    split.send(Buffer.from([0xc0, 0, 0xc0, 0]));
+    await three;
+    expect(answers).toEqual([0x20, 2, 0, 0, 0xd0, 0, 0xd0, 0]);
+    split.close();
     const text = await open();
     const closed = within(new Promise((resolve) => text.once('close', resolve)), 5000, 'the close after a text frame');
     text.send(connectPacket.toString('latin1'));
