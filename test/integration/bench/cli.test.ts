@@ -65,11 +65,15 @@ describe('bench option parsing', () => {
   it('names the flag in each error', () => {
     expect(bad('--url mqtt://127.0.0.1:1 --frobnicate 1')).toMatch(/^unknown flag "--frobnicate"/);
     expect(bad('--url http://127.0.0.1:1')).toMatch(/^--url: scheme must be/);
-    expect(bad('--url wss://127.0.0.1:1')).toMatch(/^--url: scheme must be/);
+    expect(bad('--url tcp://127.0.0.1:1')).toMatch(/^--url: scheme must be/);
+    expect(bad('--url wss://127.0.0.1:1 --ca')).toMatch(/^--ca: needs a file/);
     expect(bad('--publishers 2')).toMatch(/^--url: required/);
     expect(bad('--url mqtt://127.0.0.1:1 --payload 8')).toMatch(/^--payload:/);
     expect(bad('--url mqtt://127.0.0.1:1 --protocol 3')).toMatch(/^--protocol:/);
     expect(bad('fan-sideways --url mqtt://127.0.0.1:1')).toMatch(/^unknown recipe/);
+  });
+  it('accepts wss:// with a CA file for a test certificate', () => {
+    expect(parseBenchArgs(['pairs', '--url', 'wss://127.0.0.1:8081/mqtt', '--ca', '/tmp/ca.pem'])).toMatchObject({ url: 'wss://127.0.0.1:8081/mqtt', ca: '/tmp/ca.pem' });
   });
   it('applies recipe defaults and lets flags override them', () => {
     const o = parseBenchArgs(['qos1-pairs', '--url', 'ws://127.0.0.1:8080/mqtt', '--publishers', '5', '--protocol', '5']);
