@@ -28,6 +28,8 @@ import { startBroker, type RunningBroker } from '../../src/index.js';
 import type { ListenerConfig, TlsConfig } from '../../src/config.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
 import { waitFor, within } from '../helpers/wait.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { encode, PacketParser, type Packet } from '../../src/protocol/index.js';
 
 const run = promisify(execFile);
 let ca: TestCa;
@@ -264,6 +266,47 @@ describe('mqtt, mqtts, ws and wss listeners in one broker', () => {
     const closed = within(new Promise((resolve) => text.once('close', resolve)), 5000, 'the close after a text frame');
     text.send(connectPacket.toString('latin1'));
     await closed;
+  });
+
+  // Fails if websocket.ts sends one WebSocket message per MQTT packet (no _writev: every corked
+  // write its own frame), or if batching loses or reorders packets.
+  it('what a connection writes in one tick leaves as one WebSocket message, packets whole and in order', async () => {
+    const port = portOf(broker, 'ws');
+    const ws = await within(
+      new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${port}/mqtt`, ['mqtt']);
+        socket.on('open', () => resolve(socket));
+        socket.on('error', reject);
+      }),
+      5000,
+      'a WebSocket',
+    );
+    const bytes: number[] = [];
+    let messages = 0;
+    ws.on('message', (data: Buffer) => {
+      messages++;
+      bytes.push(...data);
+    });
+    const parser = new PacketParser({ protocolVersion: 4 });
+    const packets = (): Packet[] => {
+      const out: Packet[] = [];
+      parser.parse(Buffer.from(bytes.splice(0)), (p) => out.push(p));
+      return out;
+    };
+    ws.send(encode({ cmd: 'connect', protocolName: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'ws-batch' } as Packet, 4));
+    ws.send(encode({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'batch/#', qos: 0 }] } as Packet, 4));
+    const received: Packet[] = [];
+    await waitFor(() => (received.push(...packets()), received.some((p) => p.cmd === 'suback')), 'SUBACK over ws');
+    messages = 0;
+    // 50 PUBLISHes in one TCP write: routed in one tick, written to the WebSocket's connection in one tick.
+    const publisher = await RawClient.connected(portOf(broker, 'mqtt'), 'batch-pub', 4);
+    publisher.sendBytes(Buffer.concat(Array.from({ length: 50 }, (_, i) => encode({ cmd: 'publish', topic: `batch/${i}`, payload: Buffer.from(String(i)), qos: 0, retain: false, dup: false } as Packet, 4))));
+    const publishes: Packet[] = [];
+    await waitFor(() => (publishes.push(...packets().filter((p) => p.cmd === 'publish')), publishes.length >= 50), '50 PUBLISHes over ws');
+    expect(publishes.map((p) => (p as { topic: string }).topic)).toEqual(Array.from({ length: 50 }, (_, i) => `batch/${i}`));
+    expect(messages).toBeLessThan(10);
+    publisher.destroy();
+    ws.close();
   });
 
   it('max-connections per listener: past it, new sockets are closed; the other listeners are not affected', async () => {
