@@ -71,6 +71,9 @@ import { ReplayBuffer } from './replay-buffer.js';
 import { Announcements } from './route-acks.js';
 import { RouteSync, type BusKeys } from './route-sync.js';
 
+
+/** Pause before a failed resync after a reconnect is tried again. */
+const RESYNC_RETRY_MS = 250;
 export interface RedisBusOptions {
   nodeId: string;
   keys: BusKeys;
@@ -410,7 +413,11 @@ export class RedisBus implements MessageBus {
         this.up = true;
         this.log.info({ nodeId: this.nodeId, routes: this.sync.ownRoutes.size }, 'bus: Redis is back; node re-registered and routes rebuilt');
       },
-      (err: unknown) => this.log.warn({ err }, 'bus: resync after reconnect failed; retrying on the next reconnect'),
+      (err: unknown) => {
+        // Both links may be up again already (no next reconnect would come): try again shortly.
+        this.log.warn({ err }, 'bus: resync after reconnect failed; retrying');
+        setTimeout(() => this.onConnectionBack(), RESYNC_RETRY_MS).unref();
+      },
     );
   }
 }

@@ -190,7 +190,8 @@ describe('RedisBus across a Redis restart', () => {
     // The restarted server is empty: every node re-registers and rewrites its routes.
     const since = () => logLines.slice(linesBefore);
     const backFor = (bus: RedisBus) => since().some((l) => l.includes('Redis is back') && l.includes(`"${bus.nodeId}"`));
-    await until(() => backFor(a.bus) && backFor(b.bus), 10_000);
+    // Reconnect backoff is up to 2 s per client; a loaded machine needs the margin.
+    await until(() => backFor(a.bus) && backFor(b.bus), 20_000);
     const aLost = logLines.slice(linesBefore).filter((l) => l.includes('connection lost') && l.includes(`"${a.bus.nodeId}"`));
     expect(aLost.length).toBe(1);
     await until(() => a.bus.sync.table.filtersOf(b.bus.nodeId).has('outage/+'));
