@@ -71,9 +71,9 @@ import { ReplayBuffer } from './replay-buffer.js';
 import { Announcements } from './route-acks.js';
 import { RouteSync, type BusKeys } from './route-sync.js';
 
-
 /** Pause before a failed resync after a reconnect is tried again. */
 const RESYNC_RETRY_MS = 250;
+
 export interface RedisBusOptions {
   nodeId: string;
   keys: BusKeys;
