@@ -1,5 +1,6 @@
 // `starling --config FILE`: a YAML file whose keys are the flag names (max-inflight: 20), plus
-// `listeners:` and `plugins:` lists. Values are checked by the same converters as flags (config.ts
+// `listeners:` and `plugins:` lists. `listeners:` may also be the --listeners flag's URL list (a
+// string), with the tls-* keys of the --tls-* flags for its mqtts/wss listeners. Values are checked by the same converters as flags (config.ts
 // convert), so one rule set serves flags, STARLING_* variables and the file. Every error is one
 // ConfigError starting FILE:LINE. Relative paths in the file are relative to the file's directory.
 import { readFileSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
 import { ConfigError, convert, OPTIONS, parseConfig, type BrokerConfig, type ListenerConfig, type Option } from './config.js';
 import { readListeners, type FileListener } from './config-listeners.js';
+import { isListenerFlag, LISTENER_FLAGS, type ListenerFlagValues } from './listener-flags.js';
 
 /** The environment variable naming a config file when --config is not given. */
 export const CONFIG_ENV = 'STARLING_CONFIG';
@@ -38,10 +40,10 @@ export function configPath(argv: readonly string[], env: NodeJS.ProcessEnv): str
 /** The whole config: defaults < file < STARLING_* < flags. Throws ConfigError or HelpRequested. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   const path = configPath(argv, env);
-  const file = path === undefined ? { values: {}, listeners: [] } : readConfigFile(path);
+  const file: ConfigFile = path === undefined ? { values: {}, listeners: [], listenerFlags: new Map() } : readConfigFile(path);
   // The file's listeners are one more file value: a flag or variable setting them wins.
   const values = file.listeners.length > 0 ? { ...file.values, listeners: file.listeners as ListenerConfig[] } : file.values;
-  const config = parseConfig(argv, env, values);
+  const config = parseConfig(argv, env, values, file.listenerFlags);
   // A listener without a host listens where the main listener does (--host may come from a flag).
   config.listeners = config.listeners.map((l) => ({ ...l, host: l.host ?? config.host }));
   return config;
@@ -52,6 +54,8 @@ export interface ConfigFile {
   values: Partial<BrokerConfig>;
   /** `listeners:` entries; host undefined: the main --host. */
   listeners: FileListener[];
+  /** `listeners:` as a URL list and the tls-* keys: read as the --listeners/--tls-* flags are (a flag or variable wins, key by key). */
+  listenerFlags: ListenerFlagValues;
 }
 
 /** Reads and checks one config file; a missing file, bad YAML, unknown key or bad value throws one ConfigError. */
@@ -77,7 +81,7 @@ export function parseConfigText(text: string, path: string): ConfigFile {
     const line = Math.min(lines.linePos(problem.pos[0]).line, text.trimEnd().split('\n').length);
     throw new ConfigError(`${path}:${line}: not valid YAML: ${problem.message.split('\n')[0]}`);
   }
-  const result: ConfigFile = { values: {}, listeners: [] };
+  const result: ConfigFile = { values: {}, listeners: [], listenerFlags: new Map() };
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return result; // an empty file
   if (!isMap(doc.contents)) throw new ConfigError(`${path}:${place.lineOf(doc.contents)}: expected key: value lines (a YAML mapping)`);
   const base = dirname(resolve(path));
@@ -85,13 +89,29 @@ export function parseConfigText(text: string, path: string): ConfigFile {
   for (const pair of (doc.contents as YAMLMap).items as Pair<Node, Node | null>[]) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '';
     const at = `${path}:${place.lineOf(pair.key)}`;
+    if (key === 'listeners' && isScalar(pair.value)) {
+      result.listenerFlags.set('listeners', { raw: String(pair.value.value ?? ''), source: `${at}: listeners` });
+      continue;
+    }
     if (key === 'listeners') {
       result.listeners = readListeners(pair.value, place, base);
+      continue;
+    }
+    if (isListenerFlag(key) !== undefined) {
+      if (!isScalar(pair.value) || pair.value.value === null) throw new ConfigError(`${at}: ${key}: needs a single value`);
+      const raw = String(pair.value.value);
+      // Files named here are relative to the config file, as every path in it.
+      const isFile = key === 'tls-cert' || key === 'tls-key' || key === 'tls-ca';
+      result.listenerFlags.set(key, { raw: isFile && raw !== '' ? resolve(base, raw) : raw, source: `${at}: ${key}` });
       continue;
     }
     const option = OPTIONS.find((o) => o.flag === key);
     if (option === undefined) throw new ConfigError(`${at}: unknown key '${key}'${suggestion(key)}`);
     values[option.key] = fileValue(option, pair.value, `${path}:${place.lineOf(pair.value ?? pair.key)}: ${key}`, base);
+  }
+  if (result.listeners.length > 0) {
+    const stray = [...result.listenerFlags.keys()].find((k) => k !== 'listeners');
+    if (stray !== undefined) throw new ConfigError(`${result.listenerFlags.get(stray)!.source}: with a listeners: list, give each mqtts/wss listener its own tls: mapping`);
   }
   return result;
 }
@@ -114,7 +134,7 @@ function fileValue(option: Option, node: Node | null, source: string, base: stri
 }
 
 /** " (did you mean 'x'?)" for a key a few edits from a known one (two; three for long keys); '' otherwise. */
-export function suggestion(key: string, known: readonly string[] = [...OPTIONS.map((o) => o.flag), 'listeners']): string {
+export function suggestion(key: string, known: readonly string[] = [...OPTIONS.map((o) => o.flag), ...LISTENER_FLAGS.map((f) => f.flag)]): string {
   let best: string | undefined;
   let bestDistance = key.length >= 8 ? 4 : 3;
   for (const candidate of known) {

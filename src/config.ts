@@ -364,10 +364,11 @@ const META_FLAGS: ReadonlyMap<string, 'value' | 'bool'> = new Map([
  * Builds the config from argv (without node and script), env and `file`, the values a config
  * file set (loadConfig in config-file.ts reads it). Throws ConfigError or HelpRequested.
  */
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, file: Partial<BrokerConfig> = {}): BrokerConfig {
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, file: Partial<BrokerConfig> = {}, fileListenerFlags?: ListenerFlagValues): BrokerConfig {
   const config: Record<string, unknown> = { ...defaultConfig, ...file };
-  // --listeners and --tls-* build config.listeners together, once all are read (listener-flags.ts).
-  const listenerValues: ListenerFlagValues = new Map();
+  // --listeners and --tls-* build config.listeners together, once all are read (listener-flags.ts);
+  // the file's listeners URL list and tls-* keys first, then STARLING_* and flags, key by key.
+  const listenerValues: ListenerFlagValues = new Map(fileListenerFlags);
   for (const option of OPTIONS) {
     const name = envName(option.flag);
     const raw = env[name];

@@ -227,6 +227,33 @@ describe('a bad value gives one line: FILE:LINE: key: what the flag would say', 
   });
 });
 
+// Fails if the file has no key for --listeners (as a URL list) or the --tls-* flags, if their paths
+// are not relative to the file, if a flag or variable does not win over them key by key, or if
+// tls-* keys beside a listeners: list (which carries its own tls:) are silently ignored.
+describe('the --listeners and --tls-* flags as file keys', () => {
+  it('listeners as a URL list with tls-* keys: TLS files relative to the file; STARLING_TLS_KEY wins over the file', () => {
+    const path = configFile(['listeners: mqtts://127.0.0.1:8883,ws://127.0.0.1:8080/mqtt', 'tls-cert: tls/cert.pem', 'tls-key: tls/key.pem', 'tls-min-version: TLSv1.3', ''].join('\n'));
+    const base = join(path, '..');
+    const config = loadConfig(['--config', path], { STARLING_TLS_KEY: '/etc/other.key' });
+    expect(config.listeners).toEqual([
+      { protocol: 'mqtts', host: '127.0.0.1', port: 8883, tls: { cert: join(base, 'tls/cert.pem'), key: '/etc/other.key', minVersion: 'TLSv1.3' } },
+      { protocol: 'ws', host: '127.0.0.1', port: 8080, path: '/mqtt' },
+    ]);
+    // A flag's URL list replaces the file's; the file's tls-* still apply to it.
+    const flagged = loadConfig(['--config', path, '--listeners', 'wss://127.0.0.1:8443/mqtt'], {});
+    expect(flagged.listeners).toEqual([{ protocol: 'wss', host: '127.0.0.1', port: 8443, path: '/mqtt', tls: { cert: join(base, 'tls/cert.pem'), key: join(base, 'tls/key.pem'), minVersion: 'TLSv1.3' } }]);
+  });
+
+  it('bad values name the file, line and key; tls-* beside a listeners: list is refused', () => {
+    const bad = configFile(['listeners: mqtts://127.0.0.1:8883', 'tls-cert: c.pem', 'tls-key: k.pem', 'tls-min-version: SSLv3', ''].join('\n'));
+    expect(() => loadConfig(['--config', bad], {})).toThrow(new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: tls-min-version: 'SSLv3' is not one of TLSv1.2, TLSv1.3$`));
+    const mixed = configFile(['listeners:', '  - protocol: ws', '    port: 8080', 'tls-cert: c.pem', ''].join('\n'));
+    expect(() => loadConfig(['--config', mixed], {})).toThrow(/:4: tls-cert: with a listeners: list, give each mqtts\/wss listener its own tls: mapping$/);
+    const typo = configFile('tls-crt: c.pem\n');
+    expect(() => loadConfig(['--config', typo], {})).toThrow(/:1: unknown key 'tls-crt' \(did you mean 'tls-cert'\?\)$/);
+  });
+});
+
 describe('listeners and plugins lists', () => {
   it('reads listeners (kebab-case keys, TLS paths relative to the file, host defaulting to --host)', () => {
     const path = configFile(
@@ -260,7 +287,9 @@ describe('listeners and plugins lists', () => {
   });
 
   it.each([
-    ['listeners: 3', 1, "listeners: expected a list of mappings (- protocol: mqtts ...)"],
+    // A scalar is the --listeners flag's URL list (the tls-* keys beside it).
+    ['listeners: 3', 1, "listeners: '3' is not a listener URL (mqtt|mqtts|ws|wss://host:port[/path][?max-connections=N][&proxy-protocol=1])"],
+    ['listeners: {a: 1}', 1, 'listeners: expected a list of mappings (- protocol: mqtts ...)'],
     ['listeners:\n  - protocol: mqtt\n    port: 1884\n    colour: red', 4, "listeners: unknown key 'colour' (keys: protocol, host, port, path, tls, proxy-protocol, max-connections)"],
     ['listeners:\n  - protocol: http\n    port: 80', 2, "listeners: protocol: 'http' is not one of mqtt, mqtts, ws, wss"],
     ['listeners:\n  - protocol: mqtt\n    port: 70000', 3, "listeners: port: '70000' is not an integer in 0..65535"],
