@@ -7,8 +7,9 @@
 // session keeps its claim after disconnect, so a reconnect on any node triggers onTakeover here
 // and this node lets go of the offline session. Clean sessions release the claim when they end.
 //
-// Routing: publish() stores retained messages, delivers to local subscribers and hands the
-// message to the bus for other nodes. Messages from the bus are delivered locally only.
+// Routing: publish() stores retained messages, delivers to local subscribers (deliveries.ts: the
+// sessions here, their store queues, the authorizeDelivery hook) and hands the message to the bus
+// for other nodes. Messages from the bus are delivered locally only.
 // Shared subscriptions ($share/...) live in SharedSubscriptions, not in the TopicTree: each
 // matching group gets the message once, on one node, through one member. Both, and the bus routes
 // that follow them, are in LocalSubscriptions.
@@ -20,7 +21,7 @@ import { DeadNodeSessions } from './dead-node-sessions.js';
 import { DropLog } from './drop-log.js';
 import { Connection, type ClientSocket, type ConnectionHost } from './connection.js';
 import { dispatchPacket } from './handlers/dispatch.js';
-import { FanOut, isExpired, ownPayload, queuedCopy, type Target } from './outgoing.js';
+import { ownPayload } from './outgoing.js';
 import { LocalSubscriptions } from './local-subscriptions.js';
 import { OfflineSessions } from './offline-sessions.js';
 import { sweepConnections } from './keepalive.js';
@@ -35,7 +36,7 @@ import { FailedLogins } from './auth/failed-logins.js';
 import { Acl } from './acl/acl.js';
 import { pruneDeniedSubscriptions, type NodeSessions } from './acl/prune.js';
 import type { Hooks } from './hooks/hooks.js';
-import { DeliveryGate } from './hooks/delivery-gate.js';
+import { Deliveries } from './deliveries.js';
 import type { ClientInfo } from './hooks/types.js';
 
 /** What a library user or cluster worker adds to a broker beyond its config. */
@@ -106,8 +107,8 @@ export class Broker implements ConnectionHost, StatsSource {
   readonly acl: Acl | null;
   /** Plugin hooks; null: none (the hot path then pays one null check). */
   readonly hooks: Hooks | null;
-  /** authorizeDelivery between routing and sessions (null without that hook). */
-  private readonly gate: DeliveryGate | null;
+  /** Where routed messages go on this node (sessions, store queues; the authorizeDelivery hook). */
+  private readonly deliveries: Deliveries;
   /** Failed logins per remote address: counted, logged, their refusals held (auth/failed-logins.ts). */
   readonly failedLogins: FailedLogins;
 
@@ -119,13 +120,12 @@ export class Broker implements ConnectionHost, StatsSource {
     this.acl = extras.acl ?? (config.aclFile === undefined ? null : Acl.load(config.aclFile));
     this.authMethods = createAuthMethods(config, this.credentials);
     this.hooks = extras.hooks !== undefined && extras.hooks.size > 0 ? extras.hooks : null;
-    this.gate = this.hooks?.has.authorizeDelivery === true ? new DeliveryGate(this.hooks, (clientId) => this.clientOf(clientId), (clientId, fan, target) => this.deliverNow(clientId, fan, target)) : null;
     this.failedLogins = new FailedLogins(config, log);
     this.local = new LocalSubscriptions(
       backend.bus,
       log,
       (clientId) => this.online.get(clientId)?.state === 'connected',
-      (clientId, fan, target) => this.deliverTo(clientId, fan, target),
+      (clientId, fan, target) => this.deliveries.to(clientId, fan, target),
     );
     this.offline = new OfflineSessions(
       (clientId, entry) => {
@@ -138,6 +138,7 @@ export class Broker implements ConnectionHost, StatsSource {
     );
     this.queueLimits = { messages: config.maxQueued, bytes: config.maxQueuedBytes };
     this.drops = new DropLog(this.counters, log);
+    this.deliveries = new Deliveries({ backend, log, drops: this.drops, limits: this.queueLimits, online: this.online, offline: this.offline, local: () => this.local, hooks: this.hooks });
     this.sessionDeps = { store: backend.sessions, counters: this.counters, log, limits: this.queueLimits, drops: this.drops, nodeId: backend.bus.nodeId, writes: this.deliveryWrites };
     this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
     this.deadNodes = new DeadNodeSessions({
@@ -147,10 +148,10 @@ export class Broker implements ConnectionHost, StatsSource {
       bus: backend.bus,
       holds: (clientId) => this.online.has(clientId),
       dropStale: (clientId) => this.dropStale(clientId),
-      enqueue: (clientId, message, notifyHolder, replayedFrom) => this.enqueueReplayed(clientId, message, notifyHolder, replayedFrom),
+      enqueue: (clientId, message, notifyHolder, replayedFrom) => this.deliveries.enqueueReplayed(clientId, message, notifyHolder, replayedFrom),
     });
     backend.bus.onMessage((message, groups) => {
-      const fan = this.deliverLocal(message);
+      const fan = this.deliveries.local(message);
       if (groups === undefined) return;
       const dropped = this.local.shared.deliverFromBus(message, groups, fan);
       if (dropped > 0) this.counters.drop(SHARED_GROUP_GONE, dropped);
@@ -212,9 +213,9 @@ export class Broker implements ConnectionHost, StatsSource {
     // numbered now (as the bus numbers it), the holder can tell the two copies apart.
     if (this.offline.bridgeCount > 0 && message.origin === undefined && bus.reserveSeq !== undefined) message.origin = { sender: bus.nodeId, seq: bus.reserveSeq() };
     const writesBefore = this.deliveryWrites.count;
-    const gate = this.gate;
+    const gate = this.deliveries.gate;
     const outer = gate?.begin() ?? null;
-    const fan = this.deliverLocal(message, originClientId);
+    const fan = this.deliveries.local(message, originClientId);
     // Shared subscriptions, here or elsewhere in the cluster: choose a node (and member) per group.
     const shared = this.local.shared;
     const away = shared.size === 0 && bus.sharedRouteCount === 0 ? undefined : shared.deliverPublished(message, fan, bus, reach);
@@ -234,74 +235,6 @@ export class Broker implements ConnectionHost, StatsSource {
     if (held !== null) waits.push(held.promise().then(() => this.backend.sessions.flush()));
     if (message.retain) waits.push(this.backend.retained.flush());
     return Promise.all(waits).then(() => undefined);
-  }
-
-  /** Delivers to the (non-shared) subscribers of sessions owned by this node; returns the FanOut if it made one. */
-  deliverLocal(message: Message, originClientId?: string): FanOut | undefined {
-    const now = Date.now();
-    if (isExpired(message, now)) return undefined;
-    const matched = this.local.index.match(message.topic);
-    if (matched.length === 0) return undefined;
-    const fan = new FanOut(message, now);
-    for (let i = 0; i < matched.length; i++) {
-      const { clientId, target: merged, forOrigin } = matched[i]!;
-      const target = clientId === originClientId ? forOrigin : merged; // No Local [v5:MQTT-3.8.3-3]
-      if (target !== null) this.deliverTo(clientId, fan, target);
-    }
-    return fan;
-  }
-
-  /** One client's copy, through the authorizeDelivery hook when there is one. */
-  private deliverTo(clientId: string, fan: FanOut, target: Readonly<Target>): void {
-    if (this.gate === null) this.deliverNow(clientId, fan, target);
-    else this.gate.route(clientId, fan, target);
-  }
-
-  /** One client's copy: online → its session, offline persistent (QoS > 0) → the store queue. */
-  private deliverNow(clientId: string, fan: FanOut, target: Readonly<Target>): void {
-    const message = fan.message;
-    // Delivered QoS = min(published, granted) [v3:MQTT-3.8.4-6] [v5:MQTT-3.8.4-8]; RETAIN cleared unless Retain As Published [v3:MQTT-3.3.1-9] [v5:MQTT-3.3.1-12].
-    const qos = (message.qos < target.qos ? message.qos : target.qos) as 0 | 1 | 2;
-    const retain = target.rap && message.retain;
-    const conn = this.online.get(clientId);
-    if (conn !== undefined && conn.state === 'connected' && conn.session !== null) {
-      conn.session.deliver(fan, qos, retain, target.subIds);
-    } else if (qos > 0) {
-      const offline = conn === undefined ? this.offline.get(clientId) : undefined;
-      // Parked with an ACL: what the client may not read takes no room in its queue (checked again when sent).
-      const acl = offline?.acl;
-      if (acl !== undefined && acl !== null && !acl.canReadOnce(fan, message.topic)) return;
-      // A bridge: the client is on another node, which is told to take it from the queue.
-      const bridged = offline?.mode === 'bridge';
-      void this.enqueueOffline(clientId, queuedCopy(message, qos, retain, target.subIds), bridged);
-      // Still connecting: this may land behind the queue's drain; look again once connected.
-      if (conn !== undefined && conn.session !== null) conn.session.queueChanged();
-    }
-  }
-
-  /**
-   * Stores a message for an offline persistent session, within --max-queued/--max-queued-bytes. A
-   * message from the bus records that this node's copy of the session took it (replay skips it);
-   * a replayed one (replayedFrom: the dead node) is skipped if that node's copy had taken it.
-   * notifyHolder: the client is held on another node, which is told to take it.
-   */
-  private enqueueOffline(clientId: string, message: Message, notifyHolder = false, replayedFrom?: string): Promise<void> {
-    const o = message.origin;
-    const origin = o === undefined ? undefined : { sender: o.sender, seq: o.seq, holder: replayedFrom ?? this.backend.bus.nodeId };
-    return this.backend.sessions.enqueue(clientId, ownPayload(message), this.queueLimits, origin).then(
-      (kept) => {
-        if (!kept) this.drops.dropped(clientId, 'offline queue full', { maxQueued: this.queueLimits.messages, maxQueuedBytes: this.queueLimits.bytes });
-        else if (notifyHolder) this.backend.ownership.notifyQueued?.(clientId);
-      },
-      (err: unknown) => this.log.error({ err, clientId }, 'could not queue a message for an offline client'),
-    );
-  }
-
-  /** A dead node's message for one of its sessions (recovery): queued if authorizeDelivery allows, like any delivery. */
-  private enqueueReplayed(clientId: string, message: Message, notifyHolder: boolean, replayedFrom: string | undefined): Promise<void> {
-    const gate = this.gate;
-    if (gate === null) return this.enqueueOffline(clientId, message, notifyHolder, replayedFrom);
-    return new Promise<void>((resolve) => gate.queue(clientId, message, (allowed) => (allowed ? this.enqueueOffline(clientId, message, notifyHolder, replayedFrom).then(resolve) : resolve())));
   }
 
   /** An entry this node still has for clientId (a bridge, say) gives way to a session of it here. */
@@ -341,33 +274,11 @@ export class Broker implements ConnectionHost, StatsSource {
     return existed;
   }
 
-  /** Sends the retained messages matching a new subscription, RETAIN set [v3:MQTT-3.3.1-6] [v3:MQTT-3.3.1-8] [v5:MQTT-3.3.1-9]. */
+  /** Sends the retained messages matching a new subscription, RETAIN set (Deliveries.retained). */
   async sendRetained(conn: Connection, filter: string, options: SubscriptionOptions): Promise<void> {
     const messages = await this.backend.retained.match(filter);
-    let session = conn.session;
-    if (session === null || conn.state !== 'connected') return;
-    const verdicts = this.hooks?.has.authorizeDelivery === true ? await this.authorizeRetained(conn.client, messages) : null;
-    session = conn.session;
-    if (session === null || conn.state !== 'connected') return;
-    const now = Date.now();
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i]!;
-      if (isExpired(m, now) || (verdicts !== null && verdicts[i] !== null)) continue;
-      const qos = (m.qos < options.qos ? m.qos : options.qos) as 0 | 1 | 2;
-      const properties = options.subscriptionId !== undefined ? { ...m.properties, subscriptionIdentifiers: [options.subscriptionId] } : m.properties;
-      session.deliverMessage({ topic: m.topic, payload: m.payload, qos, retain: true, properties, expiresAt: m.expiresAt });
-    }
-  }
-
-  /** authorizeDelivery for retained messages about to be sent on SUBSCRIBE (asked together, sent in order). */
-  private authorizeRetained(client: ClientInfo | null, messages: readonly Message[]): Promise<unknown[]> {
-    const hooks = this.hooks!;
-    return Promise.all(messages.map((m) => (client === null ? null : hooks.authorizeDelivery(client, m))));
-  }
-
-  /** Who clientId is, for a hook asked about a delivery to it: as it connected (here), or only its id. */
-  private clientOf(clientId: string): ClientInfo {
-    return this.online.get(clientId)?.client ?? this.offline.get(clientId)?.client ?? { clientId, username: undefined, address: undefined, protocolVersion: undefined };
+    if (conn.session === null || conn.state !== 'connected') return;
+    await this.deliveries.retained(conn, messages, options);
   }
 
   // ---- sessions -------------------------------------------------------------------------------
@@ -496,7 +407,7 @@ export class Broker implements ConnectionHost, StatsSource {
     if (!this.online.has(clientId)) this.local.setOnline(session, false);
     this.wills.connectionEnded(session, publishWill, conn.takenOver);
     const pending = session.takePending();
-    if (session.persistent) for (const m of pending) this.enqueueOffline(clientId, m);
+    if (session.persistent) for (const m of pending) void this.deliveries.enqueue(clientId, m);
     if (conn.takenOver) {
       // The newer connection owns the session now and restores its subscriptions from the store.
       // Until it has (here: its openSession takes this entry over) or its node's routes are in effect
