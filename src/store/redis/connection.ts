@@ -7,8 +7,21 @@
 // - one "redis unavailable" line per outage and one "redis back" when it ends (never per error);
 //   none while the first connect is awaited (start-up: the caller logs that it waits, with a bound).
 import type { Socket } from 'node:net';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { redactUrl } from '../../config.js';
+
+/**
+ * A command or subscriber connection to the store: one Redis (also when found through Sentinel)
+ * or a Redis Cluster. Both take the same commands; on a cluster every multi-key command, script
+ * and MULTI must keep its keys in one slot (keys.ts tags them) and replies to commands on
+ * different shards come back in no particular order (write-tracker.ts).
+ */
+export type RedisConn = Redis | Cluster;
+
+/** Whether conn talks to a Redis Cluster (sharded pub/sub, per-shard WAIT, CLIENT LIST per master). */
+export function isCluster(conn: RedisConn): conn is Cluster {
+  return conn instanceof Cluster;
+}
 
 /** The part of a pino logger we use; any pino-compatible logger fits. */
 export interface RedisLogger {
