@@ -289,7 +289,8 @@ export const OPTIONS: readonly Option[] = [
 
 export function usage(): string {
   const all = [...OPTIONS.map((o) => ({ flag: o.flag, bool: o.kind === 'bool', help: o.help })), ...LISTENER_FLAGS];
-  const lines = all.map((o) => `  --${o.flag}${o.bool ? '' : ' <value>'}`.padEnd(34) + o.help);
+  // A flag longer than the column still gets a space before its text.
+  const lines = all.map((o) => `  --${o.flag}${o.bool ? '' : ' <value>'} `.padEnd(34) + o.help);
   return [
     'usage: starling [options]',
     '       starling bench [bench options]',

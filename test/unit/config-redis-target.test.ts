@@ -277,7 +277,7 @@ describe('--print-config and --help', () => {
     expect(line('redis-cluster')).toContain('seed nodes of a Redis Cluster');
     expect(line('redis-sentinel')).toContain('needs --redis-master');
     expect(line('redis-master')).toContain('--redis-sentinel');
-    expect(line('redis-sentinel-password')).toContain('STARLING_REDIS_SENTINEL_PASSWORD');
+    expect(line('redis-sentinel-password')).toContain('<value> password of the sentinels themselves (visible in ps: prefer STARLING_REDIS_SENTINEL_PASSWORD)');
     expect(line('redis-wait-replicas')).toContain('(default 0)');
     expect(line('redis-wait-timeout')).toContain('(default 2)');
   });
