@@ -1,6 +1,6 @@
 // `starling [options]` runs the broker; `starling bench ...` runs the load-test tool;
 // `starling passwd ...` edits a password file (src/passwd/).
-import { ConfigError, HelpRequested, usage } from './config.js';
+import { ConfigError, envName, HelpRequested, OPTIONS, usage, usesRedis } from './config.js';
 import { loadConfig } from './config-file.js';
 import { printConfig } from './config-print.js';
 import { applyConfig, rereadConfig } from './config-reload.js';
@@ -74,8 +74,12 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
   }
   const log = createLogger(config.logLevel, { format: config.logFormat });
   // Said once: by the primary, not again by each cluster worker (node sets NODE_UNIQUE_ID in those).
-  if (process.env.NODE_UNIQUE_ID === undefined && argv.some((a) => a === '--password' || a.startsWith('--password='))) {
-    log.warn('--password on the command line is visible to other users of this machine (ps); use --password-file, or STARLING_PASSWORD in the environment');
+  if (process.env.NODE_UNIQUE_ID === undefined) {
+    for (const { flag } of OPTIONS.filter((o) => o.secret === true)) {
+      if (!argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) continue;
+      const instead = flag === 'password' ? 'use --password-file, or STARLING_PASSWORD in the environment' : `use ${envName(flag)} in the environment`;
+      log.warn(`--${flag} on the command line is visible to other users of this machine (ps); ${instead}`);
+    }
   }
   if (config.passwordFile !== undefined) {
     // Checked before anything starts (a cluster's primary too): one line naming the bad line, exit 1.
@@ -87,7 +91,7 @@ export async function runCli(argv: readonly string[]): Promise<number | 'running
       return 1;
     }
   }
-  if (config.redis !== undefined) {
+  if (usesRedis(config)) {
     // Cluster mode: the primary forks the workers; each worker runs a broker on the Redis backend.
     const { runCluster } = await import('./cluster/index.js');
     await runCluster(config, log, reread);

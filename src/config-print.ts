@@ -1,8 +1,8 @@
 // `starling --print-config`: the merged config as a config file would say it (keys as flags,
-// seconds as seconds), secrets masked: options marked secret (the password), and the password in
-// a Redis URL. File paths are not secrets (a TLS key's path is shown).
+// seconds as seconds), secrets masked: options marked secret (the passwords), and the password in
+// a Redis URL (--redis, and each entry of --redis-cluster and --redis-sentinel). File paths are not secrets (a TLS key's path is shown).
 import { stringify } from 'yaml';
-import { OPTIONS, redactUrl, type BrokerConfig, type ListenerConfig } from './config.js';
+import { OPTIONS, redactHosts, redactUrl, type BrokerConfig, type ListenerConfig } from './config.js';
 
 export const MASK = '***';
 
@@ -13,6 +13,7 @@ export function printConfig(config: BrokerConfig): string {
     if (value === undefined) continue;
     if (option.secret === true) out[option.flag] = MASK;
     else if (option.kind === 'redis-url') out[option.flag] = redactUrl(String(value));
+    else if (option.kind === 'redis-hosts') out[option.flag] = redactHosts(String(value));
     else if (option.kind === 'seconds-ms') out[option.flag] = (value as number) / 1000;
     else out[option.flag] = value;
   }

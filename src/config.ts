@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 // The smallest flow-control window but 0 (four acks' worth); the bus raises a smaller one, we refuse it.
 import { MIN_WINDOW_BYTES } from './store/redis/bus-flow.js';
 import { LISTENER_FLAGS, isListenerFlag, listenersFromFlags, type ListenerFlagValues } from './listener-flags.js';
+import type { HostPort, RedisAuthOptions, RedisTarget } from './store/redis/target.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** auto: one compact line per entry on a terminal, JSON otherwise (log.ts). */
@@ -93,8 +94,20 @@ export interface BrokerConfig {
   passwordFile: string | undefined;
   /** Bytes queued on a subscriber's socket past which QoS 0 messages to it are dropped. */
   maxWriteBuffer: number;
-  /** redis:// or rediss:// URL of the shared store (host[:port][/db]); undefined: in-memory, one process. */
+  /** redis:// or rediss:// URL of the shared store (host[:port][/db]); undefined: not one Redis (a Redis Cluster, Sentinel, or in-memory). */
   redis: string | undefined;
+  /** Seed nodes of a Redis Cluster holding the shared store: host:port or redis[s]:// URLs, comma-separated (redisTargetOf reads them). */
+  redisCluster: string | undefined;
+  /** Sentinels that follow the store's master (redisMaster), the same list syntax; credentials in it are the data servers'. */
+  redisSentinel: string | undefined;
+  /** The name the sentinels know the store's master by (needs redisSentinel). */
+  redisMaster: string | undefined;
+  /** Password of the sentinels themselves (AUTH on the sentinel connections). */
+  redisSentinelPassword: string | undefined;
+  /** A QoS 1/2 acknowledgement waits until the store writes behind it are on this many replicas (Redis WAIT); 0: no wait. */
+  redisWaitReplicas: number;
+  /** Milliseconds that WAIT may take before the acknowledgement is refused. */
+  redisWaitTimeoutMs: number;
   /** Milliseconds a node waits for Redis at start before it gives up (exit 1). */
   redisTimeoutMs: number;
   workers: number;
@@ -160,6 +173,12 @@ export const defaultConfig: BrokerConfig = {
   passwordFile: undefined,
   maxWriteBuffer: 1024 * 1024,
   redis: undefined,
+  redisCluster: undefined,
+  redisSentinel: undefined,
+  redisMaster: undefined,
+  redisSentinelPassword: undefined,
+  redisWaitReplicas: 0,
+  redisWaitTimeoutMs: 2000,
   redisTimeoutMs: 10_000,
   workers: 1,
   busWindowBytes: 1024 * 1024,
@@ -185,7 +204,8 @@ export const AUTH_METHOD_NONE = 'none';
 
 export class ConfigError extends Error {}
 
-export type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms' | 'redis-url' | 'paths' | 'address';
+/** 'redis-hosts': a comma-separated list of host:port or redis[s]:// URLs (parseRedisHosts). */
+export type Kind = 'string' | 'int' | 'bool' | 'level' | 'seconds-ms' | 'redis-url' | 'redis-hosts' | 'paths' | 'address';
 
 export interface Option {
   flag: string;
@@ -201,10 +221,16 @@ export interface Option {
   file?: true;
   /** Masked by --print-config. */
   secret?: true;
+  /** 'redis-hosts': the port of a URL entry that names none. */
+  defaultPort?: number;
   help: string;
 }
 
 export const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The port of a Redis server, and of a sentinel, when a URL entry names none. */
+export const REDIS_PORT = 6379;
+export const SENTINEL_PORT = 26_379;
 
 /** Every flag, its key, kind and bounds: the one table flags, STARLING_* variables and config-file keys are read by. */
 export const OPTIONS: readonly Option[] = [
@@ -238,8 +264,14 @@ export const OPTIONS: readonly Option[] = [
   { flag: 'password-file', key: 'passwordFile', kind: 'string', file: true, help: 'file of user:hash lines (Mosquitto password_file; written by starling passwd), re-read on SIGHUP' },
   { flag: 'max-write-buffer', key: 'maxWriteBuffer', kind: 'int', min: 1024, help: 'bytes queued per socket before QoS 0 is dropped (default 1048576)' },
   { flag: 'redis', key: 'redis', kind: 'redis-url', help: 'redis[s]://[user:password@]host[:port][/db] of the shared store (cluster mode)' },
+  { flag: 'redis-cluster', key: 'redisCluster', kind: 'redis-hosts', defaultPort: REDIS_PORT, help: 'seed nodes of a Redis Cluster as the shared store: host:port,… or redis[s]://[user:password@]host[:port],… (credentials and TLS from the entries)' },
+  { flag: 'redis-sentinel', key: 'redisSentinel', kind: 'redis-hosts', defaultPort: SENTINEL_PORT, help: "sentinels following the store's master, same syntax (credentials and TLS: the data servers'); needs --redis-master" },
+  { flag: 'redis-master', key: 'redisMaster', kind: 'string', help: 'name of the master the --redis-sentinel sentinels follow' },
+  { flag: 'redis-sentinel-password', key: 'redisSentinelPassword', kind: 'string', secret: true, help: 'password of the sentinels themselves (visible in ps: prefer STARLING_REDIS_SENTINEL_PASSWORD)' },
+  { flag: 'redis-wait-replicas', key: 'redisWaitReplicas', kind: 'int', min: 0, max: 16, help: 'a QoS 1/2 acknowledgement waits until the store writes behind it are on this many replicas (Redis WAIT), 0 = no wait (default 0)' },
+  { flag: 'redis-wait-timeout', key: 'redisWaitTimeoutMs', kind: 'seconds-ms', max: 2_147_483, help: 'seconds WAIT may take before the acknowledgement is refused (default 2)' },
   { flag: 'redis-timeout', key: 'redisTimeoutMs', kind: 'seconds-ms', help: 'seconds to wait for Redis at start before exiting 1 (default 10)' },
-  { flag: 'workers', key: 'workers', kind: 'int', min: 1, max: 1024, help: 'worker processes (needs --redis when > 1)' },
+  { flag: 'workers', key: 'workers', kind: 'int', min: 1, max: 1024, help: 'worker processes (needs --redis, --redis-cluster or --redis-sentinel when > 1)' },
   { flag: 'bus-window', key: 'busWindowBytes', kind: 'int', min: 0, minUnlessZero: MIN_WINDOW_BYTES, help: 'cluster flow control: bytes one node may have unprocessed from another, 0 = off (default 1048576, at least 262144)' },
   { flag: 'bus-stall', key: 'busStallMs', kind: 'seconds-ms', help: 'seconds a node that is behind may go without acking before it is not waited for (default 1)' },
   { flag: 'redis-pending-bytes', key: 'redisPendingBytes', kind: 'int', min: 1024 * 1024, help: 'bytes a worker may have written to Redis and not yet answered before it stops reading the publishers concerned (default 16777216, at least 1048576)' },
@@ -251,13 +283,14 @@ export const OPTIONS: readonly Option[] = [
   { flag: 'auth-fail-delay', key: 'authFailDelayMs', kind: 'seconds-ms', min: 0, max: 2_147_483, help: 'seconds a failed login from an address that failed 3 times already waits for its refusal, doubling with each further failure; 0 = no delay (default 1)' },
   { flag: 'auth-fail-max-delay', key: 'authFailMaxDelayMs', kind: 'seconds-ms', min: 0, max: 2_147_483, help: 'longest such delay, seconds (default 30)' },
   { flag: 'auth-fail-log-interval', key: 'authFailLogIntervalMs', kind: 'seconds-ms', min: 1, max: 2_147_483, help: 'failed logins are logged once per address per this many seconds, the first at once (default 60)' },
-  { flag: 'auth', key: 'auth', kind: 'string', choices: ['file', 'redis'], help: 'file|redis: users and ACL from --password-file/--acl-file (default), or kept in Redis (needs --redis; edited with starling passwd --redis, seen by every node within a second)' },
+  { flag: 'auth', key: 'auth', kind: 'string', choices: ['file', 'redis'], help: 'file|redis: users and ACL from --password-file/--acl-file (default), or kept in Redis (needs --redis, --redis-cluster or --redis-sentinel; edited with starling passwd --redis, seen by every node within a second)' },
   { flag: 'http', key: 'http', kind: 'address', help: 'management HTTP listener [host:]port for /metrics (Prometheus), /healthz, /readyz; host defaults to 127.0.0.1; no auth (default: off)' },
 ];
 
 export function usage(): string {
   const all = [...OPTIONS.map((o) => ({ flag: o.flag, bool: o.kind === 'bool', help: o.help })), ...LISTENER_FLAGS];
-  const lines = all.map((o) => `  --${o.flag}${o.bool ? '' : ' <value>'}`.padEnd(34) + o.help);
+  // A flag longer than the column still gets a space before its text.
+  const lines = all.map((o) => `  --${o.flag}${o.bool ? '' : ' <value>'} `.padEnd(34) + o.help);
   return [
     'usage: starling [options]',
     '       starling bench [bench options]',
@@ -294,6 +327,10 @@ export function convert(option: Option, raw: string, source: string): unknown {
     }
     case 'address':
       parseAddress(raw, source);
+      return raw;
+    case 'redis-hosts':
+      if (raw.trim() === '') throw new ConfigError(`${source}: needs a value`);
+      parseRedisHosts(raw, source, option.defaultPort ?? REDIS_PORT);
       return raw;
     case 'redis-url':
       if (!isRedisUrl(raw)) throw new ConfigError(`${source}: '${redactUrl(raw)}' is not a Redis URL (redis://[user:password@]host[:port][/db], or rediss:// for TLS)`);
@@ -344,6 +381,115 @@ export function isRedisUrl(raw: string): boolean {
   if (url.hostname === '' || url.search !== '' || url.hash !== '') return false;
   if (!/^(\/\d*)?$/.test(url.pathname)) return false;
   return url.port === '' || Number(url.port) >= 1;
+}
+
+/** The hosts of a --redis-cluster or --redis-sentinel list, and the credentials and TLS its entries give. */
+export interface RedisHosts extends RedisAuthOptions {
+  hosts: HostPort[];
+}
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+
+/**
+ * "host:port,redis://user:pw@host:port,…": each entry host:port ([v6]:port) or a redis:// or
+ * rediss:// URL (no /db, query or fragment; `defaultPort` when it names none). Credentials and TLS
+ * come from the URL entries; entries that give them must give the same. Throws one ConfigError
+ * starting with `source` and naming the bad entry (its password masked).
+ */
+export function parseRedisHosts(raw: string, source: string, defaultPort: number): RedisHosts {
+  const hosts: HostPort[] = [];
+  let auth: { entry: string; username: string; password: string } | undefined;
+  let tls: { entry: string; tls: boolean } | undefined;
+  for (const part of raw.split(',')) {
+    const entry = part.trim();
+    const bad = (): ConfigError => new ConfigError(`${source}: '${redactUrl(entry)}' is not host:port or redis[s]://[user:password@]host[:port]`);
+    const plain = HOST_PORT.exec(entry);
+    if (plain !== null) {
+      const port = Number(plain[2]);
+      if (port < 1 || port > 65_535) throw bad();
+      hosts.push({ host: plain[1].replace(/^\[|\]$/g, ''), port });
+      continue;
+    }
+    if (!/^rediss?:\/\//i.test(entry)) throw bad();
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw bad();
+    }
+    if (url.hostname === '' || url.search !== '' || url.hash !== '' || !/^\/?$/.test(url.pathname) || url.port === '0') throw bad();
+    hosts.push({ host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? defaultPort : Number(url.port) });
+    const entryTls = url.protocol === 'rediss:';
+    if (tls !== undefined && tls.tls !== entryTls) throw new ConfigError(`${source}: '${redactUrl(tls.entry)}' and '${redactUrl(entry)}' disagree on TLS (redis:// or rediss://)`);
+    tls ??= { entry, tls: entryTls };
+    if (url.username === '' && url.password === '') continue;
+    const username = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    if (auth !== undefined && (auth.username !== username || auth.password !== password)) {
+      throw new ConfigError(`${source}: '${redactUrl(auth.entry)}' and '${redactUrl(entry)}' give different credentials (every server takes the same)`);
+    }
+    auth ??= { entry, username, password };
+  }
+  return {
+    hosts,
+    ...(auth !== undefined && auth.username !== '' ? { username: auth.username } : {}),
+    ...(auth !== undefined && auth.password !== '' ? { password: auth.password } : {}),
+    ...(tls?.tls === true ? { tls: true } : {}),
+  };
+}
+
+/** A --redis-cluster or --redis-sentinel list with each entry's password masked (--print-config). */
+export function redactHosts(raw: string): string {
+  return raw
+    .split(',')
+    .map((entry) => redactUrl(entry.trim()))
+    .join(',');
+}
+
+/** The flags naming where the shared store is, among those given. */
+function storeFlagsGiven(config: BrokerConfig): string[] {
+  const given: [string, string | undefined][] = [
+    ['--redis', config.redis],
+    ['--redis-cluster', config.redisCluster],
+    ['--redis-sentinel', config.redisSentinel],
+  ];
+  return given.filter(([, value]) => value !== undefined).map(([flag]) => flag);
+}
+
+/** Whether the store is in Redis (--redis, --redis-cluster or --redis-sentinel): cluster mode. */
+export function usesRedis(config: BrokerConfig): boolean {
+  return storeFlagsGiven(config).length > 0;
+}
+
+/**
+ * Where the shared store is, from --redis, --redis-cluster or --redis-sentinel with --redis-master;
+ * undefined: embedded (in-memory, no Redis). Throws the ConfigError checkConfig gives for a config
+ * that names more than one, or half of Sentinel's pair.
+ */
+export function redisTargetOf(config: BrokerConfig): RedisTarget | undefined {
+  const given = storeFlagsGiven(config);
+  if (given.length > 1) throw new ConfigError(`${given.slice(0, -1).join(', ')} and ${given[given.length - 1]} exclude each other: give one way to reach the store`);
+  if (config.redisSentinel === undefined) {
+    if (config.redisMaster !== undefined) throw new ConfigError('--redis-master needs --redis-sentinel (the sentinels that follow that master)');
+    if (config.redisSentinelPassword !== undefined) throw new ConfigError('--redis-sentinel-password needs --redis-sentinel');
+  }
+  if (config.redis !== undefined) return { kind: 'single', url: config.redis };
+  if (config.redisCluster !== undefined) {
+    const { hosts, ...auth } = parseRedisHosts(config.redisCluster, '--redis-cluster', REDIS_PORT);
+    return { kind: 'cluster', nodes: hosts, ...auth };
+  }
+  if (config.redisSentinel !== undefined) {
+    if (config.redisMaster === undefined) throw new ConfigError('--redis-sentinel needs --redis-master (the name of the master the sentinels follow)');
+    const { hosts, ...auth } = parseRedisHosts(config.redisSentinel, '--redis-sentinel', SENTINEL_PORT);
+    return {
+      kind: 'sentinel',
+      sentinels: hosts,
+      masterName: config.redisMaster,
+      ...(config.redisSentinelPassword !== undefined ? { sentinelPassword: config.redisSentinelPassword } : {}),
+      ...auth,
+    };
+  }
+  return undefined;
 }
 
 /** The URL without its password, for logs and error messages. */
@@ -408,7 +554,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   }
   // With Redis and no explicit --workers / STARLING_WORKERS: one worker per core.
   const workersGiven = file.workers !== undefined || env[envName('workers')] !== undefined || argv.some((a) => a === '--workers' || a.startsWith('--workers='));
-  if (config.redis !== undefined && !workersGiven) config.workers = availableParallelism();
+  if (usesRedis(config as unknown as BrokerConfig) && !workersGiven) config.workers = availableParallelism();
   config.listeners = listenersFromFlags(listenerValues) ?? config.listeners;
   const result = config as unknown as BrokerConfig;
   checkConfig(result);
@@ -429,16 +575,22 @@ export function checkConfig(config: BrokerConfig, plugins?: { authenticate: bool
     throw new ConfigError('--password-file and --username/--password exclude each other (add the user to the file: starling passwd FILE USER)');
   }
   if (config.auth !== 'file' && config.auth !== 'redis') throw new ConfigError(`--auth: '${String(config.auth)}' is not one of file, redis`);
+  // One way to the store, Sentinel's flags together, every entry well formed.
+  redisTargetOf(config);
+  const redis = usesRedis(config);
+  if (config.redisWaitReplicas > 0 && !redis) {
+    throw new ConfigError(`--redis-wait-replicas ${config.redisWaitReplicas} needs --redis, --redis-cluster or --redis-sentinel (the replicas of the store)`);
+  }
   if (config.auth === 'redis') {
-    if (config.redis === undefined) throw new ConfigError('--auth redis needs --redis (the users and ACL rules are kept there)');
+    if (!redis) throw new ConfigError('--auth redis needs --redis, --redis-cluster or --redis-sentinel (the users and ACL rules are kept there)');
     if (config.passwordFile !== undefined || config.username !== undefined || config.aclFile !== undefined) {
       throw new ConfigError('--auth redis excludes --password-file, --username/--password and --acl-file (users and rules are kept in Redis: starling passwd --redis)');
     }
   }
   if (config.http !== undefined) parseAddress(config.http, '--http');
   const users = hasUsers(config);
-  if (config.workers > 1 && config.redis === undefined) {
-    throw new ConfigError(`--workers ${config.workers} needs --redis: without Redis the workers could not share sessions and subscriptions`);
+  if (config.workers > 1 && !redis) {
+    throw new ConfigError(`--workers ${config.workers} needs --redis, --redis-cluster or --redis-sentinel: without Redis the workers could not share sessions and subscriptions`);
   }
   for (const name of config.authMethods?.split(',').map((n) => n.trim()) ?? []) {
     if (name === AUTH_METHOD_NONE) continue;

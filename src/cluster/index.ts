@@ -1,8 +1,8 @@
-// Cluster mode entry: `runCluster(config, log)` is called by the CLI when config.redis is set.
+// Cluster mode entry: `runCluster(config, log)` is called by the CLI when the store is in Redis (usesRedis).
 // In the primary process it forks config.workers workers (1 included: the primary then still
 // re-forks it when it dies and has it recovered); in a worker it runs one broker node.
 import cluster from 'node:cluster';
-import type { BrokerConfig } from '../config.js';
+import { redisTargetOf, type BrokerConfig } from '../config.js';
 import type { Reread } from './messages.js';
 import type { Logger } from '../log.js';
 import { Primary } from './primary.js';
@@ -19,7 +19,8 @@ export const PREFIX_ENV = 'STARLING_REDIS_PREFIX';
 export async function runCluster(config: BrokerConfig, log: Logger, reread?: Reread): Promise<void> {
   const prefix = process.env[PREFIX_ENV];
   if (cluster.isPrimary) {
-    new Primary({ workers: config.workers, logger: log, ...(config.redis !== undefined ? { redisUrl: config.redis } : {}), redisTimeoutMs: config.redisTimeoutMs, http: config.http, ...(reread !== undefined ? { reread } : {}) }).start();
+    const redisTarget = redisTargetOf(config);
+    new Primary({ workers: config.workers, logger: log, ...(redisTarget !== undefined ? { redisTarget } : {}), redisTimeoutMs: config.redisTimeoutMs, http: config.http, ...(reread !== undefined ? { reread } : {}) }).start();
     return;
   }
   try {

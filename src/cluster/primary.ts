@@ -26,7 +26,8 @@
 //   exit 0); the primary exits 0 when they are gone, or kills stragglers after a bound.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { parseAddress, redactUrl } from '../config.js';
+import { parseAddress } from '../config.js';
+import { describeTarget, type RedisTarget } from '../store/redis/target.js';
 import { AcceptBalance, type AcceptCommand } from './accept-balance.js';
 import { isStarlingMessage, type PrimaryToWorker, type Reread, type WorkerToPrimary } from './messages.js';
 import { ClusterManagement } from './management.js';
@@ -36,7 +37,7 @@ export interface PrimaryOptions {
   workers: number;
   logger: Logger;
   /** For the "waiting for Redis" line (the workers connect; the primary never does). */
-  redisUrl?: string;
+  redisTarget?: RedisTarget;
   redisTimeoutMs?: number;
   /** How long workers get to close their clients before they are killed. */
   shutdownTimeoutMs?: number;
@@ -108,8 +109,8 @@ export class Primary {
     process.on('SIGHUP', () => this.reload());
     this.log.info({ workers: this.options.workers }, 'primary: forking workers');
     if (this.options.http !== undefined) void this.listenHttp(this.options.http);
-    if (this.options.redisUrl !== undefined) {
-      this.log.info({ timeoutMs: this.options.redisTimeoutMs }, `waiting for Redis at ${redactUrl(this.options.redisUrl)}`);
+    if (this.options.redisTarget !== undefined) {
+      this.log.info({ timeoutMs: this.options.redisTimeoutMs }, `waiting for Redis at ${describeTarget(this.options.redisTarget)}`);
     }
   }
 

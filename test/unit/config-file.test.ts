@@ -58,6 +58,10 @@ const COMPANIONS: Record<string, string[]> = {
   password: ['--username', 'u'],
   workers: ['--redis', 'redis://127.0.0.1:6379'],
   auth: ['--redis', 'redis://127.0.0.1:6379'],
+  'redis-sentinel': ['--redis-master', 'mymaster'],
+  'redis-master': ['--redis-sentinel', '127.0.0.1:26379'],
+  'redis-sentinel-password': ['--redis-sentinel', '127.0.0.1:26379', '--redis-master', 'mymaster'],
+  'redis-wait-replicas': ['--redis', 'redis://127.0.0.1:6379'],
   'auth-methods': ['--username', 'u', '--password', 'p'],
 };
 
@@ -80,6 +84,8 @@ function samplesFor(option: Option): [Sample, Sample] {
       return [plain('debug', 'debug'), plain('warn', 'warn')];
     case 'redis-url':
       return [plain('redis://127.0.0.1:6390/1', 'redis://127.0.0.1:6390/1'), plain('redis://:pw@127.0.0.1:6391', 'redis://:pw@127.0.0.1:6391')];
+    case 'redis-hosts':
+      return [plain('127.0.0.1:7000,[::1]:7001', '127.0.0.1:7000,[::1]:7001', '"127.0.0.1:7000,[::1]:7001"'), plain('rediss://u:pw@10.0.0.1:7002', 'rediss://u:pw@10.0.0.1:7002')];
     case 'paths':
       return [
         { raw: 'plugins/a.mjs', yaml: '\n  - plugins/a.mjs', expected: (base = process.cwd()) => [resolve(base, 'plugins/a.mjs')] },
@@ -142,8 +148,8 @@ describe('every key through the file, STARLING_* and the flag', () => {
       expect(get(loadConfig(['--config', path, ...companions], {}))).toEqual(a.expected(base));
       expect(get(loadConfig(['--config', path, ...companions], env))).toEqual(b.expected());
       expect(get(loadConfig(['--config', path, ...flagArgs(option, a.raw), ...companions], env))).toEqual(a.expected());
-      // (--username and --password cannot stand alone: their default is checked in config.test.ts.)
-      if (option.flag !== 'username' && option.flag !== 'password') expect(get(loadConfig(companions, {}))).toEqual(option.flag === 'workers' ? expect.any(Number) : (defaultConfig as unknown as Record<string, unknown>)[option.key]);
+      // (--username and --password, --redis-sentinel and --redis-master cannot stand alone: their defaults are checked in config*.test.ts.)
+      if (!['username', 'password', 'redis-sentinel', 'redis-master'].includes(option.flag)) expect(get(loadConfig(companions, {}))).toEqual(option.flag === 'workers' ? expect.any(Number) : (defaultConfig as unknown as Record<string, unknown>)[option.key]);
     });
   });
 });
@@ -161,6 +167,8 @@ function badValues(option: Option): string[] {
       return ['loud'];
     case 'redis-url':
       return ['http://h:6379', 'redis://u:secret@'];
+    case 'redis-hosts':
+      return ['', 'h', 'h:0', 'a:1,,b:2', 'redis://u:secret@h:1/2', 'redis://a:1,rediss://b:2'];
     case 'string':
       return option.choices !== undefined ? ['nope', ''] : [''];
     case 'paths':

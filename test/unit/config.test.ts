@@ -55,7 +55,7 @@ describe('parseConfig', () => {
 
   it('refuses --workers > 1 without --redis', () => {
     expect(() => parseConfig(['--workers', '2'], {})).toThrow(
-      '--workers 2 needs --redis: without Redis the workers could not share sessions and subscriptions',
+      '--workers 2 needs --redis, --redis-cluster or --redis-sentinel: without Redis the workers could not share sessions and subscriptions',
     );
     expect(parseConfig(['--workers', '2', '--redis', 'redis://127.0.0.1:6379'], {}).workers).toBe(2);
   });
@@ -135,7 +135,7 @@ describe('parseConfig', () => {
     expect(parseConfig([...redis, '--auth', 'redis'], {}).auth).toBe('redis');
     expect(parseConfig(redis, { STARLING_AUTH: 'redis' }).auth).toBe('redis');
     expect(() => parseConfig(['--auth', 'ldap'], {})).toThrow(/^--auth: 'ldap' is not one of file, redis$/);
-    expect(() => parseConfig(['--auth', 'redis'], {})).toThrow(/^--auth redis needs --redis \(the users and ACL rules are kept there\)$/);
+    expect(() => parseConfig(['--auth', 'redis'], {})).toThrow(/^--auth redis needs --redis, --redis-cluster or --redis-sentinel \(the users and ACL rules are kept there\)$/);
     for (const file of [['--password-file', '/x'], ['--username', 'u', '--password', 'p'], ['--acl-file', '/x']]) {
       expect(() => parseConfig([...redis, '--auth', 'redis', ...file], {})).toThrow(/^--auth redis excludes --password-file, --username\/--password and --acl-file/);
     }

@@ -22,7 +22,7 @@ describe('starling CLI', () => {
   it('--workers 2 without --redis exits 2 with the one explanatory line', () => {
     const r = runSync(['--workers', '2']);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe('starling: --workers 2 needs --redis: without Redis the workers could not share sessions and subscriptions');
+    expect(r.stderr.trim()).toBe('starling: --workers 2 needs --redis, --redis-cluster or --redis-sentinel: without Redis the workers could not share sessions and subscriptions');
   });
 
   it('--plugins: a path that is not a file, or a module that is not a plugin, exits 2 with one line naming it', () => {
