@@ -35,8 +35,8 @@ async function rawPublish(): Promise<number> {
 async function busPublish(): Promise<number> {
   const logger = pino({ level: 'silent' });
   // Two nodes wired as workers wire them (createRedisBackend); only their buses are used.
-  const nodeA = await createRedisBackend({ url: redis.url, prefix: 'bench:', nodeId: 'a', logger });
-  const nodeB = await createRedisBackend({ url: redis.url, prefix: 'bench:', nodeId: 'b', logger });
+  const nodeA = await createRedisBackend({ target: redis.url, prefix: 'bench:', nodeId: 'a', logger });
+  const nodeB = await createRedisBackend({ target: redis.url, prefix: 'bench:', nodeId: 'b', logger });
   const a = nodeA.bus;
   const b = nodeB.bus;
   await b.addRoute('bench/+');

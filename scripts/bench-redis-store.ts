@@ -8,7 +8,7 @@ import { startRedisServer } from '../test/helpers/redis-server.js';
 
 const count = Number(process.argv[2] ?? 50_000);
 const server = await startRedisServer();
-const backend = await createRedisBackend({ url: server.url, prefix: 'bench:', nodeId: 'bench' });
+const backend = await createRedisBackend({ target: server.url, prefix: 'bench:', nodeId: 'bench' });
 const { sessions, retained } = backend;
 const message = (topic: string): Message => ({ topic, payload: Buffer.alloc(64, 1), qos: 1, retain: false });
 

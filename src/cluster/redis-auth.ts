@@ -10,6 +10,7 @@ import { parseUserTable } from '../broker/auth/password-file.js';
 import { Acl } from '../broker/acl/acl.js';
 import type { Broker } from '../broker/broker.js';
 import { RedisAuthSource } from '../store/redis/auth-source.js';
+import type { RedisTarget } from '../store/redis/target.js';
 import { DEFAULT_PREFIX, redisKeys } from '../store/redis/keys.js';
 
 export interface RedisAuth {
@@ -23,9 +24,9 @@ export interface RedisAuth {
 }
 
 /** Reads the users and rules (throws PasswordFileError / AclError for a bad one, RedisUnreachableError). */
-export async function openRedisAuth(url: string, prefix: string | undefined, connectTimeoutMs: number, log: Logger): Promise<RedisAuth> {
+export async function openRedisAuth(target: RedisTarget, prefix: string | undefined, connectTimeoutMs: number, log: Logger): Promise<RedisAuth> {
   const keys = redisKeys(prefix ?? DEFAULT_PREFIX);
-  const source = await RedisAuthSource.open({ url, keys, logger: log, connectTimeoutMs });
+  const source = await RedisAuthSource.open({ target, keys, logger: log, connectTimeoutMs });
   try {
     const credentials = new HashedCredentials(`users in Redis (${keys.authUsers})`, () => parseUserTable(source.users, keys.authUsers));
     const acl = Acl.fromText(keys.authAcl, () => source.acl);

@@ -4,7 +4,8 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, redactUrl, type BrokerConfig } from '../config.js';
+import { ConfigError, redisTargetOf, type BrokerConfig } from '../config.js';
+import { describeTarget } from '../store/redis/target.js';
 import type { Logger } from '../log.js';
 import { startBroker, type RunningBroker } from '../index.js';
 import { createRedisBackend, RedisUnreachableError } from '../store/redis/index.js';
@@ -58,20 +59,22 @@ export function newNodeId(): string {
 }
 
 export async function runWorker(config: BrokerConfig, log: Logger, options: WorkerOptions = {}): Promise<void> {
-  if (config.redis === undefined) throw new Error('a cluster worker needs --redis');
+  const target = redisTargetOf(config);
+  if (target === undefined) throw new Error('a cluster worker needs --redis, --redis-cluster or --redis-sentinel');
   const nodeId = newNodeId();
   const nodeLog = log.child({ nodeId });
   // STARLING_NODE_TTL_MS: how long a silent heartbeat means dead (default 5000; tests shorten it).
   const nodeTtlMs = Number(process.env.STARLING_NODE_TTL_MS) || undefined;
   const flow = { windowBytes: config.busWindowBytes, stallMs: config.busStallMs };
   // In a cluster the primary says it once for all its workers.
-  if (!cluster.isWorker) nodeLog.info({ timeoutMs: config.redisTimeoutMs }, `waiting for Redis at ${redactUrl(config.redis)}`);
+  if (!cluster.isWorker) nodeLog.info({ timeoutMs: config.redisTimeoutMs }, `waiting for Redis at ${describeTarget(target)}`);
   // Redis' pub/sub output limit: checked (and logged) by one worker per primary.
   const pubsubCheck = cluster.isWorker && process.env[SYS_PUBLISHER_ENV] !== '1' ? undefined : { nodes: config.workers, set: config.redisSetPubsubLimit };
   let backend;
   try {
     backend = await createRedisBackend({
-      url: config.redis,
+      target,
+      ...(config.redisWaitReplicas > 0 ? { waitReplicas: { replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs } } : {}),
       prefix: options.prefix,
       nodeId,
       logger: nodeLog,
@@ -93,7 +96,7 @@ export async function runWorker(config: BrokerConfig, log: Logger, options: Work
   // --auth redis: users and ACL read before the broker accepts anyone.
   let redisAuth: RedisAuth | undefined;
   try {
-    if (config.auth === 'redis') redisAuth = await openRedisAuth(config.redis, options.prefix, config.redisTimeoutMs, nodeLog);
+    if (config.auth === 'redis') redisAuth = await openRedisAuth(target, options.prefix, config.redisTimeoutMs, nodeLog);
     const auth = redisAuth === undefined ? {} : { credentials: redisAuth.credentials, acl: redisAuth.acl };
     running = await startBroker({ ...config, sysInterval }, backend, { logger: nodeLog, stats: { stats: () => (statsRef.current ?? running.broker).stats() }, bus: backend.bus, serveHttp: !cluster.isWorker, ...auth });
   } catch (err) {

@@ -11,7 +11,7 @@ let nodes = 0;
 
 async function makeNode(): Promise<Backend> {
   server ??= await startRedisServer();
-  return createRedisBackend({ url: server.url, prefix, nodeId: `node-${++nodes}`, ackTimeoutMs: 2000 });
+  return createRedisBackend({ target: server.url, prefix, nodeId: `node-${++nodes}`, ackTimeoutMs: 2000 });
 }
 
 backendContract('redis', makeNode, async () => server?.stop(), { makePeer: makeNode });

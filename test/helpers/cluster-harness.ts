@@ -155,9 +155,9 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const pids = () => order.filter((pid) => live.has(pid));
   let statsClient: Redis | undefined;
   const redis = (): Redis => (statsClient ??= new Redis(redisUrl).on('error', () => {}));
-  const liveNodes = (): Promise<string[]> => redis().zrangebyscore(`${prefix}nodes`, Date.now(), '+inf');
+  const liveNodes = (): Promise<string[]> => redis().zrangebyscore(`${prefix}{c}:nodes`, Date.now(), '+inf');
   const nodeStats = async (nodeId: string): Promise<Record<string, number>> => {
-    const hash = await redis().hgetall(`${prefix}stats:${nodeId}`);
+    const hash = await redis().hgetall(`${prefix}{c}:stats:${nodeId}`);
     return Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, Number(v)]));
   };
 
@@ -205,7 +205,7 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
       for (const s of all) for (const [k, v] of Object.entries(s)) if (k !== 'reportedAt') total[k] = (total[k] ?? 0) + v;
       return total as unknown as BrokerStats;
     },
-    nodeOf: (clientId) => redis().hget(`${prefix}owner:${clientId}`, 'node'),
+    nodeOf: (clientId) => redis().hget(`${prefix}{s:${clientId}}:owner`, 'node'),
     nodeStats,
     liveNodes,
     redis,

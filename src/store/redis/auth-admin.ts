@@ -2,21 +2,22 @@
 // removed. Each write and the notice on {p}auth:changed go in one MULTI, so every node hears of
 // a change exactly when it is visible (auth-source.ts reads both keys again). What is written
 // is checked by the caller: here are only the Redis commands.
-import type { Redis } from 'ioredis';
-import { createRedisClient, waitReady } from './connection.js';
+import { createRedisClient, isCluster, waitReady, type RedisConn } from './connection.js';
+import { publishIn } from './pubsub.js';
+import type { RedisTarget } from './target.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 
 export class RedisAuthAdmin {
   private constructor(
-    private readonly client: Redis,
+    private readonly client: RedisConn,
     private readonly keys: RedisKeys,
   ) {}
 
   /** Connects (RedisUnreachableError after timeoutMs). */
-  static async open(url: string, prefix = DEFAULT_PREFIX, timeoutMs = 5000): Promise<RedisAuthAdmin> {
-    const client = createRedisClient(url, 'passwd', { maxBackoffMs: 500 });
+  static async open(target: RedisTarget | string, prefix = DEFAULT_PREFIX, timeoutMs = 5000): Promise<RedisAuthAdmin> {
+    const client = createRedisClient(target, 'passwd', { maxBackoffMs: 500 });
     try {
-      await waitReady(client, timeoutMs, url);
+      await waitReady(client, timeoutMs, typeof target === 'string' ? target : undefined);
     } catch (err) {
       client.disconnect();
       throw err;
@@ -67,8 +68,8 @@ export class RedisAuthAdmin {
   }
 
   /** Runs the MULTI with the notice appended; the replies of the commands before it. */
-  private async notifying(multi: ReturnType<Redis['multi']>): Promise<unknown[]> {
-    const replies = await multi.publish(this.keys.authChanged, '1').exec();
+  private async notifying(multi: ReturnType<RedisConn['multi']>): Promise<unknown[]> {
+    const replies = await publishIn(multi, isCluster(this.client), this.keys.authChanged, '1').exec();
     if (replies === null) throw new Error('Redis aborted the transaction');
     const failed = replies.find(([err]) => err !== null);
     if (failed !== undefined) throw failed[0] as Error;

@@ -4,12 +4,13 @@
 // subscriber reconnects (a notice sent during an outage is lost), and on refresh() (SIGHUP).
 // After each read the change handler applies them (credentials swapped, ACL reloaded); what is
 // parsed, and what a bad entry does, is the broker's business (cluster/redis-auth.ts).
-import type { Redis } from 'ioredis';
-import { createRedisClient, waitReady, type RedisLogger } from './connection.js';
+import { createRedisClient, isCluster, waitReady, type RedisConn, type RedisLogger } from './connection.js';
 import type { RedisKeys } from './keys.js';
+import { onFrame, subscribe } from './pubsub.js';
+import { describeTarget, type RedisTarget } from './target.js';
 
 export interface RedisAuthSourceOptions {
-  url: string;
+  target: RedisTarget | string;
   keys: RedisKeys;
   logger: RedisLogger;
   /** Bound on the first connect (--redis-timeout). */
@@ -29,32 +30,34 @@ export class RedisAuthSource {
   private closed = false;
 
   private constructor(
-    private readonly client: Redis,
-    private readonly subscriber: Redis,
+    private readonly client: RedisConn,
+    private readonly subscriber: RedisConn,
     private readonly keys: RedisKeys,
     private readonly log: RedisLogger,
   ) {}
 
   /** Connects, subscribes to the change channel, then reads (in that order: no change falls between). */
   static async open(options: RedisAuthSourceOptions): Promise<RedisAuthSource> {
-    const { url, keys, logger } = options;
-    const client = createRedisClient(url, 'auth', { logger });
-    const subscriber = createRedisClient(url, 'auth-sub', { logger, subscriber: true });
+    const { target, keys, logger } = options;
+    const client = createRedisClient(target, 'auth', { logger });
+    const subscriber = createRedisClient(target, 'auth-sub', { logger, subscriber: true });
     const source = new RedisAuthSource(client, subscriber, keys, logger);
+    const where = typeof target === 'string' ? target : describeTarget(target);
     try {
-      await Promise.all([waitReady(client, options.connectTimeoutMs, url), waitReady(subscriber, options.connectTimeoutMs, url)]);
-      await subscriber.subscribe(keys.authChanged);
+      await Promise.all([waitReady(client, options.connectTimeoutMs, where), waitReady(subscriber, options.connectTimeoutMs, where)]);
+      await subscribe(subscriber, keys.authChanged);
       await source.read();
     } catch (err) {
       client.disconnect();
       subscriber.disconnect();
       throw err;
     }
-    subscriber.on('message', (channel: string) => {
-      if (channel === keys.authChanged) void source.refresh();
+    onFrame(subscriber, (channel) => {
+      if (channel.toString() === keys.authChanged) void source.refresh();
     });
-    // 'ready' again: a reconnect (ioredis has subscribed again); what changed meanwhile is read.
-    subscriber.on('ready', () => void source.refresh());
+    // 'ready' again: a reconnect (ioredis has subscribed again; on a cluster, moved to a new shard
+    // master); what changed meanwhile is read.
+    subscriber.on(isCluster(subscriber) ? 'subscribersReady' : 'ready', () => void source.refresh());
     return source;
   }
 

@@ -38,7 +38,7 @@
 // The command connection runs with enableOfflineQueue false, so while Redis is away publish()
 // rejects at once (the core then does not acknowledge the PUBLISH). When Redis comes back the
 // node re-registers, rewrites its routes hash, reloads the table and drains its limbo.
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisConn } from './connection.js';
 import type { Logger } from 'pino';
 import type { Message, MessageBus, Reach, SharedRoute, Throttled } from '../types.js';
 import { BusFlow, type BusFlowOptions } from './bus-flow.js';
@@ -61,11 +61,13 @@ import {
   TAG_MESSAGES,
   TAG_MESSAGES_FROM,
   TAG_MESSAGES_SEQ,
+  TAG_PROBE,
   TAG_QUEUED,
   TAG_ROUTE_ACK,
   TAG_TAKEOVER,
 } from './node-frames.js';
 import { NodeBatches } from './node-batches.js';
+import { onFrame, publish, publishIn, subscribe } from './pubsub.js';
 import { RedisBacklog } from './redis-backlog.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { Announcements } from './route-acks.js';
@@ -73,14 +75,18 @@ import { RouteSync, type BusKeys } from './route-sync.js';
 
 /** Pause before a failed resync after a reconnect is tried again. */
 const RESYNC_RETRY_MS = 250;
+/** A probe frame not heard back within this is sent again (sharded subscriptions coming up). */
+const PROBE_RETRY_MS = 100;
+/** How often the node looks for frames that reached its limbo after it last drained it. */
+const LIMBO_SWEEP_MS = 1000;
 
 export interface RedisBusOptions {
   nodeId: string;
   keys: BusKeys;
   /** Commands; must be created with enableOfflineQueue: false. */
-  redis: Redis;
+  redis: RedisConn;
   /** A connection of its own, in subscriber mode. */
-  subscriber: Redis;
+  subscriber: RedisConn;
   /** Node membership (membership.ts): registration, liveness, leaving. */
   members: NodeRegistry;
   logger: Logger;
@@ -115,8 +121,8 @@ export class RedisBus implements MessageBus {
   readonly sync: RouteSync;
   readonly flow: BusFlow;
   readonly backlog: RedisBacklog;
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisConn;
+  private readonly subscriber: RedisConn;
   private readonly keys: BusKeys;
   private readonly members: NodeRegistry;
   private readonly log: Logger;
@@ -130,6 +136,11 @@ export class RedisBus implements MessageBus {
   private up = false;
   private closed = false;
   private resyncing: Promise<void> | null = null;
+  /** On a Redis Cluster: SPUBLISH/SSUBSCRIBE, and subscriptions are checked with probe frames. */
+  private readonly sharded: boolean;
+  private readonly probes = new Map<string, () => void>();
+  private probeSeq = 0;
+  private limboSweep: NodeJS.Timeout | undefined;
 
   constructor(options: RedisBusOptions) {
     this.nodeId = options.nodeId;
@@ -142,10 +153,11 @@ export class RedisBus implements MessageBus {
     this.replay = new ReplayBuffer(options.replayMs ?? 2000);
     this.sync = new RouteSync(this.redis, this.keys, this.nodeId, this.members);
     this.announcements = new Announcements(this.redis, options.ackTimeoutMs ?? 1000, this.log, async () => (await this.members.liveNodes()).filter((id) => id !== this.nodeId));
-    this.flow = new BusFlow(options.flow ?? {}, (to, bytes) => void this.redis.publish(this.keys.nodeChannel(to), encodeFlowAck(bytes, this.nodeId)).catch(() => {}));
+    this.sharded = isCluster(this.redis);
+    this.flow = new BusFlow(options.flow ?? {}, (to, bytes) => void publish(this.redis, this.keys.nodeChannel(to), encodeFlowAck(bytes, this.nodeId)).catch(() => {}));
     this.backlog = new RedisBacklog(options.pendingBytes);
     this.batches = new NodeBatches(this.nodeId, this.redis, this.keys, this.flow, this.replay, this.backlog);
-    this.subscriber.on('messageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel, data));
+    onFrame(this.subscriber, (channel, data) => this.onFrame(channel, data));
   }
 
   /** Both Redis connections are up and the node is part of the cluster again (/readyz, /metrics). */
@@ -155,7 +167,9 @@ export class RedisBus implements MessageBus {
 
   /** Subscribes, registers, announces and loads routes; resolves when the node is part of the cluster. */
   async start(): Promise<void> {
-    await this.subscriber.subscribe(this.keys.nodeChannel(this.nodeId), this.keys.routesChannel);
+    // One at a time: on a cluster the two channels are in different slots (and shards).
+    await subscribe(this.subscriber, this.keys.nodeChannel(this.nodeId));
+    await subscribe(this.subscriber, this.keys.routesChannel);
     await this.resync();
     this.up = true;
     this.redis.on('close', () => this.onConnectionLost());
@@ -163,6 +177,28 @@ export class RedisBus implements MessageBus {
     // ioredis re-subscribes by itself; once both connections are back, rebuild what Redis may have lost.
     this.redis.on('ready', () => this.onConnectionBack());
     this.subscriber.on('ready', () => this.onConnectionBack());
+    // A shard's failover or a slot migration: ioredis moves the sharded subscriptions to the shard's
+    // new master and says so; frames sent meanwhile went to our limbo, and route announcements
+    // may have been missed: the same rebuild as after a reconnect.
+    if (this.sharded) this.subscriber.on('subscribersReady', () => this.onSubscriptionsMoved());
+    // A frame pushed to our limbo just after we drained it (its PUBLISH found us away, its RPUSH
+    // came after our drain) is picked up by this sweep: one LLEN a second.
+    this.limboSweep = setInterval(() => void this.sweepLimbo(), LIMBO_SWEEP_MS);
+    this.limboSweep.unref();
+  }
+
+  /**
+   * Resolves once our subscriptions are in effect on Redis. One Redis: a PING on the subscriber
+   * connection answers after the (re)SUBSCRIBE queued before it. A Redis Cluster: the sharded
+   * subscriptions are on other connections (one per shard), so a probe frame is sent on each of
+   * our channels until it comes back to us.
+   */
+  async whenSubscribed(): Promise<void> {
+    if (!this.sharded) {
+      await this.subscriber.ping();
+      return;
+    }
+    await Promise.all([this.probe(this.keys.nodeChannel(this.nodeId)), this.probe(this.keys.routesChannel)]);
   }
 
   addRoute(filter: string): Promise<void> {
@@ -171,7 +207,7 @@ export class RedisBus implements MessageBus {
     // Announced again even when held already: the caller needs the "every node has it" guarantee,
     // which an earlier announcement still in flight does not give yet. Repeats are idempotent.
     return this.announcements.send(
-      (multi, seq) => multi.hset(this.keys.routesHash(this.nodeId), filter, '1').publish(this.keys.routesChannel, encodeRouteAnnouncement({ kind: 'add', nodeId: this.nodeId, seq, filter })),
+      (multi, seq) => publishIn(multi.hset(this.keys.routesHash(this.nodeId), filter, '1'), this.sharded, this.keys.routesChannel, encodeRouteAnnouncement({ kind: 'add', nodeId: this.nodeId, seq, filter })),
       `route ${filter}`,
     );
   }
@@ -186,7 +222,7 @@ export class RedisBus implements MessageBus {
     this.sync.ownRoutes.delete(filter);
     const announcement = encodeRouteAnnouncement({ kind: 'remove', nodeId: this.nodeId, filter });
     // Not awaited: a stale route only costs the other nodes a message we drop; a resync rewrites the hash.
-    this.redis.multi().hdel(this.keys.routesHash(this.nodeId), filter).publish(this.keys.routesChannel, announcement).exec().catch(() => {});
+    publishIn(this.redis.multi().hdel(this.keys.routesHash(this.nodeId), filter), this.sharded, this.keys.routesChannel, announcement).exec().catch(() => {});
   }
 
   /**
@@ -204,7 +240,7 @@ export class RedisBus implements MessageBus {
         // are then drained in the order it sent them, which the replay's dedup relies on.
         if (replay.length > 0) multi.lpush(this.keys.limbo(deadNode), ...replay.reverse());
         const announcement = encodeRouteAnnouncement({ kind: 'gone', nodeId: deadNode, seq, origin: this.nodeId });
-        return this.members.removeIn(multi, deadNode).del(this.keys.routesHash(deadNode)).publish(this.keys.routesChannel, announcement);
+        return publishIn(this.members.removeIn(multi, deadNode).del(this.keys.routesHash(deadNode)), this.sharded, this.keys.routesChannel, announcement);
       },
       `node ${deadNode} gone`,
     );
@@ -283,7 +319,7 @@ export class RedisBus implements MessageBus {
   /** Tells nodeId (this node: directly) that clientId's queue got messages; resolves once sent. */
   async notifyQueued(nodeId: string, clientId: string): Promise<void> {
     if (nodeId === this.nodeId) for (const handler of this.queuedHandlers) handler(clientId);
-    else await this.redis.publish(this.keys.nodeChannel(nodeId), encodeQueued(clientId));
+    else await publish(this.redis, this.keys.nodeChannel(nodeId), encodeQueued(clientId));
   }
 
   /** Delivers a MESSAGES frame to `deliver` (default: every onMessage handler, as if it had arrived on our channel). */
@@ -317,6 +353,8 @@ export class RedisBus implements MessageBus {
     if (this.closed) return;
     this.closed = true;
     this.up = false;
+    clearInterval(this.limboSweep);
+    for (const heard of this.probes.values()) heard();
     this.announcements.closeAll();
     this.flow.close();
     this.backlog.close();
@@ -350,6 +388,8 @@ export class RedisBus implements MessageBus {
       const [clientId, connectionId, epoch, clean] = decodeTextFields(data);
       if (clientId === undefined || connectionId === undefined) return;
       for (const handler of this.takeoverHandlers) handler(clientId, connectionId, Number(epoch), clean === 'clean');
+    } else if (tag === TAG_PROBE) {
+      this.probes.get(data.toString('utf8', 1))?.();
     } else if (tag === TAG_QUEUED) {
       const clientId = data.toString('utf8', 1);
       for (const handler of this.queuedHandlers) handler(clientId);
@@ -372,7 +412,7 @@ export class RedisBus implements MessageBus {
     }
     const target = ackTarget(a);
     if (target === null || target.to === this.nodeId) return;
-    const ack = () => this.redis.publish(this.keys.nodeChannel(target.to), encodeRouteAck(target.seq, this.nodeId));
+    const ack = () => publish(this.redis, this.keys.nodeChannel(target.to), encodeRouteAck(target.seq, this.nodeId));
     // A gone node: what we sent it lately may have died with it; into its limbo before we ack.
     const replay = a.kind === 'gone' ? this.replay.take(a.nodeId) : [];
     if (replay.length === 0) ack().catch(() => {});
@@ -387,7 +427,7 @@ export class RedisBus implements MessageBus {
         // queued behind it answers once it is: only then load the other nodes' routes, so a node
         // that rewrites its routes after our load is heard ('j'), not missed (Redis lost them all
         // when it restarted without persistence, so every node rewrites them).
-        await this.subscriber.ping();
+        await this.whenSubscribed();
         await this.members.register();
         await this.sync.publishOwnRoutes();
         await this.sync.loadAll();
@@ -395,6 +435,43 @@ export class RedisBus implements MessageBus {
       })().finally(() => (this.resyncing = null));
     }
     return this.resyncing;
+  }
+
+  /** Sends a probe on channel until it comes back to us (or the bus closes). */
+  private async probe(channel: string): Promise<void> {
+    const token = `${this.nodeId}\0${++this.probeSeq}`;
+    const heard = new Promise<boolean>((resolve) => this.probes.set(token, () => resolve(true)));
+    const frame = Buffer.concat([Buffer.of(TAG_PROBE), Buffer.from(token)]);
+    try {
+      while (!this.closed) {
+        await publish(this.redis, channel, frame).catch(() => 0);
+        const timer = new Promise<boolean>((resolve) => setTimeout(resolve, PROBE_RETRY_MS, false).unref());
+        if (await Promise.race([heard, timer])) return;
+      }
+    } finally {
+      this.probes.delete(token);
+    }
+  }
+
+  private async sweepLimbo(): Promise<void> {
+    if (!this.up || this.resyncing !== null) return;
+    try {
+      if ((await this.redis.llen(this.keys.limbo(this.nodeId))) > 0) await this.drainLimbo(this.nodeId);
+    } catch {
+      // Redis away: the reconnect drains it.
+    }
+  }
+
+  /** The sharded subscriptions were moved to other servers (cluster only). */
+  private onSubscriptionsMoved(): void {
+    if (this.closed || !this.up) return;
+    this.resync().then(
+      () => this.log.info({ nodeId: this.nodeId }, 'bus: subscriptions moved to a new shard master; routes rebuilt and limbo drained'),
+      (err: unknown) => {
+        this.log.warn({ err }, 'bus: resync after a shard change failed; retrying');
+        setTimeout(() => this.onSubscriptionsMoved(), RESYNC_RETRY_MS).unref();
+      },
+    );
   }
 
   private onConnectionLost(): void {

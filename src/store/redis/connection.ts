@@ -1,4 +1,5 @@
-// The one place ioredis clients are made, with settings right for a broker:
+// The one place ioredis clients are made (one Redis, a Redis Cluster, or the master a Sentinel
+// set names: target.ts), with settings right for a broker:
 // - enableOfflineQueue false on command connections: while Redis is away, commands fail at once
 //   instead of piling up, so the broker never acknowledges what it could not hand off.
 // - few retries per request and no auto-pipelining (see below), but the writes of one event-loop
@@ -9,6 +10,7 @@
 import type { Socket } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { redactUrl } from '../../config.js';
+import { describeTarget, type RedisTarget } from './target.js';
 
 /**
  * A command or subscriber connection to the store: one Redis (also when found through Sentinel)
@@ -40,26 +42,72 @@ export interface RedisClientOptions {
 
 const silent: RedisLogger = { warn() {}, info() {}, error() {} };
 
-export function createRedisClient(url: string, role: string, options: RedisClientOptions = {}): Redis {
+export function createRedisClient(target: RedisTarget | string, role: string, options: RedisClientOptions = {}): RedisConn {
+  if (typeof target === 'string') target = { kind: 'single', url: target };
   const log = options.logger ?? silent;
   const maxBackoff = options.maxBackoffMs ?? 2000;
   const subscriber = options.subscriber === true;
-  const client = new Redis(url, {
-    enableOfflineQueue: subscriber,
-    maxRetriesPerRequest: subscriber ? null : 1,
+  const retry = (times: number): number => Math.min(50 * 2 ** Math.min(times, 10), maxBackoff);
+  const common = {
     // Commands are written at once, in issue order. ioredis' auto-pipelining (one Pipeline object
     // per turn) measured 48% more cluster CPU per message for clean-session QoS 1 pairs at a fixed
     // rate and no gain for persistent ones, whose per-message writes it would batch: the bus
-    // batches its messages itself (one PUBLISH per node per turn).
+    // batches its messages itself (one PUBLISH per node per turn). (A Redis Cluster is the
+    // exception below: there a turn's commands go to several shards.)
     enableAutoPipelining: false,
-    // The first connect may also happen while Redis is down: wait for it rather than failing start.
-    lazyConnect: false,
     connectionName: `starling:${role}`,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxBackoff),
     // Never give up a connection because a command was in the air when it dropped.
     reconnectOnError: () => false,
-  });
-  if (!subscriber) corkEachTurn(client);
+  } as const;
+  let client: RedisConn;
+  if (target.kind === 'cluster') {
+    client = new Cluster(target.nodes, {
+      // The subscriber keeps its (re)subscriptions while a shard is away; commands fail at once.
+      enableOfflineQueue: subscriber,
+      // One pipeline per shard per turn: the commands of a turn leave in one write per shard.
+      enableAutoPipelining: !subscriber,
+      shardedSubscribers: subscriber,
+      clusterRetryStrategy: retry,
+      // A failover or a slot migration: retry the command a few times rather than fail it at once.
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      retryDelayOnTryAgain: 100,
+      slotsRefreshTimeout: 2000,
+      redisOptions: {
+        ...common,
+        enableAutoPipelining: false,
+        maxRetriesPerRequest: subscriber ? null : 1,
+        ...credentials(target),
+      },
+    });
+  } else if (target.kind === 'sentinel') {
+    client = new Redis({
+      ...common,
+      sentinels: target.sentinels,
+      name: target.masterName,
+      role: 'master',
+      ...credentials(target),
+      ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
+      ...(target.tls === true ? { enableTLSForSentinelMode: true } : {}),
+      // Told by the sentinels of a promotion even while the old master still answers.
+      failoverDetector: true,
+      sentinelRetryStrategy: retry,
+      enableOfflineQueue: subscriber,
+      maxRetriesPerRequest: subscriber ? null : 1,
+      retryStrategy: retry,
+    });
+  } else {
+    client = new Redis(target.url, {
+      ...common,
+      enableOfflineQueue: subscriber,
+      maxRetriesPerRequest: subscriber ? null : 1,
+      // The first connect may also happen while Redis is down: wait for it rather than failing start.
+      lazyConnect: false,
+      retryStrategy: retry,
+    });
+  }
+  if (!subscriber && !isCluster(client)) corkEachTurn(client);
+  const where = describeTarget(target);
   let outage = false;
   // Before the first connect the node is starting: it logs that it waits (cluster/worker.ts) and
   // gives up after --redis-timeout, so refused attempts are not an outage yet.
@@ -67,7 +115,7 @@ export function createRedisClient(url: string, role: string, options: RedisClien
   const down = (err?: Error): void => {
     if (outage || !everReady) return;
     outage = true;
-    log.warn({ role, url: redactUrl(url), err: err?.message }, 'redis unavailable');
+    log.warn({ role, redis: where, err: err?.message }, 'redis unavailable');
   };
   client.on('error', (err: Error) => down(err));
   // 'reconnecting' rather than 'close': a deliberate quit/disconnect closes without reconnecting.
@@ -76,9 +124,17 @@ export function createRedisClient(url: string, role: string, options: RedisClien
     everReady = true;
     if (!outage) return;
     outage = false;
-    log.info({ role, url: redactUrl(url) }, 'redis back');
+    log.info({ role, redis: where }, 'redis back');
   });
   return client;
+}
+
+function credentials(target: { username?: string; password?: string; tls?: boolean }): { username?: string; password?: string; tls?: object } {
+  return {
+    ...(target.username !== undefined ? { username: target.username } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+    ...(target.tls === true ? { tls: {} } : {}),
+  };
 }
 
 /**
@@ -122,7 +178,7 @@ export class RedisUnreachableError extends Error {
 }
 
 /** Waits until the client is ready (first connect); rejects with RedisUnreachableError after timeoutMs. */
-export function waitReady(client: Redis, timeoutMs = 10_000, url?: string): Promise<void> {
+export function waitReady(client: RedisConn, timeoutMs = 10_000, url?: string): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   let lastError: string | undefined;
   const onError = (err: Error): void => {
@@ -147,9 +203,9 @@ export function waitReady(client: Redis, timeoutMs = 10_000, url?: string): Prom
  * while the command was out) rather than because of the command: the caller should tell its
  * client to come back later, not log an internal error.
  */
-export function isConnectionFailure(client: Redis, err: unknown): boolean {
+export function isConnectionFailure(client: RedisConn, err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError') return true;
-  if (/Stream isn't writeable|Connection is closed/.test(err.message)) return true;
+  if (/Stream isn't writeable|Connection is closed|CLUSTERDOWN|TRYAGAIN|Failed to refresh slots cache|None of the nodes/.test(err.message)) return true;
   return client.status !== 'ready' && err.name !== 'ReplyError';
 }

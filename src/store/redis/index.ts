@@ -1,18 +1,19 @@
 // The cluster backend: sessions, retained messages, ownership, node membership and the message
-// bus, all over one Redis. One command connection per process is shared by the stores, membership
+// bus, all over one Redis, a Redis Cluster, or the master of a Sentinel set (target.ts). One command connection per process is shared by the stores, membership
 // and the bus (commands go out in issue order); the bus has a second connection in subscriber mode.
 // This is the one wiring of these parts: workers and tests alike build them here.
-import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Backend } from '../types.js';
 import { BusUnavailableError, RedisBus } from './bus.js';
 import type { BusFlowOptions } from './bus-flow.js';
 import { messageCodec } from './codec.js';
-import { createRedisClient, isConnectionFailure, waitReady } from './connection.js';
+import { createRedisClient, isCluster, isConnectionFailure, waitReady, type RedisConn } from './connection.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { NodeMembership } from './membership.js';
 import { RedisOwnership } from './ownership.js';
 import { checkPubsubLimit } from './pubsub-limit.js';
+import { ReplicaWait } from './replica-wait.js';
+import { describeTarget, type RedisTarget } from './target.js';
 import { RedisRetainedStore } from './retained-store.js';
 import { RedisSessionStore } from './session-store.js';
 
@@ -20,7 +21,10 @@ export { NodeMembership, RedisBus, RedisOwnership, RedisRetainedStore, RedisSess
 export { RedisUnreachableError } from './connection.js';
 
 export interface RedisBackendOptions {
-  url: string;
+  /** Where the store is: one Redis (a URL), a Redis Cluster, or a master found through Sentinel. */
+  target: RedisTarget | string;
+  /** --redis-wait-replicas: acknowledgements wait until the writes behind them are on this many replicas (0: not). */
+  waitReplicas?: { replicas: number; timeoutMs: number };
   /** Key and channel prefix; clusters (or tests) sharing one Redis use different ones. */
   prefix?: string;
   nodeId: string;
@@ -49,18 +53,22 @@ export interface RedisBackend extends Backend {
   membership: NodeMembership;
   keys: RedisKeys;
   /** The shared command connection (diagnostics, tests). */
-  redis: Redis;
+  redis: RedisConn;
 }
 
 export async function createRedisBackend(options: RedisBackendOptions): Promise<RedisBackend> {
   const logger = options.logger ?? pino({ level: 'silent' });
   const keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
-  const redis = createRedisClient(options.url, `${options.nodeId}:commands`, { logger });
-  const subscriber = createRedisClient(options.url, `${options.nodeId}:subscriber`, { logger, subscriber: true });
+  const target = options.target;
+  const redis = createRedisClient(target, `${options.nodeId}:commands`, { logger });
+  const subscriber = createRedisClient(target, `${options.nodeId}:subscriber`, { logger, subscriber: true });
+  const where = typeof target === 'string' ? target : describeTarget(target);
   try {
-    await Promise.all([waitReady(redis, options.connectTimeoutMs, options.url), waitReady(subscriber, options.connectTimeoutMs, options.url)]);
-    const sessions = new RedisSessionStore(redis, keys, options.nodeId);
-    const retained = new RedisRetainedStore(redis, keys);
+    await Promise.all([waitReady(redis, options.connectTimeoutMs, where), waitReady(subscriber, options.connectTimeoutMs, where)]);
+    const wait = options.waitReplicas;
+    const replicas = wait !== undefined && wait.replicas > 0 ? new ReplicaWait(redis, wait.replicas, wait.timeoutMs) : null;
+    const sessions = new RedisSessionStore(redis, keys, options.nodeId, replicas);
+    const retained = new RedisRetainedStore(redis, keys, replicas);
     const ownership = new RedisOwnership(redis, keys, options.nodeId);
     const membership = new NodeMembership(redis, keys, options.nodeId, {
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
@@ -82,7 +90,9 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     // TAKEOVER frames sent while our subscriber was away are lost. When it is back: once the PING
     // behind its re-SUBSCRIBE answers, every later claim's frame reaches us, so re-reading the
     // owner records then misses nothing.
-    subscriber.on('ready', () => setImmediate(() => void subscriber.ping().then(() => ownership.recheck()).catch(() => {})));
+    // (On a Redis Cluster the sharded subscriptions come back on their own connections: 'subscribersReady'.)
+    const recheck = (): void => void setImmediate(() => void bus.whenSubscribed().then(() => ownership.recheck()).catch(() => {}));
+    subscriber.on(isCluster(subscriber) ? 'subscribersReady' : 'ready', recheck);
     // The bus registers the node as it starts (between its SUBSCRIBE and its route load); the heartbeat follows.
     await bus.start();
     membership.start();

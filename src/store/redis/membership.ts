@@ -11,7 +11,8 @@
 // reconnect; it sees membership only through the narrow NodeRegistry interface below. Leaving
 // marks the entry expired at once, so a live node recovers this one as it would a dead one,
 // only sooner.
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisConn } from './connection.js';
 
 export interface MembershipKeys {
   /** Sorted set: node id -> heartbeat expiry (Redis time, ms). */
@@ -56,7 +57,7 @@ export class NodeMembership implements NodeRegistry {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConn,
     private readonly keys: MembershipKeys,
     readonly nodeId: string,
     options: NodeMembershipOptions = {},

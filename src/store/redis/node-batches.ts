@@ -10,7 +10,8 @@
 // Every frame's entry bytes also count as waiting on Redis (RedisBacklog) from the moment they are
 // added until Redis has answered the PUBLISH (and the RPUSH into limbo, if any): past the cap the
 // publishers concerned are paused, so a stopped Redis cannot make this process buffer without bound.
-import type { Redis } from 'ioredis';
+import type { RedisConn } from './connection.js';
+import { publish } from './pubsub.js';
 import type { BusFlow } from './bus-flow.js';
 import type { RedisBacklog } from './redis-backlog.js';
 import { encodeMessagesFrame, entryBytes, type MarkedEntry } from './node-frames.js';
@@ -32,7 +33,7 @@ export class NodeBatches {
 
   constructor(
     private readonly nodeId: string,
-    private readonly redis: Redis,
+    private readonly redis: RedisConn,
     private readonly keys: BusKeys,
     private readonly flow: BusFlow,
     private readonly replay: ReplayBuffer,
@@ -68,9 +69,7 @@ export class NodeBatches {
     const now = Date.now();
     for (const [node, batch] of pending) {
       const frame = encodeMessagesFrame(batch.parts, this.nodeId, batch.entries, { sentAt: now });
-      this.redis
-        .publish(this.keys.nodeChannel(node), frame)
-        .then(
+      publish(this.redis, this.keys.nodeChannel(node), frame).then(
           (receivers) => {
             if (receivers > 0) return this.replay.record(node, frame, now);
             this.flow.unsent(node, batch.entries);

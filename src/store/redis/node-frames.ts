@@ -45,6 +45,8 @@ export const TAG_QUEUED = 0x04;
 export const TAG_MESSAGES_FROM = 0x05;
 export const TAG_FLOW_ACK = 0x06;
 export const TAG_MESSAGES_SEQ = 0x07;
+/** A node's own probe, sent to check that its (sharded) subscription is in effect: `token`. */
+export const TAG_PROBE = 0x08;
 
 const MARKED = 0x8000_0000;
 

@@ -6,16 +6,18 @@
 //              (a newer connection elsewhere writes its own will, with its own node).
 // - adoptClient: moves ownership of a client id from the dead node to us only if the dead node
 //              still holds it, with a fresh fencing epoch (a client that already reconnected
-//              elsewhere is left alone).
+//              elsewhere is left alone); the per-node client sets follow, as in a claim.
 // - clientsAndMoved: the clients the dead node held, and those claimed away from it after it died
 //              (its moved set), read together so that a claim in between is in one or the other.
 // - markDone / state: {p}recovery:{node} becomes "done" when the dead node's limbo is delivered;
 //              a node resuming one of its former clients waits for that (cluster/recovery.ts).
 // - isGone:    neither of the node's Redis connections is open (CLIENT LIST by connection name).
-import type { Redis } from 'ioredis';
 import type { Message } from '../types.js';
 import { decodeMessage } from './codec.js';
+import { isCluster, type RedisConn } from './connection.js';
 import type { RedisKeys } from './keys.js';
+import { listeners } from './pubsub.js';
+import { storeScripts, type StoreScripts } from './scripts.js';
 
 // KEYS: will hash. ARGV: dead node. Returns {msg, delay} and deletes the will, or nil.
 const TAKE_WILL = `
@@ -23,16 +25,6 @@ local w = redis.call('HMGET', KEYS[1], 'msg', 'delay', 'node')
 if not w[1] or w[3] ~= ARGV[1] then return nil end
 redis.call('DEL', KEYS[1])
 return { w[1], w[2] or '0' }`;
-
-// KEYS: owner hash, epoch counter, dead node's client set, our client set.
-// ARGV: dead node, our node, connection id, client id.
-const ADOPT_CLIENT = `
-if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return nil end
-local epoch = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[1], 'node', ARGV[2], 'conn', ARGV[3], 'epoch', epoch)
-redis.call('SREM', KEYS[3], ARGV[4])
-redis.call('SADD', KEYS[4], ARGV[4])
-return epoch`;
 
 const DONE = 'done';
 
@@ -46,11 +38,14 @@ interface RecoveryCommands {
 }
 
 export class NodeRecoveryStore {
+  private readonly scripts: StoreScripts;
+
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConn,
     private readonly keys: RedisKeys,
     private readonly nodeId: string,
   ) {
+    this.scripts = storeScripts(redis);
     // defineCommand: EVALSHA with a Buffer-returning variant (the will is binary).
     if (!('starlingTakeWill' in redis)) redis.defineCommand('starlingTakeWill', { numberOfKeys: 1, lua: TAKE_WILL });
   }
@@ -66,8 +61,8 @@ export class NodeRecoveryStore {
    * less than graceMs ago (a host that vanished without closing its sockets is let go then).
    */
   async seemsAlive(nodeId: string, graceMs: number): Promise<boolean> {
-    const [numsub, expiry] = await Promise.all([this.redis.pubsub('NUMSUB', this.keys.nodeChannel(nodeId)) as Promise<[string, number]>, this.redis.zscore(this.keys.nodes, nodeId)]);
-    const listening = Number(numsub[1]) > 0;
+    const [count, expiry] = await Promise.all([listeners(this.redis, this.keys.nodeChannel(nodeId)), this.redis.zscore(this.keys.nodes, nodeId)]);
+    const listening = count > 0;
     const expiredFor = expiry === null ? Infinity : Date.now() - Number(expiry);
     return listening && expiredFor < graceMs;
   }
@@ -100,9 +95,11 @@ export class NodeRecoveryStore {
    */
   async isGone(nodeId: string): Promise<boolean> {
     try {
-      const list = (await this.redis.client('LIST')) as string;
+      // On a cluster a node's connections are spread over every server: ask each master.
+      const servers = isCluster(this.redis) ? this.redis.nodes('master') : [this.redis];
+      const lists = (await Promise.all(servers.map((server) => server.client('LIST')))) as string[];
       const names = [`name=starling:${nodeId}:commands `, `name=starling:${nodeId}:subscriber `];
-      return !list.split('\n').some((line) => names.some((name) => line.includes(name)));
+      return !lists.some((list) => list.split('\n').some((line) => names.some((name) => line.includes(name))));
     } catch {
       const expiry = await this.redis.zscore(this.keys.nodes, nodeId);
       return expiry === null || Number(expiry) < Date.now();
@@ -118,8 +115,13 @@ export class NodeRecoveryStore {
   /** The new epoch, or null when deadNode no longer holds clientId. */
   async adoptClient(clientId: string, deadNode: string, connectionId: string): Promise<number | null> {
     const k = this.keys;
-    const epoch = await this.redis.eval(ADOPT_CLIENT, 4, k.owner(clientId), k.epoch, k.nodeClients(deadNode), k.nodeClients(this.nodeId), deadNode, this.nodeId, connectionId, clientId);
-    return epoch === null ? null : Number(epoch);
+    // Into our set first (as a claim: ownership.ts), then the record, then out of the dead node's set.
+    await this.redis.sadd(k.nodeClients(this.nodeId), clientId);
+    const epoch = await this.scripts.ownerAdopt(k.owner(clientId), deadNode, this.nodeId, connectionId);
+    // Not adopted: the entry stays (the id may be ours by a claim meanwhile; a stale one is skipped by the owner check).
+    if (epoch === null) return null;
+    await this.redis.srem(k.nodeClients(deadNode), clientId);
+    return Number(epoch);
   }
 
   /** Drops what is left of the dead node once recovered. */

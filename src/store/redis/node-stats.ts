@@ -1,7 +1,7 @@
 // Cluster-wide $SYS figures: each node writes its counters to {p}stats:{nodeId} now and then;
 // the sum over live nodes is what $SYS publishes (counters of a node that died are dropped by
 // recovery, so a dead node stops counting).
-import type { Redis } from 'ioredis';
+import type { RedisConn } from './connection.js';
 import type { RedisKeys } from './keys.js';
 import type { NodeRegistry } from './membership.js';
 
@@ -9,7 +9,7 @@ export type Counters = Record<string, number>;
 
 export class NodeStats {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConn,
     private readonly keys: RedisKeys,
     private readonly nodeId: string,
     private readonly members: Pick<NodeRegistry, 'liveNodes'>,

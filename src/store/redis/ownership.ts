@@ -1,8 +1,11 @@
 // SessionOwnership over Redis, fenced by epochs rather than a best-effort broadcast.
 //
-// {p}owner:{cid} holds {node, conn, epoch}. A claim is one Lua script: take the next epoch from
-// the shared counter, read the previous holder, write ourselves, and move the id from the old
-// node's client set to ours ({p}nodeclients:{node}, read by dead-node recovery). Then the
+// The owner record (keys.ts) holds {node, conn, epoch}. A claim is one Lua script on it: take the
+// next epoch (Redis' clock, growing per id), read the previous holder, write ourselves. The
+// per-node client sets read by dead-node recovery live in the control slot, apart from the
+// client's: the id is added to ours BEFORE the claim (a node that dies between the two has it in
+// its set, and recovery, which checks the owner record, does the right thing), and taken out of
+// the previous node's set after it (a stale entry there is skipped by the same check). Then the
 // previous holder is told to close: on this node, the handlers run before claim() resolves
 // (as with the memory store); on another node, a TAKEOVER frame is PUBLISHed on that node's
 // channel before claim() resolves, and the bus there calls handleRemoteTakeover. A release
@@ -22,10 +25,11 @@
 // node remembers the ids it holds, and whenever its command connection comes back after an
 // outage it re-reads their owner records (one pipelined HMGET each) and runs the takeover
 // handlers for every id that a newer claim took in the meantime.
-import type { Redis } from 'ioredis';
 import type { SessionOwnership } from '../types.js';
+import { isCluster, type RedisConn } from './connection.js';
 import type { RedisKeys } from './keys.js';
 import { encodeQueued, encodeTakeover } from './node-frames.js';
+import { listeners, publish } from './pubsub.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 import { WriteTracker } from './write-tracker.js';
 
@@ -43,8 +47,6 @@ export class RedisOwnership implements SessionOwnership {
   private readonly handlers: TakeoverHandler[] = [];
   private readonly scripts: StoreScripts;
   private readonly writes: WriteTracker;
-  private readonly nodeClientsPrefix: string;
-  private readonly movedPrefix: string;
   /** Ids this node claimed from another node, until settle(): clientId -> that node, and whether it heard the TAKEOVER. */
   private readonly takenFrom = new Map<string, { node: string; heard: boolean }>();
   private orphanHandler: OrphanHandler | null = null;
@@ -54,39 +56,40 @@ export class RedisOwnership implements SessionOwnership {
   private readonly held = new Map<string, { connectionId: string; epoch: number }>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConn,
     private readonly keys: RedisKeys,
     private readonly nodeId: string,
   ) {
     this.scripts = storeScripts(redis);
-    this.writes = new WriteTracker(redis);
-    this.nodeClientsPrefix = keys.nodeClients('');
-    this.movedPrefix = keys.moved('');
+    // A release is two steps (the owner record, then our client set): tracked as one.
+    this.writes = new WriteTracker(redis, false);
     redis.on('ready', () => void this.recheck().catch(() => {}));
   }
 
   async claim(clientId: string, connectionId: string, clean = false): Promise<number> {
     const k = this.keys;
-    const [epochText, prevNode, prevConn, prevEpochText] = await this.scripts.ownerClaim(
-      k.owner(clientId),
-      k.epoch,
-      k.nodeClients(this.nodeId),
-      this.nodeId,
-      connectionId,
-      clientId,
-      this.nodeClientsPrefix,
-      this.movedPrefix,
-    );
+    // Into our set first. On one connection the two leave together and run in order; on a
+    // cluster they go to different shards, so the claim waits for the set's reply.
+    const listed = this.redis.sadd(k.nodeClients(this.nodeId), clientId);
+    if (isCluster(this.redis)) await listed;
+    else listed.catch(() => {}); // the claim behind it fails too, and says so
+    const [epochText, prevNode, prevConn, prevEpochText] = await this.scripts.ownerClaim(k.owner(clientId), this.nodeId, connectionId);
     const epoch = Number(epochText);
     this.held.set(clientId, { connectionId, epoch });
     if (prevNode === '' || prevNode === undefined || prevConn === undefined) return epoch;
     const prevEpoch = Number(prevEpochText);
+    if (prevNode !== this.nodeId) {
+      // Out of its set and into its moved set until it handles the TAKEOVER: one MULTI (both in
+      // the control slot), so recovery finds the id in one or the other; done before the TAKEOVER
+      // goes out, so a recovery the unheard TAKEOVER leads to finds it there.
+      await this.redis.multi().srem(k.nodeClients(prevNode), clientId).sadd(k.moved(prevNode), clientId).exec();
+    }
     if (prevNode === this.nodeId) {
       if (prevConn !== connectionId) this.handleRemoteTakeover(clientId, prevConn, prevEpoch, false, clean);
     } else {
       // Nobody listening means that node is gone (or its subscriber is between reconnects: its
       // recheck then finds the newer epoch), and its connection with it.
-      const heard = await this.redis.publish(k.nodeChannel(prevNode), encodeTakeover(clientId, prevConn, prevEpoch, clean));
+      const heard = await publish(this.redis, k.nodeChannel(prevNode), encodeTakeover(clientId, prevConn, prevEpoch, clean));
       this.takenFrom.set(clientId, { node: prevNode, heard: heard > 0 });
     }
     return epoch;
@@ -106,8 +109,7 @@ export class RedisOwnership implements SessionOwnership {
     if (from.heard) {
       // Redis counts a process killed a moment ago as a subscriber until it sees its socket close
       // (our route announcement then waited for its ack): look again, now that time has passed.
-      const [, listeners] = (await this.redis.pubsub('NUMSUB', this.keys.nodeChannel(from.node))) as [string, number];
-      if (Number(listeners) > 0) return;
+      if ((await listeners(this.redis, this.keys.nodeChannel(from.node))) > 0) return;
     }
     await this.orphanHandler(from.node);
   }
@@ -122,7 +124,9 @@ export class RedisOwnership implements SessionOwnership {
       this.held.delete(clientId);
       this.takenFrom.delete(clientId);
     }
-    this.writes.track(this.scripts.ownerRelease(this.keys.owner(clientId), this.expiringKeys(clientId), epoch, clientId, this.nodeClientsPrefix));
+    const k = this.keys;
+    // Out of our client set only once the record is freed: a node dying in between still lists the id, and its recovery finds it free.
+    this.writes.track(this.scripts.ownerRelease(k.owner(clientId), this.expiringKeys(clientId), epoch).then((freed) => (freed === 1 ? this.redis.srem(k.nodeClients(this.nodeId), clientId) : 0)));
   }
 
   onTakeover(handler: TakeoverHandler): void {
@@ -154,7 +158,7 @@ export class RedisOwnership implements SessionOwnership {
         // Nobody holds it (offline, not parked anywhere): its next resume takes the queue.
         this.redis
           .hget(this.keys.owner(id), 'node')
-          .then((node) => (node === null ? 0 : this.redis.publish(this.keys.nodeChannel(node), encodeQueued(id))))
+          .then((node) => (node === null ? 0 : publish(this.redis, this.keys.nodeChannel(node), encodeQueued(id))))
           .catch(() => {}); // Redis away: the messages wait in the queue for the client's next take
       }
     });

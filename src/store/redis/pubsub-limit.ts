@@ -11,7 +11,7 @@
 // line at start says whether the limit fits, and the value to set when it does not. With
 // --redis-set-pubsub-limit it is set (CONFIG SET, raised only). CONFIG may be refused (a
 // restricted user, a renamed command, managed Redis): then one info line says it was not checked.
-import type { Redis } from 'ioredis';
+import type { RedisConn } from './connection.js';
 import type { RedisLogger } from './connection.js';
 
 export interface PubsubLimit {
@@ -57,7 +57,7 @@ export function formatPubsubLimit(l: PubsubLimit): string {
 }
 
 /** Reads the pubsub limit and logs one line about it; raises it when `set` (CONFIG SET). */
-export async function checkPubsubLimit(redis: Redis, log: RedisLogger, needs: PubsubNeeds, set: boolean): Promise<void> {
+export async function checkPubsubLimit(redis: RedisConn, log: RedisLogger, needs: PubsubNeeds, set: boolean): Promise<void> {
   const assumed = `assuming ${needs.nodes} nodes (--workers; more hosts on this Redis need more), --bus-window ${needs.windowBytes}, --redis-pending-bytes ${needs.pendingBytes}`;
   let current: PubsubLimit | null;
   try {

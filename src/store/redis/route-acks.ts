@@ -3,10 +3,10 @@
 // learns from that reply how many nodes heard it, and waits for that many acks or a timeout.
 // A node that does not ack in time is logged and not waited for (if it is dead, its heartbeat
 // expires and recovery takes over; if it is merely slow, its clients are still connected).
-import type { Redis } from 'ioredis';
+import type { RedisConn } from './connection.js';
 import type { Logger } from 'pino';
 
-type Multi = ReturnType<Redis['multi']>;
+type Multi = ReturnType<RedisConn['multi']>;
 interface Wait {
   acked: Set<string>;
   expected: number;
@@ -61,7 +61,7 @@ export class Announcements {
   private readonly acks: AckTracker;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConn,
     private readonly timeoutMs: number,
     private readonly log: Logger,
     /** Live nodes other than this one (to name the silent ones). */

@@ -7,7 +7,8 @@
 // it (or both; applying twice is harmless). Announcements that arrive while a hash is being
 // loaded are logged and replayed after the load, so a reply racing on the other connection
 // cannot undo a newer add or remove.
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisConn } from './connection.js';
+import { publishIn } from './pubsub.js';
 import type { NodeRegistry } from './membership.js';
 import { encodeRouteAnnouncement, type RouteAnnouncement } from './node-frames.js';
 import { RouteTable } from './routes.js';
@@ -31,7 +32,7 @@ export class RouteSync {
   private loadLog: RouteAnnouncement[] = [];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConn,
     private readonly keys: BusKeys,
     private readonly nodeId: string,
     private readonly members: Pick<NodeRegistry, 'liveNodes'>,
@@ -42,7 +43,7 @@ export class RouteSync {
     const hash = this.keys.routesHash(this.nodeId);
     const multi = this.redis.multi().del(hash);
     if (this.ownRoutes.size > 0) multi.hset(hash, Object.fromEntries([...this.ownRoutes.keys()].map((f) => [f, '1'])));
-    multi.publish(this.keys.routesChannel, encodeRouteAnnouncement({ kind: 'rejoin', nodeId: this.nodeId }));
+    publishIn(multi, isCluster(this.redis), this.keys.routesChannel, encodeRouteAnnouncement({ kind: 'rejoin', nodeId: this.nodeId }));
     await multi.exec();
   }
 

@@ -2,9 +2,9 @@
 // Registered with defineCommand, so ioredis sends EVALSHA (EVAL after a NOSCRIPT) and the calls
 // go out on the connection in issue order, like any other command.
 //
-// Some scripts build key names from a prefix passed in ARGV (the trie nodes of a topic, the
-// previous owner's node set): fine on a single Redis or a replica set, not on Redis Cluster.
-import type { Redis } from 'ioredis';
+// Every key a script touches is passed in KEYS and all of them share one hash tag (keys.ts), so
+// the scripts run unchanged on one Redis and on a Redis Cluster.
+import type { RedisConn } from './connection.js';
 
 // KEYS: session hash, then the session's other keys. ARGV: expiry, savedAt. Writes the metadata
 // (the client is back: no offlineAt) and removes any TTL a release left (the session is in use again).
@@ -104,79 +104,43 @@ for i = 1, #ids do
 end
 return out`;
 
-// Splits a topic into its levels ('' levels included).
-const SPLIT_LEVELS = `
-local function levels(topic)
-  local out, start = {}, 1
-  while true do
-    local at = string.find(topic, '/', start, true)
-    if not at then out[#out + 1] = string.sub(topic, start) return out end
-    out[#out + 1] = string.sub(topic, start, at - 1)
-    start = at + 1
-  end
+// The next fencing epoch of a client id: Redis' clock in microseconds, or one more than the
+// epoch the id holds now if that is not below it. So a client's epochs strictly grow while its
+// owner record exists, and a claim after a release (record deleted) still gets a later one than
+// any before it unless the clock went back; no counter shared by all ids (one slot per client).
+const NEXT_EPOCH = `
+local function nextEpoch(current)
+  local t = redis.call('TIME')
+  local epoch = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  if current and tonumber(current) >= epoch then epoch = tonumber(current) + 1 end
+  return string.format('%.0f', epoch)
 end`;
 
-// KEYS: retained hash. ARGV: trie key prefix, topic, [message]. With a message: store it and,
-// for a new topic, add its levels to the trie (path keys are '' for the root, '/a', '/a/b'...;
-// each set holds child level names and '\\0' where a retained topic ends). Without: remove it
-// and prune trie nodes left empty, bottom up.
-const RETAIN_SET = SPLIT_LEVELS + `
-local topic = ARGV[2]
-local lv = levels(topic)
-if ARGV[3] then
-  if redis.call('HSET', KEYS[1], topic, ARGV[3]) == 1 then
-    local path = ''
-    for i = 1, #lv do
-      redis.call('SADD', ARGV[1] .. path, lv[i])
-      path = path .. '/' .. lv[i]
-    end
-    redis.call('SADD', ARGV[1] .. path, '\\0')
-  end
-  return 1
-end
-if redis.call('HDEL', KEYS[1], topic) == 0 then return 0 end
-local paths = { '' }
-for i = 1, #lv do paths[i + 1] = paths[i] .. '/' .. lv[i] end
-redis.call('SREM', ARGV[1] .. paths[#lv + 1], '\\0')
-for i = #lv, 1, -1 do
-  if redis.call('SCARD', ARGV[1] .. paths[i + 1]) > 0 then break end
-  redis.call('SREM', ARGV[1] .. paths[i], lv[i])
-end
-return 1`;
-
-// KEYS: owner hash, epoch counter, this node's client set. ARGV: node, conn, clientId, node-set
-// key prefix, moved-set key prefix. Takes the id with a new fencing epoch; returns {epoch,
-// prevNode, prevConn, prevEpoch} ('' when nobody held it). An id taken from another node goes
-// into that node's moved set until it handles the TAKEOVER: if it is dead, its recovery finds
-// the id there and forwards what its limbo holds for it.
-const OWNER_CLAIM = `
-local epoch = redis.call('INCR', KEYS[2])
+// KEYS: owner hash. ARGV: node, conn. Takes the id with a new fencing epoch; returns {epoch,
+// prevNode, prevConn, prevEpoch} ('' when nobody held it). The per-node client sets are the
+// caller's (ownership.ts): they live in the control slot.
+const OWNER_CLAIM = NEXT_EPOCH + `
 local prev = redis.call('HMGET', KEYS[1], 'node', 'conn', 'epoch')
+local epoch = nextEpoch(prev[3])
 redis.call('HSET', KEYS[1], 'node', ARGV[1], 'conn', ARGV[2], 'epoch', epoch)
-if prev[1] and prev[1] ~= ARGV[1] then
-  redis.call('SREM', ARGV[4] .. prev[1], ARGV[3])
-  redis.call('SADD', ARGV[5] .. prev[1], ARGV[3])
-end
-redis.call('SADD', KEYS[3], ARGV[3])
-return { tostring(epoch), prev[1] or '', prev[2] or '', prev[3] or '' }`;
+return { epoch, prev[1] or '', prev[2] or '', prev[3] or '' }`;
 
-// ARGV: trie key prefix, then paths. The members of each path's set, as one array per path:
-// a whole frontier of the retained trie in one command instead of one SMEMBERS per node.
-const TRIE_MEMBERS = `
-local out = {}
-for i = 2, #ARGV do out[i - 1] = redis.call('SMEMBERS', ARGV[1] .. ARGV[i]) end
-return out`;
+// KEYS: owner hash. ARGV: dead node, our node, connection id. Moves the id to us with a new
+// epoch only if the dead node still holds it; nil otherwise.
+const OWNER_ADOPT = NEXT_EPOCH + `
+local prev = redis.call('HMGET', KEYS[1], 'node', 'epoch')
+if prev[1] ~= ARGV[1] then return nil end
+local epoch = nextEpoch(prev[2])
+redis.call('HSET', KEYS[1], 'node', ARGV[2], 'conn', ARGV[3], 'epoch', epoch)
+return epoch`;
 
-// KEYS: owner hash, then the session's keys to expire. ARGV: epoch, clientId, node-set key
-// prefix. Frees the id only if the holder's epoch is still ours (a newer claim is never undone
-// by a stale release). Then, as a safety net should the core never get to delete it (its node
+// KEYS: owner hash, then the session's keys to expire. ARGV: epoch. Frees the id only if the
+// holder's epoch is still ours (a newer claim is never undone by a stale release): 1, else 0. Then, as a safety net should the core never get to delete it (its node
 // died), the session's keys expire after its expiry interval (not 0: the core deletes those at
 // once; not 0xFFFFFFFF: never expires).
 const OWNER_RELEASE = `
-local owner = redis.call('HMGET', KEYS[1], 'node', 'epoch')
-if owner[2] ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('SREM', ARGV[3] .. owner[1], ARGV[2])
 local expiry = tonumber(redis.call('HGET', KEYS[2], 'expiry'))
 if expiry and expiry > 0 and expiry < 4294967295 then
   for i = 2, #KEYS do redis.call('EXPIRE', KEYS[i], expiry) end
@@ -196,11 +160,11 @@ export interface StoreScripts {
   putInflight(inflight: string, order: string, messageId: number, record: Buffer, taken?: string, seq?: number): Promise<number>;
   deleteInflight(inflight: string, order: string, messageId: number): Promise<number>;
   loadInflight(inflight: string, order: string): Promise<Buffer[]>;
-  retainSet(retained: string, triePrefix: string, topic: string, message: Buffer | null): Promise<number>;
-  trieMembers(triePrefix: string, paths: readonly string[]): Promise<string[][]>;
-  ownerClaim(owner: string, epochCounter: string, nodeClients: string, node: string, conn: string, clientId: string, nodeClientsPrefix: string, movedPrefix: string): Promise<string[]>;
+  ownerClaim(owner: string, node: string, conn: string): Promise<string[]>;
+  /** The new epoch (as text), or null when deadNode no longer holds the id. */
+  ownerAdopt(owner: string, deadNode: string, node: string, conn: string): Promise<string | null>;
   /** sessionKeys: the session hash first (it holds the expiry), then the keys that expire with it. */
-  ownerRelease(owner: string, sessionKeys: readonly string[], epoch: number, clientId: string, nodeClientsPrefix: string): Promise<number>;
+  ownerRelease(owner: string, sessionKeys: readonly string[], epoch: number): Promise<number>;
 }
 
 const definitions = {
@@ -211,15 +175,14 @@ const definitions = {
   stPutInflight: [2, PUT_INFLIGHT],
   stDeleteInflight: [2, DELETE_INFLIGHT],
   stLoadInflight: [2, LOAD_INFLIGHT],
-  stRetainSet: [1, RETAIN_SET],
-  stTrieMembers: [0, TRIE_MEMBERS],
-  stOwnerClaim: [3, OWNER_CLAIM],
+  stOwnerClaim: [1, OWNER_CLAIM],
+  stOwnerAdopt: [1, OWNER_ADOPT],
 } as const;
 
-const registered = new WeakMap<Redis, StoreScripts>();
+const registered = new WeakMap<RedisConn, StoreScripts>();
 
 /** The scripts on this connection (registered once per connection). */
-export function storeScripts(redis: Redis): StoreScripts {
+export function storeScripts(redis: RedisConn): StoreScripts {
   const known = registered.get(redis);
   if (known !== undefined) return known;
   for (const [name, [numberOfKeys, lua]] of Object.entries(definitions)) redis.defineCommand(name, { numberOfKeys, lua });
@@ -240,13 +203,9 @@ export function storeScripts(redis: Redis): StoreScripts {
       (taken === undefined ? call.stPutInflight!(inflight, order, messageId, record) : call.stPutInflight!(inflight, order, messageId, record, taken, seq!)) as Promise<number>,
     deleteInflight: (inflight, order, messageId) => call.stDeleteInflight!(inflight, order, messageId) as Promise<number>,
     loadInflight: (inflight, order) => call.stLoadInflightBuffer!(inflight, order) as Promise<Buffer[]>,
-    retainSet: (retained, triePrefix, topic, message) =>
-      (message === null ? call.stRetainSet!(retained, triePrefix, topic) : call.stRetainSet!(retained, triePrefix, topic, message)) as Promise<number>,
-    trieMembers: (triePrefix, paths) => call.stTrieMembers!(triePrefix, ...paths) as Promise<string[][]>,
-    ownerClaim: (owner, epochCounter, nodeClients, node, conn, clientId, prefix, movedPrefix) =>
-      call.stOwnerClaim!(owner, epochCounter, nodeClients, node, conn, clientId, prefix, movedPrefix) as Promise<string[]>,
-    ownerRelease: (owner, sessionKeys, epoch, clientId, prefix) =>
-      call.stOwnerRelease!(1 + sessionKeys.length, owner, ...sessionKeys, epoch, clientId, prefix) as Promise<number>,
+    ownerClaim: (owner, node, conn) => call.stOwnerClaim!(owner, node, conn) as Promise<string[]>,
+    ownerAdopt: (owner, deadNode, node, conn) => call.stOwnerAdopt!(owner, deadNode, node, conn) as Promise<string | null>,
+    ownerRelease: (owner, sessionKeys, epoch) => call.stOwnerRelease!(1 + sessionKeys.length, owner, ...sessionKeys, epoch) as Promise<number>,
   };
   registered.set(redis, scripts);
   return scripts;

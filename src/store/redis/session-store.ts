@@ -6,10 +6,11 @@
 // a Redis TTL of the session's expiry interval on its keys, and save() (a connection took the
 // session again) removes it with PERSIST. An expired session is simply gone: load() sees no
 // {p}session:{cid} and returns null.
-import type { Redis } from 'ioredis';
+import type { RedisConn } from './connection.js';
 import { type InflightRecord, type Message, type QueueLimits, type ReplayOrigin, type SessionRecord, type SessionStore, type SubscriptionOptions } from '../types.js';
 import { decodeInflight, decodeMessage, decodeSubscriptionOptions, encodeInflight, encodeMessage, encodeSubscriptionOptions } from './codec.js';
 import type { RedisKeys } from './keys.js';
+import type { ReplicaWait } from './replica-wait.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 import { WriteTracker } from './write-tracker.js';
 
@@ -28,12 +29,13 @@ export class RedisSessionStore implements SessionStore {
   private readonly writes: WriteTracker;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConn,
     private readonly keys: RedisKeys,
     private readonly nodeId: string,
+    replicas: ReplicaWait | null = null,
   ) {
     this.scripts = storeScripts(redis);
-    this.writes = new WriteTracker(redis);
+    this.writes = new WriteTracker(redis, undefined, replicas);
   }
 
   async load(clientId: string): Promise<SessionRecord | null> {

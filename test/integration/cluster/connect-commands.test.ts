@@ -48,7 +48,7 @@ it('a clean session that stores nothing: claim, one DEL, release; no PING, no se
 });
 
 it('a clean session with a will stores it, and its end deletes it', async () => {
-  const key = `${cluster.prefix}will:cc-will`;
+  const key = `${cluster.prefix}{s:cc-will}:will`;
   const delta = await commandsOf('cc-will', async () => {
     const client = await connectClient(cluster.url, { clientId: 'cc-will', clean: true, will: { topic: 'cc/will', payload: Buffer.from('x'), qos: 0, retain: false } });
     // Stored while the client is connected, by its node (the HSET count cannot show it: the

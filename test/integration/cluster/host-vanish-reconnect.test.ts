@@ -62,5 +62,5 @@ it('a host vanishes; its persistent subscriber reconnects to the other host with
   await waitFor(() => acked.every((id) => seen.has(id)), 'every acknowledged message', 10_000).catch(() => {
     throw new Error(`missed ${acked.filter((id) => !seen.has(id)).length} of ${acked.length}: ${acked.filter((id) => !seen.has(id)).slice(0, 40).join(',')}`);
   });
-  await waitFor(async () => (await hostB.redis().llen(`${prefix}queue:${clientId}`)) === 0, 'an empty queue');
+  await waitFor(async () => (await hostB.redis().llen(`${prefix}{s:${clientId}}:queue`)) === 0, 'an empty queue');
 }, 60_000);

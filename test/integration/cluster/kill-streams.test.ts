@@ -56,7 +56,7 @@ async function killBothDuringStream(qos: 1 | 2): Promise<{ sent: number; acked: 
   await stream.stop();
   await waitFor(() => counter.missing(stream.acked).length === 0, 'every acknowledged message at the subscriber', 20_000).catch(async () => {
     const missing = counter.missing(stream.acked);
-    const queued = await c.redis().llen(`${c.prefix}queue:sub-${qos}`);
+    const queued = await c.redis().llen(`${c.prefix}{s:sub-${qos}}:queue`);
     const story = c.logs.filter((l) => /recover|died|queue|drop/.test(String(l.msg))).map((l) => JSON.stringify(l));
     throw new Error(`${missing.length} of ${stream.acked.size} acknowledged messages never delivered: ${ranges(missing)}; sent at the kills ${JSON.stringify(marks)}; still queued ${queued}\n${story.join('\n')}`);
   });

@@ -78,5 +78,5 @@ it('kill -9 of the subscriber\'s worker, immediate reconnect elsewhere: every ac
     throw new Error(`missed ${acked.filter((id) => !seen.has(id)).length} of ${acked.length}: ${acked.filter((id) => !seen.has(id)).slice(0, 40).join(',')}`);
   });
   // Nothing is left behind in the session's queue once it is online.
-  await waitFor(async () => (await cluster.redis().llen(`${cluster.prefix}queue:${clientId}`)) === 0, 'an empty queue');
+  await waitFor(async () => (await cluster.redis().llen(`${cluster.prefix}{s:${clientId}}:queue`)) === 0, 'an empty queue');
 }, 60_000);

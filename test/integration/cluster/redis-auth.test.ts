@@ -191,7 +191,7 @@ it('a user added with starling passwd --redis logs in on both hosts as soon as e
   // Deleting a user who is not there is an error (one line, exit 1), as in the file mode.
   const again = await passwd('-D', 'alice');
   expect(again.code).toBe(1);
-  expect(again.stderr).toBe(`starling passwd: user 'alice' is not in ${prefix}auth:users\n`);
+  expect(again.stderr).toBe(`starling passwd: user 'alice' is not in ${prefix}{auth}:users\n`);
 });
 
 it('ACL set with the tool: rights revoked live on the other host (subscription removed, publish dropped), then granted live', async () => {
@@ -249,18 +249,18 @@ topic read other/#
 });
 
 it('a bad ACL is refused by the tool (exit 1, one line) and never reaches Redis; one written past the tool leaves the old rules in force', async () => {
-  const before = await hostA.redis().get(`${prefix}auth:acl`);
+  const before = await hostA.redis().get(`${prefix}{auth}:acl`);
   expect(before).toContain('user bob');
   const file = aclFile('user bob\ntopic read room/#\nfrobnicate x\n');
   const refused = await passwd('--acl-file', file);
   expect(refused.code).toBe(1);
   expect(refused.stderr).toBe(`starling passwd: ${file}:3: unknown keyword 'frobnicate' (expected topic, pattern or user)\n`);
-  expect(await hostA.redis().get(`${prefix}auth:acl`)).toBe(before);
+  expect(await hostA.redis().get(`${prefix}{auth}:acl`)).toBe(before);
 
   // Written straight into Redis (not through the tool): each host logs one error and keeps the old rules.
   const fromA = hostA.logs.length;
   const fromB = hostB.logs.length;
-  await hostA.redis().multi().set(`${prefix}auth:acl`, 'topic nonsense a b\n').publish(`${prefix}auth:changed`, '1').exec();
+  await hostA.redis().multi().set(`${prefix}{auth}:acl`, 'topic nonsense a b\n').publish(`${prefix}{auth}:changed`, '1').exec();
   await logAfter(hostA, fromA, (l) => typeof l.msg === 'string' && l.msg.startsWith('ACL not reloaded, the old rules stay'), 'the error on host A');
   await logAfter(hostB, fromB, (l) => typeof l.msg === 'string' && l.msg.startsWith('ACL not reloaded, the old rules stay'), 'the error on host B');
   const bob = await on(hostA, 'bob', 'pw-bob');
@@ -271,13 +271,13 @@ it('a bad ACL is refused by the tool (exit 1, one line) and never reaches Redis;
   const fromA2 = hostA.logs.length;
   expect((await passwd('--acl-clear')).code).toBe(0);
   await logAfter(hostA, fromA2, (l) => l.msg === 'ACL reloaded', 'the ACL cleared on host A');
-  expect(await hostA.redis().exists(`${prefix}auth:acl`)).toBe(0);
+  expect(await hostA.redis().exists(`${prefix}{auth}:acl`)).toBe(0);
   expect(await subscribeCode(bob.client, 'secret/#')).toBe(1);
 });
 
 it('a change whose notice was lost is read on SIGHUP, and when the subscriber connection comes back', async () => {
   // Written past the tool, with no notice: as if the notice had been sent while a host was cut off.
-  await hostA.redis().hset(`${prefix}auth:users`, 'quiet', await hashPassword('pw-quiet'));
+  await hostA.redis().hset(`${prefix}{auth}:users`, 'quiet', await hashPassword('pw-quiet'));
   expect(await login(hostA, 'quiet', 'pw-quiet')).toBe(4);
   process.kill(hostA.primaryPid, 'SIGHUP');
   await untilOn([hostA], 'quiet', 'pw-quiet', 'accepted');

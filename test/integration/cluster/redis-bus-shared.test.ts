@@ -21,7 +21,7 @@ interface Got {
 
 let counter = 0;
 async function node(): Promise<{ backend: RedisBackend; bus: RedisBus; got: Got[] }> {
-  const backend = await createRedisBackend({ url: redis.url, prefix, nodeId: `s${++counter}`, logger: pino({ level: 'silent' }), heartbeatMs: 200, nodeTtlMs: 2000 });
+  const backend = await createRedisBackend({ target: redis.url, prefix, nodeId: `s${++counter}`, logger: pino({ level: 'silent' }), heartbeatMs: 200, nodeTtlMs: 2000 });
   nodes.push(backend);
   const bus = backend.bus;
   const got: Got[] = [];

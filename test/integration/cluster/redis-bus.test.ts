@@ -30,7 +30,7 @@ function logger() {
 
 let nodeCounter = 0;
 async function node(options: { ackTimeoutMs?: number } = {}): Promise<{ backend: RedisBackend; bus: RedisBus; membership: NodeMembership; got: Message[] }> {
-  const backend = await createRedisBackend({ url: redis.url, prefix, nodeId: `n${++nodeCounter}`, logger: logger(), heartbeatMs: 200, nodeTtlMs: 2000, ...options });
+  const backend = await createRedisBackend({ target: redis.url, prefix, nodeId: `n${++nodeCounter}`, logger: logger(), heartbeatMs: 200, nodeTtlMs: 2000, ...options });
   nodes.push(backend);
   const bus = backend.bus;
   const got: Message[] = [];
@@ -85,7 +85,7 @@ describe('RedisBus', () => {
     const channels = (await admin.pubsub('CHANNELS', `${prefix}*`)) as string[];
     const nodeChannels = channels.filter((c) => c.startsWith(`${prefix}node:`));
     expect(nodeChannels.length).toBe(nodes.length);
-    const numsub = (await admin.pubsub('NUMSUB', `${prefix}routes`)) as [string, number];
+    const numsub = (await admin.pubsub('NUMSUB', redisKeys(prefix).routesChannel)) as [string, number];
     expect(Number(numsub[1])).toBe(nodes.length);
   });
 
@@ -135,7 +135,7 @@ describe('RedisBus', () => {
 
   it('a listener that never acks delays addRoute by the ack timeout only, and is logged', async () => {
     const stray = new Redis(redis.url);
-    await stray.subscribe(`${prefix}routes`);
+    await stray.subscribe(redisKeys(prefix).routesChannel);
     try {
       const a = await node({ ackTimeoutMs: 200 });
       const linesBefore = logLines.length;

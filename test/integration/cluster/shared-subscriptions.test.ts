@@ -119,7 +119,7 @@ describe('3-worker cluster', () => {
     // B's member leaves: nobody connected, so A's offline member gets the next ones queued.
     await online.client.endAsync();
     // B has withdrawn the group (its routes hash, written with the announcement in one MULTI) ...
-    await waitFor(async () => !(await cluster.redis().hkeys(`${cluster.prefix}routes:${b}`)).some((f) => f.startsWith('$share/pref/')), 'B withdrew the group', 10_000);
+    await waitFor(async () => !(await cluster.redis().hkeys(`${cluster.prefix}{c}:routes:${b}`)).some((f) => f.startsWith('$share/pref/')), 'B withdrew the group', 10_000);
     // ... and a later announcement, acked by every node, shows C has applied the withdrawal.
     await pub.client.subscribeAsync('cl/sync', { qos: 0 });
     const second = await publishAll(pub.client, 'cl/pref', 5, 'q');

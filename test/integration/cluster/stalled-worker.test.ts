@@ -32,7 +32,7 @@ it('a stalled worker (SIGSTOP past its heartbeat) is not recovered, and serves a
     // Wait until the other node has seen the expired heartbeat (it is no longer among live nodes).
     await waitFor(async () => !(await cluster.liveNodes()).includes(stalled[1]), 'the heartbeat to expire', 10_000, 100);
     // Let the other node's heartbeat run twice more: each run sees the expired node and could act.
-    const beats = async () => Number(await cluster.redis().zscore(`${cluster.prefix}nodes`, other[1]));
+    const beats = async () => Number(await cluster.redis().zscore(`${cluster.prefix}{c}:nodes`, other[1]));
     const first = await beats();
     let changes = 0;
     let last = first;

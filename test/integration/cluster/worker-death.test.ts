@@ -93,5 +93,5 @@ it('kill -9 of a worker mid-stream: replaced, wills published once, every acknow
   // the new holder's routes take to be visible; the holder drains it on the QUEUED notice.)
   await publisher.client.publishAsync('stream/final', 'final', { qos: 1 });
   await waitFor(() => subscriberIds.every((id) => received.get(id)!.has('final')), 'the final message at both subscribers');
-  for (const clientId of subscriberIds) await waitFor(async () => (await cluster.redis().llen(`${cluster.prefix}queue:${clientId}`)) === 0, `an empty queue for ${clientId}`);
+  for (const clientId of subscriberIds) await waitFor(async () => (await cluster.redis().llen(`${cluster.prefix}{s:${clientId}}:queue`)) === 0, `an empty queue for ${clientId}`);
 }, 60_000);

@@ -16,7 +16,7 @@ export class RedisFixture {
   }
 
   async backend(overrides: Partial<RedisBackendOptions> = {}): Promise<RedisBackend> {
-    const backend = await createRedisBackend({ url: this.server.url, prefix: this.prefix, nodeId: `n${++this.nodes}`, ackTimeoutMs: 2000, ...overrides });
+    const backend = await createRedisBackend({ target: this.server.url, prefix: this.prefix, nodeId: `n${++this.nodes}`, ackTimeoutMs: 2000, ...overrides });
     this.backends.push(backend);
     return backend;
   }

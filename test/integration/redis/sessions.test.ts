@@ -82,7 +82,7 @@ describe('RedisSessionStore beyond the contract', () => {
     s.addIncomingQos2('keys-1', 3);
     s.setWill('keys-1', will, 0);
     await s.flush();
-    const present = async () => (await a.redis.keys(`${fx.prefix}*:keys-1`)).sort();
+    const present = async () => (await a.redis.keys(`${fx.prefix}*keys-1*`)).sort();
     expect(await present()).toEqual(a.keys.sessionKeys('keys-1').sort());
     s.delete('keys-1');
     await s.flush();

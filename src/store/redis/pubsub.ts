@@ -1,0 +1,49 @@
+// Pub/sub on the store's connections. On one Redis (or a Sentinel-managed one) the bus uses
+// PUBLISH/SUBSCRIBE. On a Redis Cluster it uses sharded pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7):
+// a channel lives on the shard that owns its slot, so each node's channel is served by one
+// shard and bus traffic grows with the number of shards; classic PUBLISH would be broadcast to
+// every server of the cluster. ioredis keeps one subscriber connection per master and
+// re-subscribes when slots move or a replica is promoted. The receiver count of an SPUBLISH is
+// that shard's subscribers of the channel: the same "0 means nobody heard it" the bus relies on.
+import calculateSlot from 'cluster-key-slot';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import { isCluster, type RedisConn } from './connection.js';
+
+export type FrameHandler = (channel: Buffer, data: Buffer) => void;
+
+/** PUBLISH, or SPUBLISH on a cluster: resolves with the number of receivers. */
+export function publish(conn: RedisConn, channel: string, data: Buffer | string): Promise<number> {
+  return (isCluster(conn) ? conn.spublish(channel, data) : conn.publish(channel, data)) as Promise<number>;
+}
+
+/** Adds the publish to a MULTI (on a cluster, the channel must share the MULTI's slot). */
+export function publishIn(multi: ChainableCommander, sharded: boolean, channel: string, data: Buffer | string): ChainableCommander {
+  return sharded ? multi.spublish(channel, data) : multi.publish(channel, data);
+}
+
+export function subscribe(subscriber: RedisConn, ...channels: string[]): Promise<unknown> {
+  return isCluster(subscriber) ? subscriber.ssubscribe(...channels) : subscriber.subscribe(...channels);
+}
+
+/** Every frame arriving on subscriber's channels. */
+export function onFrame(subscriber: RedisConn, handler: FrameHandler): void {
+  subscriber.on(isCluster(subscriber) ? 'smessageBuffer' : 'messageBuffer', handler);
+}
+
+/** How many connections subscribe to channel (on a cluster: asked of the master that owns its slot). */
+export async function listeners(conn: RedisConn, channel: string): Promise<number> {
+  if (!isCluster(conn)) {
+    const [, count] = (await conn.pubsub('NUMSUB', channel)) as [string, number];
+    return Number(count);
+  }
+  const [, count] = (await masterOf(conn, channel).call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number];
+  return Number(count);
+}
+
+/** The connection to the master serving key's slot (commands ioredis cannot route by key). */
+export function masterOf(cluster: Cluster, key: string): Redis {
+  const nodeKey = cluster.slots[calculateSlot(key)]?.[0];
+  const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === nodeKey);
+  if (node === undefined) throw new Error(`no master known for the slot of ${key}`);
+  return node;
+}
