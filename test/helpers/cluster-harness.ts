@@ -11,10 +11,11 @@
 // (cluster-clients.ts), so the harness asks for it; accept-balance.test.ts runs the default.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { BrokerConfig, BrokerStats } from '../../src/index.js';
 import type { ListenerConfig } from '../../src/config.js';
 import { listenerFlags } from '../../src/listener-flags.js';
+import { startRedisCluster, type RedisClusterHandle } from './redis-cluster.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { waitFor } from './wait.js';
 import type { TestBroker } from './broker-harness.js';
@@ -27,6 +28,8 @@ const useBin = process.env.STARLING_CLUSTER_BIN === '1';
 export interface ClusterOptions {
   workers?: number;
   redisUrl?: string;
+  /** Run on this Redis Cluster (--redis-cluster) instead of a redis-server. */
+  redisCluster?: RedisClusterHandle;
   prefix?: string;
   /** Broker config (the harness turns it into flags). */
   config?: Partial<BrokerConfig>;
@@ -66,8 +69,10 @@ export interface TestCluster {
   nodeStats(nodeId: string): Promise<Record<string, number>>;
   /** Live node ids registered in Redis (heartbeat not expired). */
   liveNodes(): Promise<string[]>;
-  /** Shared Redis connection for assertions (closed by close()). */
+  /** Shared Redis connection for assertions (closed by close()): a Cluster client on a Redis Cluster. */
   redis(): Redis;
+  /** The Redis Cluster it runs on, if it does. */
+  redisCluster: RedisClusterHandle | undefined;
 }
 
 let clusterCounter = 0;
@@ -89,12 +94,24 @@ function flags(config: Partial<BrokerConfig>): string[] {
   return out;
 }
 
+/**
+ * STARLING_TEST_REDIS=cluster: clusters started without a Redis of their own run on one Redis
+ * Cluster (3 masters, 3 replicas) shared by the test file, each under its own prefix.
+ */
+let sharedCluster: Promise<RedisClusterHandle> | undefined;
+function sharedRedisCluster(): Promise<RedisClusterHandle> {
+  sharedCluster ??= startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+  return sharedCluster;
+}
+
 export async function startTestCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   let ownRedis: RedisServerHandle | undefined;
-  const redisUrl = options.redisUrl ?? (ownRedis = await startRedisServer()).url;
+  const onCluster = options.redisCluster ?? (options.redisUrl === undefined && process.env.STARLING_TEST_REDIS === 'cluster' ? await sharedRedisCluster() : undefined);
+  const redisUrl = onCluster !== undefined ? onCluster.spec : (options.redisUrl ?? (ownRedis = await startRedisServer()).url);
   const prefix = options.prefix ?? `tc${process.pid}-${++clusterCounter}:`;
   const workers = options.workers ?? 2;
-  const args = [...(useBin ? [BIN] : ['--import', 'tsx', ENTRY]), '--workers', String(workers), '--redis', redisUrl, '--port', String(options.port ?? 0), '--log-level', 'info', ...flags(options.config ?? {})];
+  const store = onCluster !== undefined ? ['--redis-cluster', onCluster.spec] : ['--redis', redisUrl];
+  const args = [...(useBin ? [BIN] : ['--import', 'tsx', ENTRY]), '--workers', String(workers), ...store, '--port', String(options.port ?? 0), '--log-level', 'info', ...flags(options.config ?? {})];
   const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, STARLING_REDIS_PREFIX: prefix, STARLING_STATS_INTERVAL_MS: '50', NODE_CLUSTER_SCHED_POLICY: 'rr', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const live = new Map<number, string>();
@@ -154,7 +171,8 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const port = Number(listening.port);
   const pids = () => order.filter((pid) => live.has(pid));
   let statsClient: Redis | undefined;
-  const redis = (): Redis => (statsClient ??= new Redis(redisUrl).on('error', () => {}));
+  // Typed as Redis: the commands tests use are the same on a Cluster client (single-slot ones).
+  const redis = (): Redis => (statsClient ??= (onCluster !== undefined ? (new Cluster(onCluster.seeds).on('error', () => {}) as unknown as Redis) : new Redis(redisUrl).on('error', () => {})));
   const liveNodes = (): Promise<string[]> => redis().zrangebyscore(`${prefix}{c}:nodes`, Date.now(), '+inf');
   const nodeStats = async (nodeId: string): Promise<Record<string, number>> => {
     const hash = await redis().hgetall(`${prefix}{c}:stats:${nodeId}`);
@@ -165,6 +183,7 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
     url: `mqtt://127.0.0.1:${port}`,
     port,
     redisUrl,
+    redisCluster: onCluster,
     prefix,
     primaryPid: child.pid ?? 0,
     workers: live,
