@@ -22,6 +22,11 @@
 // left with no fields disappears (Redis removes empty hashes): clearing every topic leaves no key.
 // flush() waits for each write's whole chain (message, then its index updates): unordered
 // WriteTracker, as the replies of several shards come back in any order.
+// Not repaired: a level update lost with the connection after its message was written (flush()
+// rejects) or applied twice (ioredis resends unanswered commands after a quick reconnect) leaves
+// that path's counts off by one for good. Too high costs lookups a read; too low hides the topic
+// from wildcards, and after its clear, siblings sharing the path. A rebuild from the {p}rmsg: keys
+// would repair it.
 //
 // match(filter) walks the filter level by level over a frontier of trie paths:
 //   exact level  -> extend each path, no Redis command (a path that does not exist just finds nothing)
