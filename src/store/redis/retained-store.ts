@@ -1,50 +1,76 @@
-// RetainedStore over Redis, with an index so a wildcard never scans every retained topic.
+// RetainedStore over Redis, with an index so a wildcard never scans every retained topic, laid
+// out so it spreads over the shards of a Redis Cluster (keys.ts): no command or script here ever
+// touches two keys, and no script builds a key name.
 //
-// The index is a trie of topic levels kept in Redis sets (keys.ts: {p}rtree:{path}). The
-// root's path is '', a topic prefix's path is '/' + its levels joined by '/' ('/a', '/a/b',
-// '/' for a first level that is empty), and each set holds the names of the child levels plus
-// the marker "\0" when a retained topic ends there (MQTT forbids U+0000 in topics, so no level
-// can collide with it). set() updates hash and trie in one Lua script; a clear prunes the
-// nodes it leaves empty, bottom up.
+// A retained message is one string key per topic ({p}rmsg:{topic}). The index is a trie of topic
+// levels, one hash per node ({p}rtree:{path}): the root's path is '', a topic prefix's path is
+// '/' + its levels joined by '/' ('/a', '/a/b', '/' for a first level that is empty). A node maps
+// each child level name to the NUMBER of retained topics below it through that child, and the
+// marker "\0" to 1 when a retained topic ends there (MQTT forbids U+0000 in topics, so no level
+// can collide with it).
+//
+// Why counts and not sets of names: the nodes of one topic sit on different shards, so a write
+// cannot update them together atomically, and with sets two racing writers of sibling topics
+// (set a/x, clear a/y) could not tell whether 'a' still has children. With counts every level
+// is updated on its own by one single-key script (retained-scripts.ts: HINCRBY, the field removed
+// at 0), and increments and decrements commute: whatever order they land in, the counts end
+// exact. Who updates them is decided on the message key alone: set() is SET ... GET, and only a
+// setter that finds no previous value (exactly one of racing setters of a new topic) adds +1 to
+// every level, the marker and {p}{c}:rcount; a clear is DEL, and only the one deleter that
+// removed the key subtracts 1. A clear's decrement may land before the matching set's increment:
+// the transient -1 returns to 0 and is removed; lookups take only counts > 0 as present. A node
+// left with no fields disappears (Redis removes empty hashes): clearing every topic leaves no key.
+// flush() waits for each write's whole chain (message, then its index updates): unordered
+// WriteTracker, as the replies of several shards come back in any order.
+// Not repaired: a level update lost with the connection after its message was written (flush()
+// rejects) or applied twice (ioredis resends unanswered commands after a quick reconnect) leaves
+// that path's counts off by one for good. Too high costs lookups a read; too low hides the topic
+// from wildcards, and after its clear, siblings sharing the path. A rebuild from the {p}rmsg: keys
+// would repair it.
 //
 // match(filter) walks the filter level by level over a frontier of trie paths:
 //   exact level  -> extend each path, no Redis command (a path that does not exist just finds nothing)
-//   '+'          -> the members of every frontier node (one script call per 2000 nodes), every child level
+//   '+'          -> HGETALL of every frontier node: its child levels
 //   '#'          -> the whole subtree: such rounds depth by depth, collecting markers
 //                   ('a/#' also matches 'a' itself: the marker of the node where '#' starts)
-// then HMGET (1000 fields a call) of the topics found. Cost grows with the levels of the filter and the
-// number of trie nodes that match it, never with the number of retained topics.
+// then one GET per topic found. Commands of a round are issued together (on one Redis they leave
+// in one write, the connection corks per turn; on a cluster each goes to its shard), at most
+// READ_WINDOW in the air. Cost grows with the levels of the filter and the number of trie nodes
+// and topics that match it, never with the number of retained topics.
 // [MQTT-4.7.2-1] '+' or '#' as the first level never descends into a '$' child of the root.
-import type { Redis } from 'ioredis';
 import type { Message, RetainedStore } from '../types.js';
 import { decodeMessage, encodeMessage } from './codec.js';
+import type { RedisConn } from './connection.js';
 import type { RedisKeys } from './keys.js';
-import { storeScripts, type StoreScripts } from './scripts.js';
+import { retainedScripts, type RetainedScripts } from './retained-scripts.js';
 import { WriteTracker } from './write-tracker.js';
 
 const MARKER = '\0';
-const HMGET_CHUNK = 1000;
-/** Trie nodes read per script call: bounds how long one call holds Redis. */
-const MEMBERS_CHUNK = 2000;
+/** Most commands one lookup keeps in the air at once. */
+const READ_WINDOW = 1000;
 
 export class RedisRetainedStore implements RetainedStore {
   /** Redis commands issued by match() so far (tests prove the index is used; diagnostics). */
   matchCommands = 0;
-  private readonly scripts: StoreScripts;
+  private readonly scripts: RetainedScripts;
   private readonly writes: WriteTracker;
-  private readonly triePrefix: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConn,
     private readonly keys: RedisKeys,
   ) {
-    this.scripts = storeScripts(redis);
-    this.writes = new WriteTracker(redis);
-    this.triePrefix = keys.retainedTrie('');
+    this.scripts = retainedScripts(redis);
+    // Unordered: a tracked write is a chain of commands on several keys (shards).
+    this.writes = new WriteTracker(redis, false);
   }
 
   set(topic: string, message: Message | null): void {
-    this.writes.track(this.scripts.retainSet(this.keys.retained, this.triePrefix, topic, message === null ? null : encodeMessage(message)));
+    const key = this.keys.retainedMessage(topic);
+    if (message === null) {
+      this.writes.track(this.redis.del(key).then((removed) => (removed === 1 ? this.index(topic, -1) : undefined)));
+    } else {
+      this.writes.track(this.redis.setBuffer(key, encodeMessage(message), 'GET').then((previous) => (previous === null ? this.index(topic, 1) : undefined)));
+    }
   }
 
   async match(filter: string): Promise<Message[]> {
@@ -52,15 +78,17 @@ export class RedisRetainedStore implements RetainedStore {
     return this.fetch(topics);
   }
 
-  count(): Promise<number> {
-    return this.redis.hlen(this.keys.retained);
+  async count(): Promise<number> {
+    const value = await this.redis.get(this.keys.retainedCount);
+    // Negative only for a moment (a clear's DECR before its set's INCR).
+    return value === null ? 0 : Math.max(0, Number(value));
   }
 
   flush(): Promise<void> {
     return this.writes.flush();
   }
 
-  /** Topics with a retained message matching filter, found through the trie. */
+  /** Topics that may have a retained message matching filter, found through the trie. */
   async matchTopics(filter: string): Promise<string[]> {
     const levels = filter.split('/');
     if (!filter.includes('+') && !filter.includes('#')) return [filter];
@@ -71,7 +99,7 @@ export class RedisRetainedStore implements RetainedStore {
       if (level === '#') return this.subtree(frontier, atRoot);
       if (level === '+') {
         const next: string[] = [];
-        const children = await this.members(frontier);
+        const children = await this.children(frontier);
         for (let j = 0; j < frontier.length; j++) {
           for (const child of children[j]!) {
             if (child === MARKER || (atRoot && child.startsWith('$'))) continue;
@@ -83,8 +111,21 @@ export class RedisRetainedStore implements RetainedStore {
         frontier = frontier.map((path) => `${path}/${level}`);
       }
     }
-    // Paths are '/'+topic: the HMGET of fetch() drops those where no topic ends.
+    // Paths are '/'+topic: the GETs of fetch() find nothing where no topic ends.
     return frontier.map((path) => path.slice(1));
+  }
+
+  /** +1 (a new topic) or -1 (a removed one) on every level of its path, its marker and the count. */
+  private index(topic: string, delta: 1 | -1): Promise<unknown> {
+    const updates: Array<Promise<number>> = [];
+    let path = '';
+    for (const level of topic.split('/')) {
+      updates.push(this.scripts.level(this.keys.retainedTrie(path), level, delta));
+      path = `${path}/${level}`;
+    }
+    updates.push(this.scripts.level(this.keys.retainedTrie(path), MARKER, delta));
+    updates.push(this.scripts.count(this.keys.retainedCount, delta));
+    return Promise.all(updates);
   }
 
   /** Every topic at or below the frontier's paths (a '#' level). */
@@ -93,7 +134,7 @@ export class RedisRetainedStore implements RetainedStore {
     let frontier = start;
     let root = atRoot;
     while (frontier.length > 0) {
-      const children = await this.members(frontier);
+      const children = await this.children(frontier);
       const next: string[] = [];
       for (let j = 0; j < frontier.length; j++) {
         for (const child of children[j]!) {
@@ -107,25 +148,31 @@ export class RedisRetainedStore implements RetainedStore {
     return topics;
   }
 
-  /** The members of every path's trie node, in one pipelined round of script calls. */
-  private async members(paths: string[]): Promise<string[][]> {
-    const rounds: Array<Promise<string[][]>> = [];
-    for (let i = 0; i < paths.length; i += MEMBERS_CHUNK) {
-      this.matchCommands++;
-      rounds.push(this.scripts.trieMembers(this.triePrefix, paths.slice(i, i + MEMBERS_CHUNK)));
-    }
-    return (await Promise.all(rounds)).flat();
+  /** The fields with a count > 0 (child levels, the marker) of every path's trie node. */
+  private children(paths: string[]): Promise<string[][]> {
+    return this.issue(paths, async (path) => {
+      const node = await this.redis.hgetall(this.keys.retainedTrie(path));
+      const present: string[] = [];
+      for (const [field, count] of Object.entries(node)) if (Number(count) > 0) present.push(field);
+      return present;
+    });
   }
 
   private async fetch(topics: string[]): Promise<Message[]> {
-    if (topics.length === 0) return [];
-    const rounds: Array<Promise<Array<Buffer | null>>> = [];
-    for (let i = 0; i < topics.length; i += HMGET_CHUNK) {
-      this.matchCommands++;
-      rounds.push(this.redis.hmgetBuffer(this.keys.retained, ...topics.slice(i, i + HMGET_CHUNK)));
+    const found = await this.issue(topics, (topic) => this.redis.getBuffer(this.keys.retainedMessage(topic)));
+    const messages: Message[] = [];
+    for (const bytes of found) if (bytes !== null) messages.push(decodeMessage(bytes));
+    return messages;
+  }
+
+  /** One command per item, issued together, at most READ_WINDOW in the air; results in item order. */
+  private async issue<T>(items: string[], command: (item: string) => Promise<T>): Promise<T[]> {
+    const results: T[] = [];
+    for (let i = 0; i < items.length; i += READ_WINDOW) {
+      const window = items.slice(i, i + READ_WINDOW);
+      this.matchCommands += window.length;
+      for (const result of await Promise.all(window.map(command))) results.push(result);
     }
-    const found: Message[] = [];
-    for (const chunk of await Promise.all(rounds)) for (const bytes of chunk) if (bytes !== null) found.push(decodeMessage(bytes));
-    return found;
+    return results;
   }
 }
