@@ -69,7 +69,8 @@ export class NodeBatches {
     const now = Date.now();
     for (const [node, batch] of pending) {
       const frame = encodeMessagesFrame(batch.parts, this.nodeId, batch.entries, { sentAt: now });
-      publish(this.redis, this.keys.nodeChannel(node), frame).then(
+      publish(this.redis, this.keys.nodeChannel(node), frame)
+        .then(
           (receivers) => {
             if (receivers > 0) return this.replay.record(node, frame, now);
             this.flow.unsent(node, batch.entries);

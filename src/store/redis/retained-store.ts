@@ -43,6 +43,7 @@ import { decodeMessage, encodeMessage } from './codec.js';
 import type { RedisConn } from './connection.js';
 import type { RedisKeys } from './keys.js';
 import { retainedScripts, type RetainedScripts } from './retained-scripts.js';
+import type { ReplicaWait } from './replica-wait.js';
 import { WriteTracker } from './write-tracker.js';
 
 const MARKER = '\0';
@@ -58,10 +59,11 @@ export class RedisRetainedStore implements RetainedStore {
   constructor(
     private readonly redis: RedisConn,
     private readonly keys: RedisKeys,
+    replicas: ReplicaWait | null = null,
   ) {
     this.scripts = retainedScripts(redis);
     // Unordered: a tracked write is a chain of commands on several keys (shards).
-    this.writes = new WriteTracker(redis, false);
+    this.writes = new WriteTracker(redis, false, replicas);
   }
 
   set(topic: string, message: Message | null): void {
