@@ -178,6 +178,9 @@ async function startClusterNode(nodeTimeoutMs: number, usedPorts: Set<number>): 
           '--cluster-config-file', `nodes-${port}.conf`,
           '--cluster-node-timeout', String(nodeTimeoutMs),
           '--cluster-port', String(busPort),
+          // A node learns its own IP only from a peer's MEET: alone (1 master) it would tell
+          // clients "" in CLUSTER SLOTS, and ioredis would never connect.
+          '--cluster-announce-ip', HOST,
           // Replicas sync at once instead of after the default 5 s wait for more replicas.
           '--repl-diskless-sync-delay', '0',
         ],
