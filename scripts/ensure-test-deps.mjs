@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // npm `pretest`: makes sure the system tools the integration tests start are installed
-// (redis-server, mosquitto, its clients, Python paho-mqtt, Chromium for the browser test). A fast
+// (redis-server, redis-sentinel, mosquitto, its clients, Python paho-mqtt, Chromium for the browser test). A fast
 // no-op when they are.
 // As root with apt-get, installs what is missing; otherwise prints the one command to run.
 import { execFileSync, spawnSync } from 'node:child_process';
 
-const APT_PACKAGES = ['redis-server', 'mosquitto', 'mosquitto-clients', 'python3-paho-mqtt', 'chromium'];
+const APT_PACKAGES = ['redis-server', 'redis-sentinel', 'mosquitto', 'mosquitto-clients', 'python3-paho-mqtt', 'chromium'];
 
 function hasCommand(name) {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
@@ -16,7 +16,7 @@ function hasPaho() {
 }
 
 function missing() {
-  const gone = ['redis-server', 'mosquitto', 'mosquitto_pub', 'mosquitto_sub', 'chromium'].filter((c) => !hasCommand(c));
+  const gone = ['redis-server', 'redis-sentinel', 'mosquitto', 'mosquitto_pub', 'mosquitto_sub', 'chromium'].filter((c) => !hasCommand(c));
   if (!hasPaho()) gone.push('python3-paho-mqtt (for /usr/bin/python3)');
   return gone;
 }

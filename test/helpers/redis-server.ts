@@ -9,6 +9,8 @@ import { freePort } from './ports.js';
 
 export interface RedisServerHandle {
   port: number;
+  /** The current process's pid (a new one after restart()). */
+  readonly pid: number;
   url: string;
   /** Stops the server (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
@@ -29,17 +31,22 @@ process.once('exit', () => {
 export interface RedisServerOptions {
   /** More redis-server arguments (e.g. ['--replicaof', host, port] for a read-only server). */
   args?: string[];
+  /** Listen on this port instead of a free one (no retry elsewhere): a cluster node's port is part of its arguments. */
+  port?: number;
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const extra = options.args ?? [];
   const dir = mkdtempSync(join(tmpdir(), 'starling-redis-'));
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     try {
       let child = await launch(port, dir, extra);
       const handle: RedisServerHandle = {
         port,
+        get pid() {
+          return child.pid ?? 0;
+        },
         url: `redis://127.0.0.1:${port}`,
         stop: async () => {
           await stopChild(child);
@@ -69,7 +76,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       };
       return handle;
     } catch (err) {
-      if (attempt >= 5) throw err;
+      if (attempt >= 5 || options.port !== undefined) {
+        rmSync(dir, { recursive: true, force: true });
+        throw err;
+      }
     }
   }
 }
@@ -94,7 +104,7 @@ async function launch(port: number, dir: string, extra: readonly string[]): Prom
   });
   const deadline = Date.now() + 10_000;
   while (!exited) {
-    if (await ping(port)) return child;
+    if (await answersPing(port)) return child;
     if (Date.now() > deadline) break;
     await Promise.race([exit, new Promise((r) => setTimeout(r, 20))]);
   }
@@ -102,7 +112,8 @@ async function launch(port: number, dir: string, extra: readonly string[]): Prom
   throw new Error(`redis-server on port ${port} did not start: ${stderr.trim() || 'no answer to PING'}`);
 }
 
-function ping(port: number): Promise<boolean> {
+/** Whether a Redis (or Sentinel) on 127.0.0.1:port answers PING with +PONG. */
+export function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     let reply = '';
