@@ -16,6 +16,7 @@ import type { BrokerConfig, BrokerStats } from '../../src/index.js';
 import type { ListenerConfig } from '../../src/config.js';
 import { listenerFlags } from '../../src/listener-flags.js';
 import { startRedisCluster, type RedisClusterHandle } from './redis-cluster.js';
+import type { RedisSentinelHandle } from './redis-sentinel.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { waitFor } from './wait.js';
 import type { TestBroker } from './broker-harness.js';
@@ -30,6 +31,8 @@ export interface ClusterOptions {
   redisUrl?: string;
   /** Run on this Redis Cluster (--redis-cluster) instead of a redis-server. */
   redisCluster?: RedisClusterHandle;
+  /** Run on the master of this Sentinel set (--redis-sentinel, --redis-master). */
+  redisSentinel?: RedisSentinelHandle;
   prefix?: string;
   /** Broker config (the harness turns it into flags). */
   config?: Partial<BrokerConfig>;
@@ -107,10 +110,12 @@ function sharedRedisCluster(): Promise<RedisClusterHandle> {
 export async function startTestCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   let ownRedis: RedisServerHandle | undefined;
   const onCluster = options.redisCluster ?? (options.redisUrl === undefined && process.env.STARLING_TEST_REDIS === 'cluster' ? await sharedRedisCluster() : undefined);
-  const redisUrl = onCluster !== undefined ? onCluster.spec : (options.redisUrl ?? (ownRedis = await startRedisServer()).url);
+  const sentinel = options.redisSentinel;
+  const redisUrl = onCluster !== undefined ? onCluster.spec : sentinel !== undefined ? sentinel.spec : (options.redisUrl ?? (ownRedis = await startRedisServer()).url);
   const prefix = options.prefix ?? `tc${process.pid}-${++clusterCounter}:`;
   const workers = options.workers ?? 2;
-  const store = onCluster !== undefined ? ['--redis-cluster', onCluster.spec] : ['--redis', redisUrl];
+  const store =
+    onCluster !== undefined ? ['--redis-cluster', onCluster.spec] : sentinel !== undefined ? ['--redis-sentinel', sentinel.spec, '--redis-master', sentinel.masterName] : ['--redis', redisUrl];
   const args = [...(useBin ? [BIN] : ['--import', 'tsx', ENTRY]), '--workers', String(workers), ...store, '--port', String(options.port ?? 0), '--log-level', 'info', ...flags(options.config ?? {})];
   const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, STARLING_REDIS_PREFIX: prefix, STARLING_STATS_INTERVAL_MS: '50', NODE_CLUSTER_SCHED_POLICY: 'rr', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
@@ -172,7 +177,13 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const pids = () => order.filter((pid) => live.has(pid));
   let statsClient: Redis | undefined;
   // Typed as Redis: the commands tests use are the same on a Cluster client (single-slot ones).
-  const redis = (): Redis => (statsClient ??= (onCluster !== undefined ? (new Cluster(onCluster.seeds).on('error', () => {}) as unknown as Redis) : new Redis(redisUrl).on('error', () => {})));
+  const redis = (): Redis =>
+    (statsClient ??=
+      onCluster !== undefined
+        ? (new Cluster(onCluster.seeds).on('error', () => {}) as unknown as Redis)
+        : sentinel !== undefined
+          ? new Redis({ sentinels: sentinel.sentinels, name: sentinel.masterName }).on('error', () => {})
+          : new Redis(redisUrl).on('error', () => {}));
   const liveNodes = (): Promise<string[]> => redis().zrangebyscore(`${prefix}{c}:nodes`, Date.now(), '+inf');
   const nodeStats = async (nodeId: string): Promise<Record<string, number>> => {
     const hash = await redis().hgetall(`${prefix}{c}:stats:${nodeId}`);

@@ -4,11 +4,14 @@
 // Redis' WAIT blocks the connection it is sent on until every write sent before it on that
 // connection reached N replicas (or the timeout passed) and returns how many did. So one WAIT
 // covers every write made before it: the flushes of one event-loop turn share one WAIT per
-// master (one Redis, or every master of a Redis Cluster: writes of a turn may be on any shard).
-// A WAIT that comes back short rejects: the caller refuses the acknowledgement (the client sends
-// the message again), as when Redis is away.
-import type { RedisConn } from './connection.js';
-import { isCluster } from './connection.js';
+// master. On a Redis Cluster only the masters this node wrote to since their last WAIT are
+// asked (writes are touched by key: the slot names the master), so a shard that lost its
+// replica refuses only the acknowledgements whose writes went there. A WAIT that comes back
+// short rejects: the caller refuses the acknowledgement (the client sends the message again),
+// as when Redis is away.
+import calculateSlot from 'cluster-key-slot';
+import type { Redis } from 'ioredis';
+import { isCluster, type RedisConn } from './connection.js';
 
 export class ReplicaWaitError extends Error {
   constructor(
@@ -21,10 +24,21 @@ export class ReplicaWaitError extends Error {
   }
 }
 
+/** Per master: writes touched so far, and how many of them a WAIT has settled (confirmed or refused). */
+interface Master {
+  touched: number;
+  settled: number;
+  /** The WAIT of this turn, not sent yet: joined by every sync() until it goes. */
+  next: Promise<void> | null;
+}
+
+const SINGLE = '';
+const resolved = Promise.resolve();
+
 export class ReplicaWait {
-  private next: Promise<void> | null = null;
   /** WAIT commands sent (diagnostics, tests). */
   waits = 0;
+  private readonly masters = new Map<string, Master>();
 
   constructor(
     private readonly redis: RedisConn,
@@ -32,25 +46,66 @@ export class ReplicaWait {
     readonly timeoutMs: number,
   ) {}
 
-  /** Resolves once every write issued on the connection before this turn ends is on the replicas. */
+  /** A write was sent for key (undefined: to every master, e.g. a retained message and its index). */
+  touch(key?: string): void {
+    const redis = this.redis;
+    if (!isCluster(redis)) return this.touchMaster(SINGLE);
+    if (key === undefined) {
+      for (const node of redis.nodes('master')) this.touchMaster(`${node.options.host}:${node.options.port}`);
+      return;
+    }
+    const nodeKey = redis.slots[calculateSlot(key)]?.[0];
+    if (nodeKey !== undefined) this.touchMaster(nodeKey);
+  }
+
+  /** Resolves once every write touched before this call is on the replicas; rejects if one is not. */
   sync(): Promise<void> {
-    if (this.next !== null) return this.next;
+    let waits: Promise<void>[] | undefined;
+    for (const [nodeKey, master] of this.masters) {
+      if (master.touched === master.settled) continue;
+      (waits ??= []).push(this.nextWait(nodeKey, master));
+    }
+    if (waits === undefined) return resolved;
+    return waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
+  }
+
+  private touchMaster(nodeKey: string): void {
+    const master = this.masters.get(nodeKey);
+    if (master === undefined) this.masters.set(nodeKey, { touched: 1, settled: 0, next: null });
+    else master.touched++;
+  }
+
+  /** The WAIT sent to this master at the end of this turn (covering every touch until then). */
+  private nextWait(nodeKey: string, master: Master): Promise<void> {
+    if (master.next !== null) return master.next;
     const next = new Promise<void>((resolve, reject) => {
       setImmediate(() => {
-        // Calls from now on need a WAIT sent after their writes: a new one.
-        this.next = null;
-        this.waitAll().then(resolve, reject);
+        master.next = null;
+        const covers = master.touched;
+        this.waitOn(nodeKey).then(
+          () => {
+            master.settled = Math.max(master.settled, covers);
+            resolve();
+          },
+          (err: unknown) => {
+            // Those who waited on it are told; later writes need a WAIT of their own.
+            master.settled = Math.max(master.settled, covers);
+            reject(err);
+          },
+        );
       });
     });
-    this.next = next;
+    master.next = next;
     return next;
   }
 
-  private async waitAll(): Promise<void> {
-    const masters = isCluster(this.redis) ? this.redis.nodes('master') : [this.redis];
-    this.waits += masters.length;
-    const counts = await Promise.all(masters.map((m) => m.call('WAIT', this.replicas, this.timeoutMs) as Promise<number>));
-    const short = Math.min(...counts);
-    if (short < this.replicas) throw new ReplicaWaitError(this.replicas, short, this.timeoutMs);
+  private async waitOn(nodeKey: string): Promise<void> {
+    let connection: Redis | undefined;
+    if (isCluster(this.redis)) connection = this.redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === nodeKey);
+    else connection = this.redis;
+    if (connection === undefined) throw new ReplicaWaitError(this.replicas, 0, this.timeoutMs);
+    this.waits++;
+    const got = (await connection.call('WAIT', this.replicas, this.timeoutMs)) as number;
+    if (got < this.replicas) throw new ReplicaWaitError(this.replicas, got, this.timeoutMs);
   }
 }

@@ -38,6 +38,11 @@ export class RedisSessionStore implements SessionStore {
     this.writes = new WriteTracker(redis, undefined, replicas);
   }
 
+  /** Every write of a session is in its client's slot: its session key names the master. */
+  private track(clientId: string, write: Promise<unknown>): void {
+    this.writes.track(write, this.keys.session(clientId));
+  }
+
   async load(clientId: string): Promise<SessionRecord | null> {
     const [[expiry, offlineAt], subs] = await Promise.all([this.redis.hmget(this.keys.session(clientId), 'expiry', 'offlineAt'), this.redis.hgetallBuffer(this.keys.subs(clientId))]);
     if (expiry === null || expiry === undefined) return null;
@@ -50,29 +55,29 @@ export class RedisSessionStore implements SessionStore {
 
   save(clientId: string, expiryInterval: number): void {
     // One script: the metadata, and PERSIST so a session taken up again does not expire under its new connection.
-    this.writes.track(this.scripts.saveSession(this.keys.sessionKeys(clientId), expiryInterval, Date.now()));
+    this.track(clientId, this.scripts.saveSession(this.keys.sessionKeys(clientId), expiryInterval, Date.now()));
   }
 
   parked(clientId: string, at: number): void {
     // On an existing session only: one deleted meanwhile is not brought back as a hash without its expiry.
-    this.writes.track(this.scripts.parked(this.keys.session(clientId), at));
+    this.track(clientId, this.scripts.parked(this.keys.session(clientId), at));
   }
 
   delete(clientId: string): void {
     // One DEL of every key: atomic, no MULTI needed.
-    this.writes.track(this.redis.del(...this.keys.sessionKeys(clientId)));
+    this.track(clientId, this.redis.del(...this.keys.sessionKeys(clientId)));
   }
 
   addSubscriptions(clientId: string, subs: ReadonlyArray<readonly [filter: string, options: SubscriptionOptions]>): void {
     if (subs.length === 0) return;
     const args: Array<string | Buffer> = [];
     for (const [filter, options] of subs) args.push(filter, encodeSubscriptionOptions(options));
-    this.writes.track(this.redis.hset(this.keys.subs(clientId), ...args));
+    this.track(clientId, this.redis.hset(this.keys.subs(clientId), ...args));
   }
 
   removeSubscriptions(clientId: string, filters: readonly string[]): void {
     if (filters.length === 0) return;
-    this.writes.track(this.redis.hdel(this.keys.subs(clientId), ...filters));
+    this.track(clientId, this.redis.hdel(this.keys.subs(clientId), ...filters));
   }
 
   async enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin): Promise<boolean> {
@@ -83,7 +88,7 @@ export class RedisSessionStore implements SessionStore {
     // Recorded only when this node is the holder (its session took it); a replay for another node only checks.
     const record = origin !== undefined && origin.holder === this.nodeId;
     const reply = this.scripts.enqueueCapped(k.queue(clientId), k.session(clientId), k.inflight(clientId), limits.messages, limits.bytes, encoded, encoded.length, taken, origin?.seq, record);
-    this.writes.track(reply); // flush() covers it too (a PUBACK waits for it)
+    this.track(clientId, reply); // flush() covers it too (a PUBACK waits for it)
     return (await reply) !== 0;
   }
 
@@ -105,11 +110,11 @@ export class RedisSessionStore implements SessionStore {
   putInflight(clientId: string, record: InflightRecord): void {
     const origin = record.message.origin;
     const taken = origin === undefined ? undefined : takenField(this.nodeId, origin.sender);
-    this.writes.track(this.scripts.putInflight(this.keys.inflight(clientId), this.keys.inflightOrder(clientId), record.messageId, encodeInflight(record), taken, origin?.seq));
+    this.track(clientId, this.scripts.putInflight(this.keys.inflight(clientId), this.keys.inflightOrder(clientId), record.messageId, encodeInflight(record), taken, origin?.seq));
   }
 
   deleteInflight(clientId: string, messageId: number): void {
-    this.writes.track(this.scripts.deleteInflight(this.keys.inflight(clientId), this.keys.inflightOrder(clientId), messageId));
+    this.track(clientId, this.scripts.deleteInflight(this.keys.inflight(clientId), this.keys.inflightOrder(clientId), messageId));
   }
 
   async loadInflight(clientId: string): Promise<InflightRecord[]> {
@@ -118,11 +123,11 @@ export class RedisSessionStore implements SessionStore {
   }
 
   addIncomingQos2(clientId: string, messageId: number): void {
-    this.writes.track(this.redis.sadd(this.keys.qos2(clientId), String(messageId)));
+    this.track(clientId, this.redis.sadd(this.keys.qos2(clientId), String(messageId)));
   }
 
   removeIncomingQos2(clientId: string, messageId: number): void {
-    this.writes.track(this.redis.srem(this.keys.qos2(clientId), String(messageId)));
+    this.track(clientId, this.redis.srem(this.keys.qos2(clientId), String(messageId)));
   }
 
   async loadIncomingQos2(clientId: string): Promise<number[]> {
@@ -131,8 +136,8 @@ export class RedisSessionStore implements SessionStore {
 
   setWill(clientId: string, will: Message | null, delaySeconds = 0): void {
     const key = this.keys.will(clientId);
-    if (will === null) this.writes.track(this.redis.del(key));
-    else this.writes.track(this.redis.hset(key, 'msg', encodeMessage(will), 'delay', delaySeconds, 'node', this.nodeId));
+    if (will === null) this.track(clientId, this.redis.del(key));
+    else this.track(clientId, this.redis.hset(key, 'msg', encodeMessage(will), 'delay', delaySeconds, 'node', this.nodeId));
   }
 
   /** The stored will of clientId, for dead-node recovery (not part of SessionStore). */

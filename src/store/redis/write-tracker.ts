@@ -37,9 +37,13 @@ export class WriteTracker {
     this.inAir = ordered ? null : new Set();
   }
 
-  /** Attaches the failure bookkeeping to a write nobody awaits. */
-  track(write: Promise<unknown>): void {
+  /**
+   * Attaches the failure bookkeeping to a write nobody awaits. key: one the write touches (on a
+   * Redis Cluster it names the master --redis-wait-replicas waits on; none: every master).
+   */
+  track(write: Promise<unknown>, key?: string): void {
     this.sinceFlush++;
+    this.replicas?.touch(key);
     const inAir = this.inAir;
     if (inAir === null) {
       this.last = write.catch(this.remember);
