@@ -149,6 +149,16 @@ return 1`;
 
 type Arg = string | Buffer | number;
 
+/** keys.sessionKeys(): the session hash, subs, queue, inflight, order, qos2, will. */
+const SESSION_KEYS = 7;
+/** The owner record and the six keys that expire with a released session (all but the will). */
+const OWNER_RELEASE_KEYS = 7;
+
+function fixed(keys: readonly string[], count: number): readonly string[] {
+  if (keys.length !== count) throw new Error(`expected ${count} keys, got ${keys.length}`);
+  return keys;
+}
+
 /** Typed calls of the scripts on one connection. */
 export interface StoreScripts {
   /** sessionKeys: the session hash first. */
@@ -186,12 +196,14 @@ export function storeScripts(redis: RedisConn): StoreScripts {
   const known = registered.get(redis);
   if (known !== undefined) return known;
   for (const [name, [numberOfKeys, lua]] of Object.entries(definitions)) redis.defineCommand(name, { numberOfKeys, lua });
-  // Their key counts vary: given with each call.
-  redis.defineCommand('stOwnerRelease', { lua: OWNER_RELEASE });
-  redis.defineCommand('stSaveSession', { lua: SAVE_SESSION });
+  // Fixed key counts (a session's keys, the owner record and the six that expire with it): a
+  // count given per call would be the first argument, which ioredis' cluster auto-pipelining
+  // takes for the key that picks the shard.
+  redis.defineCommand('stOwnerRelease', { numberOfKeys: OWNER_RELEASE_KEYS, lua: OWNER_RELEASE });
+  redis.defineCommand('stSaveSession', { numberOfKeys: SESSION_KEYS, lua: SAVE_SESSION });
   const call = redis as unknown as Record<string, (...args: Arg[]) => Promise<unknown>>;
   const scripts: StoreScripts = {
-    saveSession: (sessionKeys, expiry, savedAt) => call.stSaveSession!(sessionKeys.length, ...sessionKeys, expiry, savedAt) as Promise<number>,
+    saveSession: (sessionKeys, expiry, savedAt) => call.stSaveSession!(...fixed(sessionKeys, SESSION_KEYS), expiry, savedAt) as Promise<number>,
     enqueueCapped: (queue, session, inflight, cap, capBytes, message, size, taken, seq, record) =>
       (taken === undefined
         ? call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size)
@@ -205,7 +217,7 @@ export function storeScripts(redis: RedisConn): StoreScripts {
     loadInflight: (inflight, order) => call.stLoadInflightBuffer!(inflight, order) as Promise<Buffer[]>,
     ownerClaim: (owner, node, conn) => call.stOwnerClaim!(owner, node, conn) as Promise<string[]>,
     ownerAdopt: (owner, deadNode, node, conn) => call.stOwnerAdopt!(owner, deadNode, node, conn) as Promise<string | null>,
-    ownerRelease: (owner, sessionKeys, epoch) => call.stOwnerRelease!(1 + sessionKeys.length, owner, ...sessionKeys, epoch) as Promise<number>,
+    ownerRelease: (owner, sessionKeys, epoch) => call.stOwnerRelease!(owner, ...fixed(sessionKeys, OWNER_RELEASE_KEYS - 1), epoch) as Promise<number>,
   };
   registered.set(redis, scripts);
   return scripts;
