@@ -45,7 +45,8 @@ export function answerError(conn: Connection, err: unknown): void {
     // Before the session exists: CONNACK with the code, then close [v3:MQTT-3.2.2-5] [v5:MQTT-3.2.2-7].
     // No will: a refused CONNECT leaves nothing behind [v3:MQTT-3.1.4-5] [v5:MQTT-3.1.4-6].
     // A failed login has its own line (auth/failed-login-log.ts), once per address per interval.
-    if (!(err instanceof LoginFailedError)) logRefused(conn, reasonCode, message);
+    // A store outage names what failed (which server, which command error): the operator's first question.
+    if (!(err instanceof LoginFailedError)) logRefused(conn, reasonCode, message, (err as Error).cause);
     conn.host.counters.refused(reasonCode);
     conn.close(message, { will: false, connack: refusalConnack(conn, reasonCode, err instanceof ProtocolError ? message : undefined) });
     return;

@@ -138,7 +138,7 @@ export class Broker implements ConnectionHost, StatsSource {
     );
     this.queueLimits = { messages: config.maxQueued, bytes: config.maxQueuedBytes };
     this.drops = new DropLog(this.counters, log);
-    this.deliveries = new Deliveries({ backend, log, drops: this.drops, limits: this.queueLimits, online: this.online, offline: this.offline, local: () => this.local, hooks: this.hooks });
+    this.deliveries = new Deliveries({ backend, log, drops: this.drops, limits: this.queueLimits, online: this.online, offline: this.offline, local: () => this.local, hooks: this.hooks, writes: this.deliveryWrites });
     this.sessionDeps = { store: backend.sessions, counters: this.counters, log, limits: this.queueLimits, drops: this.drops, nodeId: backend.bus.nodeId, writes: this.deliveryWrites };
     this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
     this.deadNodes = new DeadNodeSessions({

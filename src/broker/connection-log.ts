@@ -23,8 +23,9 @@ export function logConnected(log: Logger, conn: Connection, clean: boolean, sess
 }
 
 /** A CONNECT answered with a refusal (or a socket that sent something else first). */
-export function logRefused(conn: Connection, reasonCode: number, reason: string): void {
-  conn.host.log.info({ clientId: conn.clientId || undefined, address: addressOf(conn), listener: conn.listener, reasonCode, reason }, 'connect refused');
+export function logRefused(conn: Connection, reasonCode: number, reason: string, cause?: unknown): void {
+  const err = cause instanceof Error ? cause.message : undefined;
+  conn.host.log.info({ clientId: conn.clientId || undefined, address: addressOf(conn), listener: conn.listener, reasonCode, reason, err }, 'connect refused');
 }
 
 /**

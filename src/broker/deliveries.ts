@@ -27,6 +27,8 @@ export interface DeliveryDeps {
   /** The local subscription index (set once the broker has made it: it calls back into to()). */
   local: () => LocalSubscriptions;
   hooks: Hooks | null;
+  /** Counts store writes a delivery makes (a PUBACK waits for the store's flush when it grew). */
+  writes: { count: number };
 }
 
 export class Deliveries {
@@ -75,6 +77,8 @@ export class Deliveries {
       if (acl !== undefined && acl !== null && !acl.canReadOnce(fan, message.topic)) return;
       // A bridge: the client is on another node, which is told to take it from the queue.
       const bridged = offline?.mode === 'bridge';
+      // The acknowledgement of the PUBLISH waits for this write (broker.publish: the store's flush).
+      this.deps.writes.count++;
       void this.enqueue(clientId, queuedCopy(message, qos, retain, target.subIds), bridged);
       // Still connecting: this may land behind the queue's drain; look again once connected.
       if (conn !== undefined && conn.session !== null) conn.session.queueChanged();

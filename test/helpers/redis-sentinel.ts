@@ -1,4 +1,4 @@
-// A private Sentinel-managed Redis for one test file or benchmark: a master and one replica
+// A private Sentinel-managed Redis for one test file or benchmark: a master and its replicas (one by default)
 // (startRedisServer: free ports, temp dirs, no persistence) watched by `sentinels` redis-sentinel
 // processes on free ports (quorum 2), all killed when the test process exits. Resolves once every
 // sentinel knows the master, its replica and the other sentinels, i.e. could fail it over.
@@ -16,6 +16,8 @@ export interface RedisSentinelOptions {
   masterName?: string;
   /** Default 3. */
   sentinels?: number;
+  /** Replicas of the master. Default 1. */
+  replicas?: number;
   /** down-after-milliseconds: how long a silent master takes to be subjectively down. Default 1000. */
   downAfterMs?: number;
   /** failover-timeout (a stalled failover is retried after twice this). Default 3000. */
@@ -58,6 +60,7 @@ process.once('exit', () => {
 export async function startRedisSentinel(options: RedisSentinelOptions = {}): Promise<RedisSentinelHandle> {
   const masterName = options.masterName ?? 'starling';
   const sentinelCount = options.sentinels ?? 3;
+  const replicaCount = options.replicas ?? 1;
   const downAfterMs = options.downAfterMs ?? 1000;
   const failoverTimeoutMs = options.failoverTimeoutMs ?? 3000;
 
@@ -72,9 +75,11 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
     const noSyncDelay = ['--repl-diskless-sync-delay', '0'];
     const master = await startRedisServer({ args: noSyncDelay });
     servers.push(master);
-    const replica = await startRedisServer({ args: ['--replicaof', HOST, String(master.port), ...noSyncDelay] });
-    servers.push(replica);
-    await waitFor(async () => infoField(await tryRedisCommand(replica.port, 'INFO', 'replication'), 'master_link_status') === 'up', 'the replica to sync', START_TIMEOUT_MS, POLL_MS);
+    for (let i = 0; i < replicaCount; i++) {
+      const replica = await startRedisServer({ args: ['--replicaof', HOST, String(master.port), ...noSyncDelay] });
+      servers.push(replica);
+      await waitFor(async () => infoField(await tryRedisCommand(replica.port, 'INFO', 'replication'), 'master_link_status') === 'up', 'the replica to sync', START_TIMEOUT_MS, POLL_MS);
+    }
 
     const config = (port: number) =>
       [
@@ -92,7 +97,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
       async () => {
         for (const s of sentinels) {
           const fields = await sentinelMaster(s.port, masterName);
-          if (!fields || fields.flags !== 'master' || Number(fields['num-slaves']) < 1 || Number(fields['num-other-sentinels']) < sentinelCount - 1) return false;
+          if (!fields || fields.flags !== 'master' || Number(fields['num-slaves']) < replicaCount || Number(fields['num-other-sentinels']) < sentinelCount - 1) return false;
         }
         return true;
       },

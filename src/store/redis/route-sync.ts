@@ -56,8 +56,11 @@ export class RouteSync {
       const replies = (await pipeline.exec()) ?? [];
       const fresh = new Map<string, string[]>();
       nodes.forEach((id, i) => {
-        const [err, filters] = replies[i] ?? [null, []];
-        if (err === null) fresh.set(id, filters as string[]);
+        const [err, filters] = replies[i] ?? [new Error('no reply'), null];
+        // A node whose routes could not be read is not a node without routes: fail the load (the
+        // caller retries) rather than drop its routes and stop sending it what it subscribed to.
+        if (err !== null) throw err;
+        fresh.set(id, filters as string[]);
       });
       for (const id of this.table.nodes()) if (!fresh.has(id)) this.table.dropNode(id);
       for (const [id, filters] of fresh) this.table.replaceNode(id, filters);
