@@ -12,7 +12,7 @@ import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { NodeMembership } from './membership.js';
 import { RedisOwnership } from './ownership.js';
 import { checkPubsubLimit } from './pubsub-limit.js';
-import { ReplicaWait } from './replica-wait.js';
+import { ReplicaWait, ReplicaWaitError } from './replica-wait.js';
 import { describeTarget, type RedisTarget } from './target.js';
 import { RedisRetainedStore } from './retained-store.js';
 import { RedisSessionStore } from './session-store.js';
@@ -107,7 +107,8 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
       keys,
       redis,
       // The bus refuses while its own link is down (addRoute of a resumed session's filters).
-      unavailable: (err) => err instanceof BusUnavailableError || isConnectionFailure(redis, err),
+      // (Replicas that did not confirm a write: as unavailable as Redis itself, for the client.)
+      unavailable: (err) => err instanceof BusUnavailableError || err instanceof ReplicaWaitError || isConnectionFailure(redis, err),
       close: async () => {
         // Let writes already issued reach Redis before the connections go.
         await Promise.allSettled([sessions.flush(), retained.flush(), ownership.flush()]);

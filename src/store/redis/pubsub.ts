@@ -36,8 +36,17 @@ export async function listeners(conn: RedisConn, channel: string): Promise<numbe
     const [, count] = (await conn.pubsub('NUMSUB', channel)) as [string, number];
     return Number(count);
   }
-  const [, count] = (await masterOf(conn, channel).call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number];
-  return Number(count);
+  const ask = async (): Promise<number> => {
+    const [, count] = (await masterOf(conn, channel).call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number];
+    return Number(count);
+  };
+  try {
+    return await ask();
+  } catch {
+    // The slot map may be stale (a failover, a reshard): refresh it and ask the master it names now.
+    await new Promise<void>((resolve) => conn.refreshSlotsCache(() => resolve()));
+    return ask();
+  }
 }
 
 /** The connection to the master serving key's slot (commands ioredis cannot route by key). */

@@ -18,8 +18,9 @@ export class ReplicaWaitError extends Error {
     readonly wanted: number,
     readonly got: number,
     readonly timeoutMs: number,
+    cause?: unknown,
   ) {
-    super(`store write reached ${got} of ${wanted} replica(s) within ${timeoutMs} ms (--redis-wait-replicas)`);
+    super(`store write reached ${got} of ${wanted} replica(s) within ${timeoutMs} ms (--redis-wait-replicas)${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
     this.name = 'ReplicaWaitError';
   }
 }
@@ -100,12 +101,34 @@ export class ReplicaWait {
   }
 
   private async waitOn(nodeKey: string): Promise<void> {
-    let connection: Redis | undefined;
-    if (isCluster(this.redis)) connection = this.redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === nodeKey);
-    else connection = this.redis;
-    if (connection === undefined) throw new ReplicaWaitError(this.replicas, 0, this.timeoutMs);
+    const redis = this.redis;
+    if (!isCluster(redis)) return this.waitAt(redis);
+    const master = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === nodeKey);
+    try {
+      if (master === undefined) throw new Error(`no connection to master ${nodeKey}`);
+      await this.waitAt(master);
+    } catch (err) {
+      if (err instanceof ReplicaWaitError) throw err;
+      // The slot map is stale (a failover or a reshard moved the slots: the node is gone, or is a
+      // replica now). Refresh it and ask every master: whichever now holds the writes is covered.
+      await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
+      try {
+        await Promise.all(redis.nodes('master').map((m) => this.waitAt(m)));
+      } catch (again) {
+        throw again instanceof ReplicaWaitError ? again : new ReplicaWaitError(this.replicas, 0, this.timeoutMs, again);
+      }
+    }
+  }
+
+  private async waitAt(connection: Redis): Promise<void> {
     this.waits++;
-    const got = (await connection.call('WAIT', this.replicas, this.timeoutMs)) as number;
+    let got: number;
+    try {
+      got = (await connection.call('WAIT', this.replicas, this.timeoutMs)) as number;
+    } catch (err) {
+      if (!isCluster(this.redis)) throw new ReplicaWaitError(this.replicas, 0, this.timeoutMs, err);
+      throw err;
+    }
     if (got < this.replicas) throw new ReplicaWaitError(this.replicas, got, this.timeoutMs);
   }
 }
