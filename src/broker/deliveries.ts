@@ -94,7 +94,7 @@ export class Deliveries {
   enqueue(clientId: string, message: Message, notifyHolder = false, replayedFrom?: string): Promise<void> {
     const { backend, limits } = this.deps;
     const o = message.origin;
-    const origin = o === undefined ? undefined : { sender: o.sender, seq: o.seq, holder: replayedFrom ?? backend.bus.nodeId };
+    const origin = o === undefined ? undefined : { sender: o.sender, seq: o.seq, holder: replayedFrom ?? backend.bus.nodeId, unheard: o.unheard };
     return backend.sessions.enqueue(clientId, ownPayload(message), limits, origin).then(
       (kept) => {
         if (!kept) this.deps.drops.dropped(clientId, 'offline queue full', { maxQueued: limits.messages, maxQueuedBytes: limits.bytes });

@@ -306,7 +306,8 @@ export class Session {
     this.spilled = this.stored = true;
     this.spillCount++;
     deps.writes.count++;
-    const origin = message.origin === undefined ? undefined : { sender: message.origin.sender, seq: message.origin.seq, holder: deps.nodeId };
+    const o = message.origin;
+    const origin = o === undefined ? undefined : { sender: o.sender, seq: o.seq, holder: deps.nodeId, unheard: o.unheard };
     deps.store.enqueue(this.clientId, ownPayload(message), deps.limits, origin).then(
       (kept) => kept || deps.drops.dropped(this.clientId, 'queue full', { maxQueued: deps.limits.messages, maxQueuedBytes: deps.limits.bytes }),
       (err: unknown) => deps.log.error({ err, clientId: this.clientId }, 'could not queue a message for a client'),

@@ -67,6 +67,12 @@ export function queuedSize(message: Message): number {
 export interface Origin {
   readonly sender: string;
   readonly seq: number;
+  /**
+   * The frame reached this node through its limbo because nobody heard it live (the sender's
+   * PUBLISH found no subscriber): never a copy of a live delivery, and it may come after newer
+   * live ones, so it is not skipped by "taken already" (which assumes a sender's order).
+   */
+  readonly unheard?: boolean;
 }
 
 /** A replayed message: its origin, and the (dead) node whose sessions it was sent to. */

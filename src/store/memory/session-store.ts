@@ -73,14 +73,14 @@ export class MemorySessionStore implements SessionStore {
   enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin): Promise<boolean> {
     const state = this.state(clientId);
     const mark = origin !== undefined ? `${origin.holder}\0${origin.sender}` : undefined;
-    if (mark !== undefined && (state.taken?.get(mark) ?? -1) >= origin!.seq) return Promise.resolve(true); // taken already
+    if (mark !== undefined && origin!.unheard !== true && (state.taken?.get(mark) ?? -1) >= origin!.seq) return Promise.resolve(true); // taken already
     const size = queuedSize(message);
     const length = state.queue?.length ?? 0;
     if (length >= limits.messages || (limits.bytes > 0 && state.queueBytes + size > limits.bytes)) return Promise.resolve(false);
     (state.queue ??= []).push(message);
     state.queueBytes += size;
     // Recorded only for this store's own holder (a replay for another node only checks).
-    if (mark !== undefined && origin!.holder === this.holder) (state.taken ??= new Map()).set(mark, origin!.seq);
+    if (mark !== undefined && origin!.holder === this.holder && (state.taken?.get(mark) ?? -1) < origin!.seq) (state.taken ??= new Map()).set(mark, origin!.seq);
     return Promise.resolve(true);
   }
 

@@ -65,6 +65,7 @@ import {
   TAG_QUEUED,
   TAG_ROUTE_ACK,
   TAG_TAKEOVER,
+  TAG_UNHEARD,
 } from './node-frames.js';
 import { NodeBatches } from './node-batches.js';
 import { onFrame, publish, publishIn, subscribe } from './pubsub.js';
@@ -325,8 +326,12 @@ export class RedisBus implements MessageBus {
   /** Delivers a MESSAGES frame to `deliver` (default: every onMessage handler, as if it had arrived on our channel). */
   deliverFrame(frame: Buffer, deliver?: MessageHandler): number {
     let count = 0;
+    // Pushed to a limbo because nobody heard it: its messages are marked (Origin.unheard).
+    const unheard = frame[0] === TAG_UNHEARD;
+    if (unheard) frame = frame.subarray(1);
     if (!isMessagesFrame(frame)) return 0;
     decodeMessagesFrame(frame, (bytes) => this.codec.decode(bytes), (message, groups) => {
+      if (unheard && message.origin !== undefined) message.origin = { ...message.origin, unheard: true };
       count++;
       this.received++;
       if (deliver !== undefined) deliver(message, groups);

@@ -52,8 +52,7 @@ export function createRedisClient(target: RedisTarget | string, role: string, op
     // Commands are written at once, in issue order. ioredis' auto-pipelining (one Pipeline object
     // per turn) measured 48% more cluster CPU per message for clean-session QoS 1 pairs at a fixed
     // rate and no gain for persistent ones, whose per-message writes it would batch: the bus
-    // batches its messages itself (one PUBLISH per node per turn). (A Redis Cluster is the
-    // exception below: there a turn's commands go to several shards.)
+    // batches its messages itself (one PUBLISH per node per turn).
     enableAutoPipelining: false,
     connectionName: `starling:${role}`,
     // Never give up a connection because a command was in the air when it dropped.
@@ -64,8 +63,9 @@ export function createRedisClient(target: RedisTarget | string, role: string, op
     client = new Cluster(target.nodes, {
       // The subscriber keeps its (re)subscriptions while a shard is away; commands fail at once.
       enableOfflineQueue: subscriber,
-      // One pipeline per shard per turn: the commands of a turn leave in one write per shard.
-      enableAutoPipelining: !subscriber,
+      // No auto-pipelining: a MOVED or ASK reply inside an auto-pipeline (a reshard, a failover)
+      // comes back to the caller as an error instead of being followed; single commands follow it.
+      enableAutoPipelining: false,
       shardedSubscribers: subscriber,
       clusterRetryStrategy: retry,
       // A failover or a slot migration: retry the command a few times rather than fail it at once.
@@ -73,6 +73,9 @@ export function createRedisClient(target: RedisTarget | string, role: string, op
       retryDelayOnClusterDown: 100,
       retryDelayOnTryAgain: 100,
       slotsRefreshTimeout: 2000,
+      // After a failover the map still names the dead master until it is read again: commands for
+      // its slots fail ("Connection is closed") until then. Read it every second, not every 5 s.
+      slotsRefreshInterval: 1000,
       redisOptions: {
         ...common,
         enableAutoPipelining: false,
@@ -206,6 +209,6 @@ export function waitReady(client: RedisConn, timeoutMs = 10_000, url?: string): 
 export function isConnectionFailure(client: RedisConn, err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError') return true;
-  if (/Stream isn't writeable|Connection is closed|CLUSTERDOWN|TRYAGAIN|Failed to refresh slots cache|None of the nodes/.test(err.message)) return true;
+  if (/Stream isn't writeable|Connection is closed|CLUSTERDOWN|TRYAGAIN|^MOVED |^ASK |Failed to refresh slots cache|None of the nodes/.test(err.message)) return true;
   return client.status !== 'ready' && err.name !== 'ReplyError';
 }

@@ -14,7 +14,7 @@ import type { RedisConn } from './connection.js';
 import { publish } from './pubsub.js';
 import type { BusFlow } from './bus-flow.js';
 import type { RedisBacklog } from './redis-backlog.js';
-import { encodeMessagesFrame, entryBytes, type MarkedEntry } from './node-frames.js';
+import { encodeMessagesFrame, entryBytes, markUnheard, type MarkedEntry } from './node-frames.js';
 import type { ReplayBuffer } from './replay-buffer.js';
 import type { BusKeys } from './route-sync.js';
 
@@ -74,7 +74,7 @@ export class NodeBatches {
           (receivers) => {
             if (receivers > 0) return this.replay.record(node, frame, now);
             this.flow.unsent(node, batch.entries);
-            return this.redis.rpush(this.keys.limbo(node), frame).then(() => undefined);
+            return this.redis.rpush(this.keys.limbo(node), markUnheard(frame)).then(() => undefined);
           },
           (err: unknown) => {
             this.flow.unsent(node, batch.entries);

@@ -47,6 +47,13 @@ export const TAG_FLOW_ACK = 0x06;
 export const TAG_MESSAGES_SEQ = 0x07;
 /** A node's own probe, sent to check that its (sharded) subscription is in effect: `token`. */
 export const TAG_PROBE = 0x08;
+/** A MESSAGES frame nobody heard live, as pushed onto its target's limbo: TAG_UNHEARD + the frame. */
+export const TAG_UNHEARD = 0x09;
+
+/** The frame as it goes into a limbo because its PUBLISH found no subscriber (see Origin.unheard). */
+export function markUnheard(frame: Buffer): Buffer {
+  return Buffer.concat([Buffer.of(TAG_UNHEARD), frame]);
+}
 
 const MARKED = 0x8000_0000;
 

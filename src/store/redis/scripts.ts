@@ -18,21 +18,22 @@ return 1`;
 // highest sequence taken, see ReplayOrigin in store/types.ts).
 // ARGV: cap (messages), cap (bytes, 0 = none), encoded message, its size[, taken field, sequence,
 // record]. With a taken field: a sequence at or below the one recorded is skipped (2: taken
-// already); with record = 1 (the holder's own node queues it) the sequence is recorded, growing
-// only. A replay for a dead holder only checks: its record is final, and replayed frames from
+// already), unless record = 2 (an unheard frame: never taken, see Origin.unheard); with record
+// = 1 or 2 (the holder's own node queues it) the sequence is recorded, growing only. A replay for a dead holder only checks: its record is final, and replayed frames from
 // several senders' limbo pushes need not come in order. RPUSH only within both caps; 1 when kept,
 // 0 when dropped.
 const ENQUEUE_CAPPED = `
+local taken = nil
 if ARGV[5] then
-  local taken = tonumber(redis.call('HGET', KEYS[3], ARGV[5]))
-  if taken and taken >= tonumber(ARGV[6]) then return 2 end
+  taken = tonumber(redis.call('HGET', KEYS[3], ARGV[5]))
+  if taken and taken >= tonumber(ARGV[6]) and ARGV[7] ~= '2' and ARGV[7] ~= '3' then return 2 end
 end
 if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 local cap = tonumber(ARGV[2])
 if cap > 0 and (tonumber(redis.call('HGET', KEYS[2], 'qbytes')) or 0) + tonumber(ARGV[4]) > cap then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[3])
 redis.call('HINCRBY', KEYS[2], 'qbytes', ARGV[4])
-if ARGV[7] == '1' then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end
+if (ARGV[7] == '1' or ARGV[7] == '2') and (not taken or taken < tonumber(ARGV[6])) then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end
 return 1`;
 
 // KEYS: queue, session hash. Every message, oldest first, and the queue emptied.
@@ -163,7 +164,8 @@ function fixed(keys: readonly string[], count: number): readonly string[] {
 export interface StoreScripts {
   /** sessionKeys: the session hash first. */
   saveSession(sessionKeys: readonly string[], expiryInterval: number, savedAt: number): Promise<number>;
-  enqueueCapped(queue: string, session: string, inflight: string, cap: number, capBytes: number, message: Buffer, size: number, taken?: string, seq?: number, record?: boolean): Promise<number>;
+  /** record: 0 check only, 1 check and record, 2 record only (unheard), 3 neither (unheard, another holder). */
+  enqueueCapped(queue: string, session: string, inflight: string, cap: number, capBytes: number, message: Buffer, size: number, taken?: string, seq?: number, record?: 0 | 1 | 2 | 3): Promise<number>;
   drainQueue(queue: string, session: string): Promise<Buffer[]>;
   parked(session: string, at: number): Promise<number>;
   takeQueued(queue: string, session: string, inflight: string, order: string, owner: string, epoch: number, ids: readonly number[]): Promise<Buffer[]>;
@@ -207,7 +209,7 @@ export function storeScripts(redis: RedisConn): StoreScripts {
     enqueueCapped: (queue, session, inflight, cap, capBytes, message, size, taken, seq, record) =>
       (taken === undefined
         ? call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size)
-        : call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size, taken, seq!, record === true ? 1 : 0)) as Promise<number>,
+        : call.stEnqueueCapped!(queue, session, inflight, cap, capBytes, message, size, taken, seq!, record ?? 0)) as Promise<number>,
     drainQueue: (queue, session) => call.stDrainQueueBuffer!(queue, session) as Promise<Buffer[]>,
     parked: (session, at) => call.stParked!(session, at) as Promise<number>,
     takeQueued: (queue, session, inflight, order, owner, epoch, ids) => call.stTakeQueuedBuffer!(queue, session, inflight, order, owner, epoch, ...ids) as Promise<Buffer[]>,

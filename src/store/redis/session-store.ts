@@ -86,7 +86,8 @@ export class RedisSessionStore implements SessionStore {
     // Counted as stored (the encoding: topic, payload, a few header bytes), so the script can give it back on take.
     const taken = origin === undefined ? undefined : takenField(origin.holder, origin.sender);
     // Recorded only when this node is the holder (its session took it); a replay for another node only checks.
-    const record = origin !== undefined && origin.holder === this.nodeId;
+    const own = origin !== undefined && origin.holder === this.nodeId;
+    const record = origin?.unheard === true ? (own ? 2 : 3) : own ? 1 : 0;
     const reply = this.scripts.enqueueCapped(k.queue(clientId), k.session(clientId), k.inflight(clientId), limits.messages, limits.bytes, encoded, encoded.length, taken, origin?.seq, record);
     this.track(clientId, reply); // flush() covers it too (a PUBACK waits for it)
     return (await reply) !== 0;

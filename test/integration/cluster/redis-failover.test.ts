@@ -11,10 +11,10 @@
 // Fails if the bus does not resubscribe after a shard's promotion (the online subscriber would
 // get nothing more), if acknowledgements do not wait for the replica (the queue written on the
 // killed master would be short), or if ioredis is not told to follow the cluster or the sentinels.
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../../helpers/cluster-harness.js';
-import { connectCollecting, connectPlaced } from '../../helpers/cluster-clients.js';
+import { connectPlaced } from '../../helpers/cluster-clients.js';
 import { ReceiptCounter, startRateStream, type RateStream } from '../../helpers/rate-stream.js';
 import { startRedisCluster } from '../../helpers/redis-cluster.js';
 import { startRedisSentinel } from '../../helpers/redis-sentinel.js';
@@ -84,10 +84,22 @@ async function accountFor(run: Run): Promise<{ acked: number; online: number; qu
   await waitFor(() => run.online.missing(acked).length === 0, 'every acknowledged message at the online subscriber', 30_000).catch(() => {});
   const lost = run.online.missing(acked);
   if (lost.length > 0) console.log(`sub queue ${await run.cluster.redis().llen(`${run.cluster.prefix}{s:${run.topic}-sub}:queue`)} inflight ${await run.cluster.redis().hlen(`${run.cluster.prefix}{s:${run.topic}-sub}:inflight`)}`);
+  if (lost.length > 0) for (const id of run.cluster.workers.values()) console.log(id, JSON.stringify(await run.cluster.nodeStats(id)));
   if (lost.length > 0) console.log(`online subscriber lost ${lost.length}: ${lost.slice(0, 5).join(',')} … ${lost.slice(-5).join(',')}; killed at seq ${run.killedAtSeq}; acked ${acked.length}, sent ${run.stream.sent}`);
   expect(lost, 'acknowledged, never at the online subscriber').toEqual([]);
-  const back = await connectCollecting(run.cluster.url, { clientId: run.parkedId, clean: false, reconnectPeriod: 0 });
+  if (process.env.DBG) {
+    const k = (kind: string) => `${run.cluster.prefix}{s:${run.parkedId}}:${kind}`;
+    const queue = (await run.cluster.redis().lrange(k('queue'), 0, -1)).length;
+    console.log(`DBG parked before reconnect: queue ${queue} inflight ${await run.cluster.redis().hlen(k('inflight'))} acked ${acked.length}`);
+  }
+  // Reconnecting as a client does: a CONNECT refused while a shard is still moving is tried again.
+  const back = { client: mqtt.connect(run.cluster.url, { clientId: run.parkedId, clean: false, reconnectPeriod: 200, reconnectOnConnackError: true }), messages: [] as Array<{ payload: string }> };
   clients.push(back.client);
+  back.client.on('message', (_topic, payload) => back.messages.push({ payload: payload.toString() }));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the parked session could not reconnect within 20 s')), 20_000);
+    back.client.once('connect', () => (clearTimeout(timer), resolve()));
+  });
   const queued = new Set<number>();
   const collect = (): number => {
     for (const m of back.messages) queued.add(Number(m.payload));
