@@ -231,6 +231,25 @@ export function sessionContract(fx: () => ContractFixture): void {
       expect((await sessions.drainQueue(id)).map((m) => m.topic)).toEqual(['r/6', 'r/5', 'r/3']);
       expect((await sessions.loadInflight(id)).map((r) => r.messageId)).toEqual([2]);
     });
+
+    // Fails if enqueue skips an unheard message as taken already: after a shard failover a node's
+    // limbo (frames nobody heard) is drained after newer live frames, and those were lost.
+    it('an unheard message (from the limbo) older than what the session took is queued, and the taken mark only grows', async () => {
+      const { a } = fx();
+      const { sessions } = a;
+      const id = uniqueId('unheard');
+      const holder = a.bus.nodeId;
+      const limits = { messages: 100, bytes: 0 };
+      const live = (seq: number) => sessions.enqueue(id, message(`u/${seq}`, { qos: 1 }), limits, { sender: 'node-p', seq, holder });
+      const unheard = (seq: number, from = holder) => sessions.enqueue(id, message(`u/${seq}`, { qos: 1 }), limits, { sender: 'node-p', seq, holder: from, unheard: true });
+      expect(await live(10)).toBe(true);
+      expect(await unheard(7)).toBe(true);
+      expect(await unheard(8, 'dead-node')).toBe(true);
+      expect(await live(9)).toBe(true); // still skipped: the mark stayed at 10
+      expect(await unheard(12)).toBe(true);
+      expect(await live(11)).toBe(true); // the unheard 12 moved the mark
+      expect((await sessions.drainQueue(id)).map((m) => m.topic)).toEqual(['u/10', 'u/7', 'u/8', 'u/12']);
+    });
   });
 
   describe('SessionStore: in-flight and incoming QoS 2', () => {

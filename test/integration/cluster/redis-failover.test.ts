@@ -87,11 +87,6 @@ async function accountFor(run: Run): Promise<{ acked: number; online: number; qu
   if (lost.length > 0) for (const id of run.cluster.workers.values()) console.log(id, JSON.stringify(await run.cluster.nodeStats(id)));
   if (lost.length > 0) console.log(`online subscriber lost ${lost.length}: ${lost.slice(0, 5).join(',')} … ${lost.slice(-5).join(',')}; killed at seq ${run.killedAtSeq}; acked ${acked.length}, sent ${run.stream.sent}`);
   expect(lost, 'acknowledged, never at the online subscriber').toEqual([]);
-  if (process.env.DBG) {
-    const k = (kind: string) => `${run.cluster.prefix}{s:${run.parkedId}}:${kind}`;
-    const queue = (await run.cluster.redis().lrange(k('queue'), 0, -1)).length;
-    console.log(`DBG parked before reconnect: queue ${queue} inflight ${await run.cluster.redis().hlen(k('inflight'))} acked ${acked.length}`);
-  }
   // Reconnecting as a client does: a CONNECT refused while a shard is still moving is tried again.
   const back = { client: mqtt.connect(run.cluster.url, { clientId: run.parkedId, clean: false, reconnectPeriod: 200, reconnectOnConnackError: true }), messages: [] as Array<{ payload: string }> };
   clients.push(back.client);
