@@ -12,7 +12,8 @@ const prefix = `contract${process.pid}:`;
 let nodes = 0;
 
 async function makeNode(): Promise<Backend> {
-  cluster ??= startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+  // A node timeout of 5 s: on a loaded machine 1 s lets a busy master be failed over by mistake.
+  cluster ??= startRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 5000 });
   const { seeds } = await cluster;
   return createRedisBackend({ target: { kind: 'cluster', nodes: seeds }, prefix, nodeId: `node-${++nodes}`, ackTimeoutMs: 2000 });
 }

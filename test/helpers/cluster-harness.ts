@@ -99,17 +99,29 @@ function flags(config: Partial<BrokerConfig>): string[] {
 
 /**
  * STARLING_TEST_REDIS=cluster: clusters started without a Redis of their own run on one Redis
- * Cluster (3 masters, 3 replicas) shared by the test file, each under its own prefix.
+ * Cluster (3 masters, 3 replicas) shared while any of them runs, each under its own prefix. It
+ * is stopped when the last one closes: vitest ends a test file's process without running its
+ * exit handlers, and a cluster left to them outlived every file (six redis-servers each).
  */
 let sharedCluster: Promise<RedisClusterHandle> | undefined;
+let sharedUsers = 0;
 function sharedRedisCluster(): Promise<RedisClusterHandle> {
-  sharedCluster ??= startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+  sharedUsers++;
+  // A node timeout of 5 s: on a loaded 2-core machine 1 s lets a busy master be failed over by mistake.
+  sharedCluster ??= startRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 5000 });
   return sharedCluster;
+}
+async function releaseSharedCluster(): Promise<void> {
+  if (--sharedUsers > 0 || sharedCluster === undefined) return;
+  const cluster = sharedCluster;
+  sharedCluster = undefined;
+  await (await cluster).stop();
 }
 
 export async function startTestCluster(options: ClusterOptions = {}): Promise<TestCluster> {
   let ownRedis: RedisServerHandle | undefined;
-  const onCluster = options.redisCluster ?? (options.redisUrl === undefined && process.env.STARLING_TEST_REDIS === 'cluster' ? await sharedRedisCluster() : undefined);
+  const shared = options.redisCluster === undefined && options.redisSentinel === undefined && options.redisUrl === undefined && process.env.STARLING_TEST_REDIS === 'cluster';
+  const onCluster = options.redisCluster ?? (shared ? await sharedRedisCluster() : undefined);
   const sentinel = options.redisSentinel;
   const redisUrl = onCluster !== undefined ? onCluster.spec : sentinel !== undefined ? sentinel.spec : (options.redisUrl ?? (ownRedis = await startRedisServer()).url);
   const prefix = options.prefix ?? `tc${process.pid}-${++clusterCounter}:`;
@@ -171,6 +183,7 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
   const listening = await waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('listening on port'), 'listening', 30_000).catch(async (err) => {
     child.kill('SIGKILL');
     await ownRedis?.stop();
+    if (shared) await releaseSharedCluster();
     throw err;
   });
   const port = Number(listening.port);
@@ -221,6 +234,7 @@ export async function startTestCluster(options: ClusterOptions = {}): Promise<Te
         }
       }
       await ownRedis?.stop();
+      if (shared) await releaseSharedCluster();
       return code;
     },
     async stats() {

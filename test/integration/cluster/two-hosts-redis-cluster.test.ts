@@ -6,6 +6,6 @@ import { startRedisCluster } from '../../helpers/redis-cluster.js';
 import { twoHostsSuite } from './two-hosts-suite.js';
 
 twoHostsSuite(async () => {
-  const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+  const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 5000 });
   return { hostOptions: { redisCluster: cluster }, stop: () => cluster.stop() };
 });
