@@ -17,6 +17,7 @@ import { decodeMessage } from './codec.js';
 import { isCluster, type RedisConn } from './connection.js';
 import type { RedisKeys } from './keys.js';
 import { listeners } from './pubsub.js';
+import { defineScript } from './script-preload.js';
 import { storeScripts, type StoreScripts } from './scripts.js';
 
 // KEYS: will hash. ARGV: dead node. Returns {msg, delay} and deletes the will, or nil.
@@ -47,7 +48,7 @@ export class NodeRecoveryStore {
   ) {
     this.scripts = storeScripts(redis);
     // defineCommand: EVALSHA with a Buffer-returning variant (the will is binary).
-    if (!('starlingTakeWill' in redis)) redis.defineCommand('starlingTakeWill', { numberOfKeys: 1, lua: TAKE_WILL });
+    if (!('starlingTakeWill' in redis)) defineScript(redis, 'starlingTakeWill', { numberOfKeys: 1, lua: TAKE_WILL });
   }
 
   /** True for exactly one caller per dead node (the claim lasts a day: node ids never return). */

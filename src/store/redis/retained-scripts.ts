@@ -1,6 +1,7 @@
 // The two Lua scripts of the retained index (retained-store.ts). Each touches ONE key, so they run
 // on any shard of a Redis Cluster; a retained write is several of them, each atomic on its own.
 import type { RedisConn } from './connection.js';
+import { defineScript } from './script-preload.js';
 
 // KEYS: a trie node (hash). ARGV: field (a child level name, or "\0"), delta. A count back at 0 is
 // removed, so a transient -1 (a clear's decrement arriving before the matching set's increment)
@@ -28,8 +29,8 @@ type Call = (...args: Array<string | number>) => Promise<number>;
 /** The scripts on this connection (defined on it at the first call for it). */
 export function retainedScripts(redis: RedisConn): RetainedScripts {
   const commands = redis as unknown as Record<string, Call | undefined>;
-  if (commands.stRetainedLevel === undefined) redis.defineCommand('stRetainedLevel', { numberOfKeys: 1, lua: RETAINED_LEVEL });
-  if (commands.stRetainedCount === undefined) redis.defineCommand('stRetainedCount', { numberOfKeys: 1, lua: RETAINED_COUNT });
+  if (commands.stRetainedLevel === undefined) defineScript(redis, 'stRetainedLevel', { numberOfKeys: 1, lua: RETAINED_LEVEL });
+  if (commands.stRetainedCount === undefined) defineScript(redis, 'stRetainedCount', { numberOfKeys: 1, lua: RETAINED_COUNT });
   // Looked up per call (not bound once): a test may stand in for a command on its connection.
   return {
     level: (key, field, delta) => commands.stRetainedLevel!(key, field, delta),

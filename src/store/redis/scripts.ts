@@ -5,6 +5,7 @@
 // Every key a script touches is passed in KEYS and all of them share one hash tag (keys.ts), so
 // the scripts run unchanged on one Redis and on a Redis Cluster.
 import type { RedisConn } from './connection.js';
+import { defineScript } from './script-preload.js';
 
 // KEYS: session hash, then the session's other keys. ARGV: expiry, savedAt. Writes the metadata
 // (the client is back: no offlineAt) and removes any TTL a release left (the session is in use again).
@@ -197,12 +198,12 @@ const registered = new WeakMap<RedisConn, StoreScripts>();
 export function storeScripts(redis: RedisConn): StoreScripts {
   const known = registered.get(redis);
   if (known !== undefined) return known;
-  for (const [name, [numberOfKeys, lua]] of Object.entries(definitions)) redis.defineCommand(name, { numberOfKeys, lua });
+  for (const [name, [numberOfKeys, lua]] of Object.entries(definitions)) defineScript(redis, name, { numberOfKeys, lua });
   // Fixed key counts (a session's keys, the owner record and the six that expire with it): a
   // count given per call would be the first argument, which ioredis' cluster auto-pipelining
   // takes for the key that picks the shard.
-  redis.defineCommand('stOwnerRelease', { numberOfKeys: OWNER_RELEASE_KEYS, lua: OWNER_RELEASE });
-  redis.defineCommand('stSaveSession', { numberOfKeys: SESSION_KEYS, lua: SAVE_SESSION });
+  defineScript(redis, 'stOwnerRelease', { numberOfKeys: OWNER_RELEASE_KEYS, lua: OWNER_RELEASE });
+  defineScript(redis, 'stSaveSession', { numberOfKeys: SESSION_KEYS, lua: SAVE_SESSION });
   const call = redis as unknown as Record<string, (...args: Arg[]) => Promise<unknown>>;
   const scripts: StoreScripts = {
     saveSession: (sessionKeys, expiry, savedAt) => call.stSaveSession!(...fixed(sessionKeys, SESSION_KEYS), expiry, savedAt) as Promise<number>,

@@ -15,15 +15,21 @@ import type { ReplicaWait } from './replica-wait.js';
 const settled: Promise<unknown> = Promise.resolve();
 
 export class WriteTracker {
-  private failure: unknown = null;
   private last: Promise<unknown> = settled;
-  /** Writes tracked since the last flush: with none, flush() asks Redis (a PING) instead. */
+  /** Writes tracked so far (each write's number), and since the last flush. */
+  private seq = 0;
   private sinceFlush = 0;
+  /** Numbers of the writes that failed and that some flush may still have to report. */
+  private failed: Array<{ seq: number; err: unknown }> = [];
+  /** Every flush that started from now on covers only writes after this one: earlier ones were reported. */
+  private reported = 0;
+  /**
+   * The `from` of the flushes in progress, with how many share it (a failure after it is still
+   * theirs to report). `from` never decreases, so the first key is the smallest.
+   */
+  private readonly running = new Map<number, number>();
   /** Unordered: the writes not answered yet. */
   private readonly inAir: Set<Promise<unknown>> | null;
-  private readonly remember = (err: unknown): void => {
-    this.failure ??= err;
-  };
 
   /**
    * ordered: replies come back in issue order and every tracked promise is one command
@@ -43,34 +49,56 @@ export class WriteTracker {
    */
   track(write: Promise<unknown>, key?: string): void {
     this.sinceFlush++;
+    const seq = ++this.seq;
     this.replicas?.touch(key);
+    const fail = (err: unknown): void => void this.failed.push({ seq, err });
     const inAir = this.inAir;
     if (inAir === null) {
-      this.last = write.catch(this.remember);
+      this.last = write.catch(fail);
       return;
     }
-    const settled = write.then(
-      () => void inAir.delete(settled),
+    const answered = write.then(
+      () => void inAir.delete(answered),
       (err: unknown) => {
-        inAir.delete(settled);
-        this.remember(err);
+        inAir.delete(answered);
+        fail(err);
       },
     );
-    inAir.add(settled);
+    inAir.add(answered);
   }
 
+  /**
+   * Resolves once every write issued before it has answered; rejects if one of them failed. Every
+   * flush in progress when a write fails reports it (each of them may have acknowledgements
+   * waiting on it); flushes begun after one of them finished do not.
+   */
   async flush(): Promise<void> {
-    if (this.sinceFlush === 0) {
+    if (this.sinceFlush === 0 && this.failed.length === 0) {
       // Nothing to wait for: still say whether Redis is there, as a write would have.
       await this.redis.ping();
       return;
     }
     this.sinceFlush = 0;
-    if (this.inAir === null) await this.last;
-    else if (this.inAir.size > 0) await Promise.all([...this.inAir]);
-    const failure = this.failure;
-    this.failure = null;
-    if (failure !== null) throw failure;
+    const from = this.reported;
+    const upTo = this.seq;
+    this.running.set(from, (this.running.get(from) ?? 0) + 1);
+    try {
+      if (this.inAir === null) await this.last;
+      else if (this.inAir.size > 0) await Promise.all([...this.inAir]);
+      const failure = this.failed.find((f) => f.seq > from && f.seq <= upTo);
+      if (failure !== undefined) throw failure.err;
+    } finally {
+      const left = this.running.get(from)! - 1;
+      if (left === 0) this.running.delete(from);
+      else this.running.set(from, left);
+      if (upTo > this.reported) this.reported = upTo;
+      if (this.failed.length > 0) {
+        // Forgotten: failures no flush in progress or begun from now on can cover.
+        const oldest = this.running.keys().next();
+        const floor = oldest.done === true ? this.reported : Math.min(this.reported, oldest.value);
+        this.failed = this.failed.filter((f) => f.seq > floor);
+      }
+    }
     if (this.replicas !== null) await this.replicas.sync();
   }
 }
