@@ -25,6 +25,7 @@ import { ownPayload } from './outgoing.js';
 import { LocalSubscriptions } from './local-subscriptions.js';
 import { OfflineSessions } from './offline-sessions.js';
 import { sweepConnections } from './keepalive.js';
+import { QueueWriter } from './queue-writer.js';
 import { Session, type SessionDeps } from './session.js';
 import { BrokerCounters, type BrokerStats, type StatsSource } from './stats.js';
 import { Wills } from './wills.js';
@@ -90,6 +91,8 @@ export class Broker implements ConnectionHost, StatsSource {
   readonly drops: DropLog;
   /** Store writes made by deliveries (in-flight records, queue entries): publish() waits for those it caused. */
   private readonly deliveryWrites = { count: 0 };
+  /** Writes store queues; holds and retries, in order, what no publisher waits for (queue-writer.ts). */
+  readonly queueWriter: QueueWriter;
   private connectedCount = 0;
   private nextConnection = 0;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -138,8 +141,19 @@ export class Broker implements ConnectionHost, StatsSource {
     );
     this.queueLimits = { messages: config.maxQueued, bytes: config.maxQueuedBytes };
     this.drops = new DropLog(this.counters, log);
-    this.deliveries = new Deliveries({ backend, log, drops: this.drops, limits: this.queueLimits, online: this.online, offline: this.offline, local: () => this.local, hooks: this.hooks, writes: this.deliveryWrites });
-    this.sessionDeps = { store: backend.sessions, counters: this.counters, log, limits: this.queueLimits, drops: this.drops, nodeId: backend.bus.nodeId, writes: this.deliveryWrites };
+    this.queueWriter = new QueueWriter({
+      store: backend.sessions,
+      limits: this.queueLimits,
+      drops: this.drops,
+      log,
+      nodeId: backend.bus.nodeId,
+      maxWaitingBytes: config.redisPendingBytes,
+      notifyHolder: (clientId) => backend.ownership.notifyQueued?.(clientId),
+      queueChanged: (clientId) => this.queueChanged(clientId),
+    });
+    const queue = this.queueWriter;
+    this.deliveries = new Deliveries({ online: this.online, offline: this.offline, local: () => this.local, hooks: this.hooks, writes: this.deliveryWrites, queue });
+    this.sessionDeps = { store: backend.sessions, counters: this.counters, log, limits: this.queueLimits, drops: this.drops, nodeId: backend.bus.nodeId, writes: this.deliveryWrites, queue };
     this.wills = new Wills((will) => this.publish(will), backend.sessions, log);
     this.deadNodes = new DeadNodeSessions({
       local: this.local,
@@ -215,7 +229,7 @@ export class Broker implements ConnectionHost, StatsSource {
     const writesBefore = this.deliveryWrites.count;
     const gate = this.deliveries.gate;
     const outer = gate?.begin() ?? null;
-    const fan = this.deliveries.local(message, originClientId);
+    const fan = this.deliveries.local(message, originClientId, true);
     // Shared subscriptions, here or elsewhere in the cluster: choose a node (and member) per group.
     const shared = this.local.shared;
     const away = shared.size === 0 && bus.sharedRouteCount === 0 ? undefined : shared.deliverPublished(message, fan, bus, reach);
@@ -568,6 +582,7 @@ export class Broker implements ConnectionHost, StatsSource {
     }
     for (const conn of [...this.connections.values()]) conn.close('server shutting down', { will: true, disconnectCode: ReasonCode.ServerShuttingDown });
     this.offline.close();
+    this.queueWriter.close();
     this.drops.close();
     await this.wills.settled();
     await Promise.allSettled([this.backend.sessions.flush(), this.backend.retained.flush()]);

@@ -3,24 +3,18 @@
 // connecting), through the authorizeDelivery hook when there is one (hooks/delivery-gate.ts). The
 // broker routes (publish(): retained store, here, the bus); this file delivers. Retained messages
 // on SUBSCRIBE and a dead node's replayed messages come through here too, so the ACL, the hooks
-// and the queue limits apply to every copy in one place.
-import type { Logger } from '../log.js';
-import type { Backend, Message, QueueLimits, SubscriptionOptions } from '../store/types.js';
+// and the queue limits (queue-writer.ts) apply to every copy in one place.
+import type { Message, SubscriptionOptions } from '../store/types.js';
 import type { Connection } from './connection.js';
-import type { DropLog } from './drop-log.js';
 import { DeliveryGate } from './hooks/delivery-gate.js';
 import type { Hooks } from './hooks/hooks.js';
 import type { ClientInfo } from './hooks/types.js';
 import type { LocalSubscriptions } from './local-subscriptions.js';
 import type { OfflineSessions } from './offline-sessions.js';
+import type { QueueWriter } from './queue-writer.js';
 import { FanOut, isExpired, ownPayload, queuedCopy, type Target } from './outgoing.js';
 
 export interface DeliveryDeps {
-  backend: Backend;
-  log: Logger;
-  drops: DropLog;
-  /** --max-queued / --max-queued-bytes (the broker's object: a live reload changes it in place). */
-  limits: QueueLimits;
   /** Client id → the connection holding it (connecting or connected). */
   online: ReadonlyMap<string, Connection>;
   offline: OfflineSessions;
@@ -29,6 +23,8 @@ export interface DeliveryDeps {
   hooks: Hooks | null;
   /** Counts store writes a delivery makes (a PUBACK waits for the store's flush when it grew). */
   writes: { count: number };
+  /** Writes store queues (retries what no publisher waits for). */
+  queue: QueueWriter;
 }
 
 export class Deliveries {
@@ -40,13 +36,16 @@ export class Deliveries {
     this.gate = hooks?.has.authorizeDelivery === true ? new DeliveryGate(hooks, (clientId) => this.clientOf(clientId), (clientId, fan, target) => this.now(clientId, fan, target)) : null;
   }
 
-  /** Delivers to the (non-shared) subscribers of sessions owned by this node; returns the FanOut if it made one. */
-  local(message: Message, originClientId?: string): FanOut | undefined {
+  /**
+   * Delivers to the (non-shared) subscribers of sessions owned by this node; returns the FanOut if
+   * it made one. awaited: a PUBLISH on this node, whose acknowledgement waits for the store (FanOut).
+   */
+  local(message: Message, originClientId?: string, awaited = false): FanOut | undefined {
     const now = Date.now();
     if (isExpired(message, now)) return undefined;
     const matched = this.deps.local().index.match(message.topic);
     if (matched.length === 0) return undefined;
-    const fan = new FanOut(message, now);
+    const fan = new FanOut(message, now, awaited);
     for (let i = 0; i < matched.length; i++) {
       const { clientId, target: merged, forOrigin } = matched[i]!;
       const target = clientId === originClientId ? forOrigin : merged; // No Local [v5:MQTT-3.8.3-3]
@@ -79,29 +78,22 @@ export class Deliveries {
       const bridged = offline?.mode === 'bridge';
       // The acknowledgement of the PUBLISH waits for this write (broker.publish: the store's flush).
       this.deps.writes.count++;
-      void this.enqueue(clientId, queuedCopy(message, qos, retain, target.subIds), bridged);
+      void this.enqueue(clientId, queuedCopy(message, qos, retain, target.subIds), bridged, undefined, fan.awaited);
       // Still connecting: this may land behind the queue's drain; look again once connected.
       if (conn !== undefined && conn.session !== null) conn.session.queueChanged();
     }
   }
 
   /**
-   * Stores a message for an offline persistent session, within --max-queued/--max-queued-bytes. A
-   * message from the bus records that this node's copy of the session took it (replay skips it);
-   * a replayed one (replayedFrom: the dead node) is skipped if that node's copy had taken it.
-   * notifyHolder: the client is held on another node, which is told to take it.
+   * Stores a message for an offline persistent session, within --max-queued/--max-queued-bytes
+   * (queue-writer.ts: a write no publisher waits for is retried when the store fails). A message
+   * from the bus records that this node's copy of the session took it (replay skips it); a
+   * replayed one (replayedFrom: the dead node) is skipped if that node's copy had taken it.
+   * notifyHolder: the client is held on another node, which is told to take it. awaited: the
+   * publisher's acknowledgement waits for this write.
    */
-  enqueue(clientId: string, message: Message, notifyHolder = false, replayedFrom?: string): Promise<void> {
-    const { backend, limits } = this.deps;
-    const o = message.origin;
-    const origin = o === undefined ? undefined : { sender: o.sender, seq: o.seq, holder: replayedFrom ?? backend.bus.nodeId, unheard: o.unheard };
-    return backend.sessions.enqueue(clientId, ownPayload(message), limits, origin).then(
-      (kept) => {
-        if (!kept) this.deps.drops.dropped(clientId, 'offline queue full', { maxQueued: limits.messages, maxQueuedBytes: limits.bytes });
-        else if (notifyHolder) backend.ownership.notifyQueued?.(clientId);
-      },
-      (err: unknown) => this.deps.log.error({ err, clientId }, 'could not queue a message for an offline client'),
-    );
+  enqueue(clientId: string, message: Message, notifyHolder = false, replayedFrom?: string, awaited = false): Promise<void> {
+    return this.deps.queue.write(clientId, ownPayload(message), { awaited, notifyHolder, replayedFrom });
   }
 
   /** A dead node's message for one of its sessions (recovery): queued if authorizeDelivery allows, like any delivery. */

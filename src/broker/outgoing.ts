@@ -38,7 +38,15 @@ export class FanOut implements ReadDecision {
   aclKey: object | null = null;
   aclAllowed = false;
 
-  constructor(readonly message: Message, private readonly now: number) {}
+  /**
+   * @param awaited the publisher's acknowledgement waits for what delivering this message stores
+   *   (a PUBLISH on this node), so a failed store write is reported to it rather than retried.
+   */
+  constructor(
+    readonly message: Message,
+    private readonly now: number,
+    readonly awaited = false,
+  ) {}
 
   prepared(version: ProtocolVersion, subIds?: number[]): PreparedPublish {
     const m = this.message;

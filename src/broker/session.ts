@@ -9,6 +9,7 @@ import { encode, type ProtocolVersion, type QoS } from '../protocol/index.js';
 import { queuedSize, type InflightRecord, type Message, type QueueLimits, type SessionStore, type SubscriptionOptions } from '../store/types.js';
 import type { Logger } from '../log.js';
 import { FanOut, isExpired, ownPayload } from './outgoing.js';
+import type { QueueWriter } from './queue-writer.js';
 import type { OutgoingAliases } from './outgoing-aliases.js';
 import type { BrokerCounters } from './stats.js';
 import type { DropLog } from './drop-log.js';
@@ -39,6 +40,8 @@ export interface SessionDeps {
   nodeId: string;
   /** Store writes made by deliveries (a PUBACK waits for them when a publish made any). */
   writes: { count: number };
+  /** Writes the store queue (retries what no publisher waits for). */
+  queue: QueueWriter;
 }
 
 /** Why a message is dropped (DropLog's per-client line). */
@@ -164,7 +167,7 @@ export class Session {
     const message: Message = { topic: m.topic, payload: m.payload, qos, retain, properties: m.properties, expiresAt: m.expiresAt, origin: m.origin };
     if (subIds !== undefined) message.properties = { ...m.properties, subscriptionIdentifiers: subIds };
     if (this.mustQueue()) {
-      this.queue(message);
+      this.queue(message, fan.awaited);
       return;
     }
     this.sendNew(message, fan, subIds);
@@ -182,7 +185,7 @@ export class Session {
       this.writePublish(this.frameOf(new FanOut(message, Date.now()), undefined, 0, message.retain, false));
       return;
     }
-    if (this.mustQueue()) this.queue(message);
+    if (this.mustQueue()) this.queue(message, false);
     else this.sendNew(message, new FanOut(message, Date.now()), undefined);
   }
 
@@ -286,9 +289,9 @@ export class Session {
   }
 
   /** Behind the window: a persistent session's message goes to the store queue, a clean session's stays here. */
-  private queue(message: Message): void {
+  private queue(message: Message, awaited: boolean): void {
     if (this.persistent || this.spilled) {
-      this.spill(message);
+      this.spill(message, awaited);
       return;
     }
     const { limits } = this.deps;
@@ -301,17 +304,13 @@ export class Session {
     this.pendingBytes += size;
   }
 
-  private spill(message: Message): void {
+  /** awaited: the publisher's acknowledgement waits for this write (FanOut.awaited). */
+  private spill(message: Message, awaited: boolean): void {
     const deps = this.deps;
     this.spilled = this.stored = true;
     this.spillCount++;
     deps.writes.count++;
-    const o = message.origin;
-    const origin = o === undefined ? undefined : { sender: o.sender, seq: o.seq, holder: deps.nodeId, unheard: o.unheard };
-    deps.store.enqueue(this.clientId, ownPayload(message), deps.limits, origin).then(
-      (kept) => kept || deps.drops.dropped(this.clientId, 'queue full', { maxQueued: deps.limits.messages, maxQueuedBytes: deps.limits.bytes }),
-      (err: unknown) => deps.log.error({ err, clientId: this.clientId }, 'could not queue a message for a client'),
-    );
+    void deps.queue.write(this.clientId, ownPayload(message), { awaited });
   }
 
   /** Fills free window slots from the store queue: one take at a time, with the packet ids it will use. */

@@ -162,7 +162,7 @@ export class SharedSubscriptions {
     if (isExpired(message, now)) return undefined;
     return this.choose(message.topic, bus, (group) => {
       if (reach !== undefined) reach.matched = true;
-      this.deliverToGroup(group, (fan ??= new FanOut(message, now)));
+      this.deliverToGroup(group, (fan ??= new FanOut(message, now, true)));
     });
   }
 

@@ -106,9 +106,11 @@ export interface SessionStore {
    * Appends to the offline queue unless that would take it past either limit; the result says
    * whether it was kept. With `origin` it is skipped, as kept, when the session already took that
    * message on origin.holder (see ReplayOrigin); when origin.holder is this node (its session takes
-   * it now) it is recorded as taken; for another (dead) holder it is only checked.
+   * it now) it is recorded as taken; for another (dead) holder it is only checked. durable: settles
+   * only once the write is where flush() would have it (Redis: on the replicas
+   * --redis-wait-replicas asks for), for a write no flush covers (broker/queue-writer.ts).
    */
-  enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin): Promise<boolean>;
+  enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin, durable?: boolean): Promise<boolean>;
   /** Removes and returns the queued messages, oldest first. */
   drainQueue(clientId: string): Promise<Message[]>;
   /**

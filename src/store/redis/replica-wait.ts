@@ -7,8 +7,8 @@
 // master. On a Redis Cluster only the masters this node wrote to since their last WAIT are
 // asked (writes are touched by key: the slot names the master), so a shard that lost its
 // replica refuses only the acknowledgements whose writes went there. A WAIT that comes back
-// short rejects: the caller refuses the acknowledgement (the client sends the message again),
-// as when Redis is away.
+// short, or cannot be asked because its master died or was demoted, rejects: the caller refuses
+// the acknowledgement (the client sends the message again), as when Redis is away.
 import calculateSlot from 'cluster-key-slot';
 import type { Redis } from 'ioredis';
 import { isCluster, type RedisConn } from './connection.js';
@@ -39,6 +39,13 @@ const resolved = Promise.resolve();
 export class ReplicaWait {
   /** WAIT commands sent (diagnostics, tests). */
   waits = 0;
+  /**
+   * WAITs that failed so far. A failed WAIT settles the writes it covered (later writes need a WAIT
+   * of their own: a dead master must not fail every flush from then on), so a caller whose writes
+   * it covered but who asks only afterwards passes the count it saw before writing (sync(failedBefore)).
+   */
+  failed = 0;
+  private lastFailure: unknown = null;
   private readonly masters = new Map<string, Master>();
 
   constructor(
@@ -59,15 +66,22 @@ export class ReplicaWait {
     if (nodeKey !== undefined) this.touchMaster(nodeKey);
   }
 
-  /** Resolves once every write touched before this call is on the replicas; rejects if one is not. */
-  sync(): Promise<void> {
+  /**
+   * Resolves once every write touched before this call is on the replicas; rejects if one is not.
+   * failedBefore: `failed` as it was before the caller's writes were touched; a WAIT that failed
+   * since may have covered them, and makes this reject too.
+   */
+  sync(failedBefore?: number): Promise<void> {
     let waits: Promise<void>[] | undefined;
     for (const [nodeKey, master] of this.masters) {
       if (master.touched === master.settled) continue;
       (waits ??= []).push(this.nextWait(nodeKey, master));
     }
-    if (waits === undefined) return resolved;
-    return waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
+    const all = waits === undefined ? resolved : waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
+    if (failedBefore === undefined) return all;
+    return all.then(() => {
+      if (this.failed !== failedBefore) throw this.lastFailure;
+    });
   }
 
   private touchMaster(nodeKey: string): void {
@@ -89,8 +103,11 @@ export class ReplicaWait {
             resolve();
           },
           (err: unknown) => {
-            // Those who waited on it are told; later writes need a WAIT of their own.
+            // Those who waited on it are told (and those who ask later: failedBefore); later
+            // writes need a WAIT of their own.
             master.settled = Math.max(master.settled, covers);
+            this.failed++;
+            this.lastFailure = err;
             reject(err);
           },
         );
@@ -109,14 +126,13 @@ export class ReplicaWait {
       await this.waitAt(master);
     } catch (err) {
       if (err instanceof ReplicaWaitError) throw err;
-      // The slot map is stale (a failover or a reshard moved the slots: the node is gone, or is a
-      // replica now). Refresh it and ask every master: whichever now holds the writes is covered.
-      await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
-      try {
-        await Promise.all(redis.nodes('master').map((m) => this.waitAt(m)));
-      } catch (again) {
-        throw again instanceof ReplicaWaitError ? again : new ReplicaWaitError(this.replicas, 0, this.timeoutMs, again);
-      }
+      // The master that took the writes is gone (killed, or no longer in the slot map) or is a
+      // replica now. Whether its replicas had the writes cannot be known any more: refuse. Asking
+      // the new masters instead would prove nothing (a WAIT covers only writes made on its own
+      // connection), and was how acknowledged messages were lost when a master was killed.
+      // The slot map is refreshed so that later writes are touched on the right masters.
+      redis.refreshSlotsCache(() => {});
+      throw new ReplicaWaitError(this.replicas, 0, this.timeoutMs, err);
     }
   }
 

@@ -32,7 +32,7 @@ export class RedisSessionStore implements SessionStore {
     private readonly redis: RedisConn,
     private readonly keys: RedisKeys,
     private readonly nodeId: string,
-    replicas: ReplicaWait | null = null,
+    private readonly replicas: ReplicaWait | null = null,
   ) {
     this.scripts = storeScripts(redis);
     this.writes = new WriteTracker(redis, undefined, replicas);
@@ -80,7 +80,7 @@ export class RedisSessionStore implements SessionStore {
     this.track(clientId, this.redis.hdel(this.keys.subs(clientId), ...filters));
   }
 
-  async enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin): Promise<boolean> {
+  async enqueue(clientId: string, message: Message, limits: QueueLimits, origin?: ReplayOrigin, durable = false): Promise<boolean> {
     const k = this.keys;
     const encoded = encodeMessage(message);
     // Counted as stored (the encoding: topic, payload, a few header bytes), so the script can give it back on take.
@@ -88,9 +88,13 @@ export class RedisSessionStore implements SessionStore {
     // Recorded only when this node is the holder (its session took it); a replay for another node only checks.
     const own = origin !== undefined && origin.holder === this.nodeId;
     const record = origin?.unheard === true ? (own ? 2 : 3) : own ? 1 : 0;
+    const failedBefore = durable ? this.replicas?.failed : undefined;
     const reply = this.scripts.enqueueCapped(k.queue(clientId), k.session(clientId), k.inflight(clientId), limits.messages, limits.bytes, encoded, encoded.length, taken, origin?.seq, record);
     this.track(clientId, reply); // flush() covers it too (a PUBACK waits for it)
-    return (await reply) !== 0;
+    const kept = (await reply) !== 0;
+    // Written: a WAIT sent now on the master's connection covers it (shared with this turn's flushes).
+    if (durable && this.replicas !== null) await this.replicas.sync(failedBefore);
+    return kept;
   }
 
   async takeQueued(clientId: string, ids: readonly number[], epoch: number): Promise<InflightRecord[]> {

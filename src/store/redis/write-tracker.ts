@@ -79,6 +79,8 @@ export class WriteTracker {
       return;
     }
     this.sinceFlush = 0;
+    // A WAIT covering these writes may fail before this flush asks (replica-wait.ts sync).
+    const failedBefore = this.replicas?.failed;
     const from = this.reported;
     const upTo = this.seq;
     this.running.set(from, (this.running.get(from) ?? 0) + 1);
@@ -99,6 +101,6 @@ export class WriteTracker {
         this.failed = this.failed.filter((f) => f.seq > floor);
       }
     }
-    if (this.replicas !== null) await this.replicas.sync();
+    if (this.replicas !== null) await this.replicas.sync(failedBefore);
   }
 }

@@ -50,6 +50,8 @@ interface Run {
   topic: string;
   /** Messages sent when Redis was hit (diagnostics). */
   killedAtSeq?: number;
+  /** Messages sent at each (re)connect of the publisher, and on which worker (diagnostics). */
+  publisherConnects: string[];
 }
 
 /** Starts the stream: online subscriber on one worker, publisher and a parked session on the other. */
@@ -71,12 +73,14 @@ async function streaming(cluster: TestCluster, topic: string): Promise<Run> {
   const pub = await connectPlaced(cluster, (n) => n === nodeB, { ...options, clean: true, clientId: `${topic}-pub` });
   clients.push(pub.client);
   const stream = startRateStream(pub.client, topic, 1, RATE);
+  const publisherConnects: string[] = [];
+  pub.client.on('connect', () => publisherConnects.push(`at seq ${stream.sent}`));
   await waitFor(() => online.total >= 150, 'the stream flowing', 15_000);
-  return { cluster, stream, online, arrivals, parkedId, topic };
+  return { cluster, stream, online, arrivals, parkedId, topic, publisherConnects };
 }
 
 /** Keeps streaming until 300 more messages are acknowledged, stops, and counts every acknowledged one. */
-async function accountFor(run: Run, parked = true): Promise<{ acked: number; online: number; queued: number }> {
+async function accountFor(run: Run): Promise<{ acked: number; online: number; queued: number }> {
   const target = run.stream.acked.size + 300;
   await waitFor(() => run.stream.acked.size >= target, '300 more acknowledged messages', 30_000);
   await run.stream.stop();
@@ -87,7 +91,6 @@ async function accountFor(run: Run, parked = true): Promise<{ acked: number; onl
   if (lost.length > 0) for (const id of run.cluster.workers.values()) console.log(id, JSON.stringify(await run.cluster.nodeStats(id)));
   if (lost.length > 0) console.log(`online subscriber lost ${lost.length}: ${lost.slice(0, 5).join(',')} … ${lost.slice(-5).join(',')}; killed at seq ${run.killedAtSeq}; acked ${acked.length}, sent ${run.stream.sent}`);
   expect(lost, 'acknowledged, never at the online subscriber').toEqual([]);
-  if (!parked) return { acked: acked.length, online: run.online.total, queued: 0 };
   // Reconnecting as a client does: a CONNECT refused while a shard is still moving is tried again.
   const back = { client: mqtt.connect(run.cluster.url, { clientId: run.parkedId, clean: false, reconnectPeriod: 200, reconnectOnConnackError: true }), messages: [] as Array<{ payload: string }> };
   clients.push(back.client);
@@ -102,6 +105,7 @@ async function accountFor(run: Run, parked = true): Promise<{ acked: number; onl
     return acked.filter((seq) => !queued.has(seq)).length;
   };
   await waitFor(() => collect() === 0, 'every acknowledged message in the parked session', 30_000).catch(() => {});
+  if (collect() > 0) console.log(`parked session: killed at seq ${run.killedAtSeq}; publisher reconnected ${run.publisherConnects.join(', ') || 'never'}; acked ${acked.length}, sent ${run.stream.sent}`);
   expect(acked.filter((seq) => !queued.has(seq)), 'acknowledged, not in the parked session').toEqual([]);
   return { acked: acked.length, online: run.online.total, queued: back.messages.length };
 }
@@ -122,16 +126,15 @@ it('a Redis Cluster master killed with -9 mid-stream: nothing acknowledged is lo
   const victim = await redis.masterOfKey(`${cluster.prefix}{s:${run.parkedId}}:queue`);
   run.killedAtSeq = run.stream.sent;
   redis.killNode(victim);
-  const { promotedAt, newMasterPort } = await redis.waitForPromotion(victim);
+  // Generous: on a loaded machine the election can take a retry (2 × node timeout) or two; what
+  // is measured is from the promotion on.
+  const { promotedAt, newMasterPort } = await redis.waitForPromotion(victim, 45_000);
   const resumed = await resumedAfter(run, promotedAt);
-  // NOT MET (stop 18 note): the parked session's queue on the killed shard lost acknowledged
-  // messages in some runs (hundreds, all from the failover window) although each PUBACK waited
-  // for WAIT 1; found too late to explain. Counted here: every one at the online subscriber.
-  const counts = await accountFor(run, false);
+  const counts = await accountFor(run);
   expect(newMasterPort).not.toBe(victim);
   expect(resumed).toBeLessThan(5000);
   console.log(`redis cluster failover: ${counts.acked} acknowledged, all delivered (${counts.online} online deliveries, ${counts.queued} from the queue); delivery resumed ${resumed} ms after the promotion`);
-}, 120_000);
+}, 150_000);
 
 it('the Sentinel master killed with -9 mid-stream: nothing acknowledged is lost, delivery resumes within 5 s of the promotion', async () => {
   const sentinel = await startRedisSentinel({ replicas: 2 });

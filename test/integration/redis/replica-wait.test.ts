@@ -60,6 +60,33 @@ describe('one master and its replica', () => {
     await store.flush();
     expect(wait.waits).toBe(before);
   });
+
+  it('a durable enqueue (no flush covers it: queue-writer.ts) settles only once on the replica, and rejects when it is not', async () => {
+    const wait = new ReplicaWait(redis, 1, 300);
+    const store = new RedisSessionStore(redis, keys, 'n1', wait);
+    const message = { topic: 'rw/q', payload: Buffer.from('q'), qos: 1 as const, retain: false };
+    const limits = { messages: 10, bytes: 0 };
+    expect(await store.enqueue('rw-q', message, limits, undefined, true)).toBe(true);
+    const onReplica = new Redis(replica.url);
+    try {
+      expect(await onReplica.llen(keys.queue('rw-q'))).toBe(1);
+    } finally {
+      onReplica.disconnect();
+    }
+    replica.signal('SIGSTOP');
+    try {
+      // Not durable: the write alone (a flush would wait for the replica).
+      expect(await store.enqueue('rw-q', message, limits)).toBe(true);
+      const failedBefore = wait.failed;
+      await expect(store.enqueue('rw-q', message, limits, undefined, true)).rejects.toBeInstanceOf(ReplicaWaitError);
+      // Whoever asks after that WAIT failed, for writes made before it, is refused too (a flush
+      // whose writes it covered); a WAIT that failed before is not theirs (nor does it fail them forever).
+      await expect(wait.sync(failedBefore)).rejects.toBeInstanceOf(ReplicaWaitError);
+      await expect(wait.sync(wait.failed)).resolves.toBeUndefined();
+    } finally {
+      replica.signal('SIGCONT');
+    }
+  });
 });
 
 describe('a Redis Cluster whose first master lost its replica', () => {
