@@ -2,13 +2,13 @@
 // (startRedisServer: free ports, temp dirs, no persistence) watched by `sentinels` redis-sentinel
 // processes on free ports (quorum 2), all killed when the test process exits. Resolves once every
 // sentinel knows the master, its replica and the other sentinels, i.e. could fail it over.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { infoField, tryRedisCommand } from './redis-command.js';
-import { answersPing, startRedisServer, type RedisServerHandle } from './redis-server.js';
+import { spawnAnswering, stopChild } from './redis-process.js';
+import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 import { waitFor } from './wait.js';
 
 export interface RedisSentinelOptions {
@@ -52,10 +52,6 @@ const REDIS_SENTINEL = process.env.REDIS_SENTINEL ?? '/usr/bin/redis-sentinel';
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 20_000;
 const POLL_MS = 25;
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 export async function startRedisSentinel(options: RedisSentinelOptions = {}): Promise<RedisSentinelHandle> {
   const masterName = options.masterName ?? 'starling';
@@ -194,7 +190,8 @@ async function startSentinel(config: (port: number) => string): Promise<Sentinel
     const port = await freePort();
     writeFileSync(file, config(port));
     try {
-      const child = await launchSentinel(file, dir, port);
+      // Sentinel logs to stdout; its last lines explain a failed start.
+      const child = await spawnAnswering(REDIS_SENTINEL, [file], dir, port);
       return {
         port,
         stop: async () => {
@@ -209,47 +206,6 @@ async function startSentinel(config: (port: number) => string): Promise<Sentinel
       }
     }
   }
-}
-
-/** Spawns redis-sentinel and resolves once it answers PING; rejects if it exits first (e.g. EADDRINUSE). */
-async function launchSentinel(file: string, dir: string, port: number): Promise<ChildProcess> {
-  // Sentinel logs to stdout; keep it to explain a failed start.
-  const child = spawn(REDIS_SENTINEL, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let exited = false;
-  let output = '';
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exit = new Promise<void>((resolve) => {
-    const gone = () => ((exited = true), live.delete(child), resolve());
-    child.once('exit', gone);
-    child.once('error', (err) => ((output += String(err)), gone()));
-  });
-  const deadline = Date.now() + 10_000;
-  while (!exited) {
-    if (await answersPing(port)) {
-      // Running for good now: stop collecting its log.
-      child.stdout?.removeListener('data', keep).resume();
-      child.stderr?.removeListener('data', keep).resume();
-      return child;
-    }
-    if (Date.now() > deadline) break;
-    await Promise.race([exit, new Promise((r) => setTimeout(r, 20))]);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`redis-sentinel on port ${port} did not start: ${output.trim() || 'no answer to PING'}`);
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => {
-      live.delete(child);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 /** SENTINEL MASTER name as a field -> value record; undefined if the sentinel does not answer. */

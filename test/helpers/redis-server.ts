@@ -1,11 +1,11 @@
 // A private redis-server for one test file: free port, temp dir, no persistence, killed when
 // the test process exits. restart() stops it and starts it again on the SAME port (outage tests).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { killChild, spawnAnswering, stopChild } from './redis-process.js';
 
 export interface RedisServerHandle {
   port: number;
@@ -23,10 +23,6 @@ export interface RedisServerHandle {
 }
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 export interface RedisServerOptions {
   /** More redis-server arguments (e.g. ['--replicaof', host, port] for a read-only server). */
@@ -56,10 +52,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
           child.kill(signal);
           return child.pid ?? 0;
         },
-        kill: () => {
-          child.kill('SIGKILL');
-          live.delete(child);
-        },
+        kill: () => killChild(child),
         restart: async () => {
           await stopChild(child);
           // The port was ours a moment ago; retry briefly if the OS has not let go of it yet.
@@ -84,61 +77,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   }
 }
 
-
 /** Spawns redis-server on port and resolves once it answers PING; rejects if it exits first (e.g. EADDRINUSE). */
-async function launch(port: number, dir: string, extra: readonly string[]): Promise<ChildProcess> {
+function launch(port: number, dir: string, extra: readonly string[]): Promise<ChildProcess> {
   // stop() removed it; a restart needs it back.
   mkdirSync(dir, { recursive: true });
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...extra], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  live.add(child);
-  let exited = false;
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<void>((resolve) => {
-    const gone = () => ((exited = true), live.delete(child), resolve());
-    child.once('exit', gone);
-    child.once('error', (err) => ((stderr += String(err)), gone()));
-  });
-  const deadline = Date.now() + 10_000;
-  while (!exited) {
-    if (await answersPing(port)) return child;
-    if (Date.now() > deadline) break;
-    await Promise.race([exit, new Promise((r) => setTimeout(r, 20))]);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`redis-server on port ${port} did not start: ${stderr.trim() || 'no answer to PING'}`);
-}
-
-/** Whether a Redis (or Sentinel) on 127.0.0.1:port answers PING with +PONG. */
-export function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    let reply = '';
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => {
-      live.delete(child);
-      resolve();
-    });
-    // SIGTERM: with persistence off redis-server exits at once.
-    child.kill('SIGTERM');
-  });
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...extra];
+  return spawnAnswering(REDIS_SERVER, args, dir, port);
 }

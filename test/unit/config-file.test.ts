@@ -9,39 +9,15 @@
 // - listeners/plugins lists not checked (unknown key, bad protocol/port, tls missing);
 // - --print-config showing a password, or not reading back as the same config;
 // - configChanges calling a restart key live or the reverse.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, defaultConfig, envName, OPTIONS, parseConfig, type BrokerConfig, type Option } from '../../src/config.js';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, envName, OPTIONS, parseConfig, type BrokerConfig, type Option } from '../../src/config.js';
 import { loadConfig, readConfigFile, suggestion } from '../../src/config-file.js';
 import { printConfig } from '../../src/config-print.js';
 import { configChanges, LIVE_FLAGS } from '../../src/config-reload.js';
-import { rmSync } from 'node:fs';
+import { configFiles, errorOf } from '../helpers/config-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'starling-config-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-/** Writes a config file in its own directory and returns its path. */
-function configFile(text: string): string {
-  const sub = join(dir, `c${++files}`);
-  mkdirSync(sub);
-  const path = join(sub, 'starling.yaml');
-  writeFileSync(path, text);
-  return path;
-}
-
-/** loadConfig's error message, or a failure when it does not throw ConfigError. */
-function errorOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('no ConfigError');
-}
+const { dir, configFile } = configFiles('config');
 
 interface Sample {
   /** As a flag or variable gives it. */

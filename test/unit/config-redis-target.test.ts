@@ -1,37 +1,15 @@
 // Where the shared store is: --redis, --redis-cluster or --redis-sentinel with --redis-master, read
 // into a RedisTarget (redisTargetOf); the checks across those flags; --redis-wait-replicas and
 // --redis-wait-timeout; their config-file keys and STARLING_* variables; --print-config masking.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, defaultConfig, parseConfig, parseRedisHosts, redisTargetOf, usage, usesRedis, type BrokerConfig } from '../../src/config.js';
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, parseConfig, parseRedisHosts, redisTargetOf, usage, usesRedis, type BrokerConfig } from '../../src/config.js';
 import { loadConfig } from '../../src/config-file.js';
 import { printConfig } from '../../src/config-print.js';
 import { describeTarget } from '../../src/store/redis/target.js';
+import { configFiles, errorOf } from '../helpers/config-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'starling-redis-target-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-function configFile(text: string): string {
-  const sub = join(dir, `c${++files}`);
-  mkdirSync(sub);
-  const path = join(sub, 'starling.yaml');
-  writeFileSync(path, text);
-  return path;
-}
-
-/** The ConfigError's message, or a failure when there is none. */
-function errorOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('no ConfigError');
-}
+const { configFile } = configFiles('redis-target');
 
 const target = (argv: string[], env: NodeJS.ProcessEnv = {}) => redisTargetOf(parseConfig(argv, env));
 
