@@ -4,9 +4,9 @@
 // subscriber reconnects (a notice sent during an outage is lost), and on refresh() (SIGHUP).
 // After each read the change handler applies them (credentials swapped, ACL reloaded); what is
 // parsed, and what a bad entry does, is the broker's business (cluster/redis-auth.ts).
-import { createRedisClient, isCluster, waitReady, type RedisConn, type RedisLogger } from './connection.js';
+import { createRedisClient, waitReady, type RedisConn, type RedisLogger } from './connection.js';
 import type { RedisKeys } from './keys.js';
-import { onFrame, subscribe } from './pubsub.js';
+import { onFrame, onResubscribed, subscribe } from './pubsub.js';
 import { describeTarget, type RedisTarget } from './target.js';
 
 export interface RedisAuthSourceOptions {
@@ -57,7 +57,7 @@ export class RedisAuthSource {
     });
     // 'ready' again: a reconnect (ioredis has subscribed again; on a cluster, moved to a new shard
     // master); what changed meanwhile is read.
-    subscriber.on(isCluster(subscriber) ? 'subscribersReady' : 'ready', () => void source.refresh());
+    onResubscribed(subscriber, () => void source.refresh());
     return source;
   }
 

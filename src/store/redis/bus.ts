@@ -68,7 +68,7 @@ import {
   TAG_UNHEARD,
 } from './node-frames.js';
 import { NodeBatches } from './node-batches.js';
-import { onFrame, publish, publishIn, subscribe } from './pubsub.js';
+import { onFrame, onResubscribed, publish, publishIn, subscribe } from './pubsub.js';
 import { RedisBacklog } from './redis-backlog.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { Announcements } from './route-acks.js';
@@ -137,6 +137,8 @@ export class RedisBus implements MessageBus {
   private up = false;
   private closed = false;
   private resyncing: Promise<void> | null = null;
+  /** Subscriptions moved while a resync was under way: one more follows it. */
+  private movePending = false;
   /** On a Redis Cluster: SPUBLISH/SSUBSCRIBE, and subscriptions are checked with probe frames. */
   private readonly sharded: boolean;
   private readonly probes = new Map<string, () => void>();
@@ -181,7 +183,7 @@ export class RedisBus implements MessageBus {
     // A shard's failover or a slot migration: ioredis moves the sharded subscriptions to the shard's
     // new master and says so; frames sent meanwhile went to our limbo, and route announcements
     // may have been missed: the same rebuild as after a reconnect.
-    if (this.sharded) this.subscriber.on('subscribersReady', () => this.onSubscriptionsMoved());
+    if (this.sharded) onResubscribed(this.subscriber, () => this.onSubscriptionsMoved());
     // A frame pushed to our limbo just after we drained it (its PUBLISH found us away, its RPUSH
     // came after our drain) is picked up by this sweep: one LLEN a second.
     this.limboSweep = setInterval(() => void this.sweepLimbo(), LIMBO_SWEEP_MS);
@@ -470,6 +472,19 @@ export class RedisBus implements MessageBus {
   /** The sharded subscriptions were moved to other servers (cluster only). */
   private onSubscriptionsMoved(): void {
     if (this.closed || !this.up) return;
+    const running = this.resyncing;
+    if (running !== null) {
+      // A resync under way may have read what moved just now: one more after it (however many
+      // moves came meanwhile: during a failover ioredis says so every few tens of ms).
+      if (!this.movePending) {
+        this.movePending = true;
+        void running.catch(() => {}).finally(() => {
+          this.movePending = false;
+          this.onSubscriptionsMoved();
+        });
+      }
+      return;
+    }
     this.resync().then(
       () => this.log.info({ nodeId: this.nodeId }, 'bus: subscriptions moved to a new shard master; routes rebuilt and limbo drained'),
       (err: unknown) => {

@@ -7,11 +7,12 @@ import type { Backend } from '../types.js';
 import { BusUnavailableError, RedisBus } from './bus.js';
 import type { BusFlowOptions } from './bus-flow.js';
 import { messageCodec } from './codec.js';
-import { createRedisClient, isCluster, isConnectionFailure, waitReady, type RedisConn } from './connection.js';
+import { createRedisClient, isConnectionFailure, waitReady, type RedisConn } from './connection.js';
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from './keys.js';
 import { NodeMembership } from './membership.js';
 import { RedisOwnership } from './ownership.js';
 import { checkPubsubLimit } from './pubsub-limit.js';
+import { onResubscribed } from './pubsub.js';
 import { ReplicaWait, ReplicaWaitError } from './replica-wait.js';
 import { describeTarget, type RedisTarget } from './target.js';
 import { RedisRetainedStore } from './retained-store.js';
@@ -92,7 +93,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     // owner records then misses nothing.
     // (On a Redis Cluster the sharded subscriptions come back on their own connections: 'subscribersReady'.)
     const recheck = (): void => void setImmediate(() => void bus.whenSubscribed().then(() => ownership.recheck()).catch(() => {}));
-    subscriber.on(isCluster(subscriber) ? 'subscribersReady' : 'ready', recheck);
+    onResubscribed(subscriber, recheck);
     // The bus registers the node as it starts (between its SUBSCRIBE and its route load); the heartbeat follows.
     await bus.start();
     membership.start();

@@ -21,8 +21,46 @@ export function publishIn(multi: ChainableCommander, sharded: boolean, channel: 
   return sharded ? multi.spublish(channel, data) : multi.publish(channel, data);
 }
 
+/** The channels subscribed through subscribe() on each cluster subscriber (onResubscribed). */
+const subscribedChannels = new WeakMap<Cluster, Set<string>>();
+
 export function subscribe(subscriber: RedisConn, ...channels: string[]): Promise<unknown> {
-  return isCluster(subscriber) ? subscriber.ssubscribe(...channels) : subscriber.subscribe(...channels);
+  if (!isCluster(subscriber)) return subscriber.subscribe(...channels);
+  let known = subscribedChannels.get(subscriber);
+  if (known === undefined) subscribedChannels.set(subscriber, (known = new Set()));
+  for (const channel of channels) known.add(channel);
+  return subscriber.ssubscribe(...channels);
+}
+
+/**
+ * Calls handler when the subscriber's subscriptions were made again: one Redis, its reconnect
+ * ('ready'); a Redis Cluster, a shard subscriber connection replaced or a subscribed channel's
+ * slot now served by another master. ioredis says 'subscribersReady' after every change it sees
+ * in the slot map, and the map read from different servers lists a shard's replicas in a
+ * different order: after a failover that was a full resync a second on every node, for nothing.
+ */
+export function onResubscribed(subscriber: RedisConn, handler: () => void): void {
+  if (!isCluster(subscriber)) {
+    subscriber.on('ready', handler);
+    return;
+  }
+  const masters = (): string => {
+    let where = '';
+    for (const channel of subscribedChannels.get(subscriber) ?? []) where += `${channel}@${subscriber.slots[calculateSlot(channel)]?.[0] ?? '?'} `;
+    return where;
+  };
+  let seen = masters();
+  let replaced = false;
+  const mark = (): void => void (replaced = true);
+  subscriber.on('+subscriber', mark);
+  subscriber.on('-subscriber', mark);
+  subscriber.on('subscribersReady', () => {
+    const now = masters();
+    if (!replaced && now === seen) return;
+    replaced = false;
+    seen = now;
+    handler();
+  });
 }
 
 /** Every frame arriving on subscriber's channels. */
