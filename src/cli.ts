@@ -1,6 +1,7 @@
 // `starling [options]` runs the broker; `starling bench ...` runs the load-test tool;
 // `starling passwd ...` edits a password file (src/passwd/).
-import { ConfigError, envName, HelpRequested, OPTIONS, usage, usesRedis } from './config.js';
+import { ConfigError, envName, HelpRequested, OPTIONS, usage } from './config.js';
+import { usesRedis } from './config-redis.js';
 import { loadConfig } from './config-file.js';
 import { printConfig } from './config-print.js';
 import { applyConfig, rereadConfig } from './config-reload.js';

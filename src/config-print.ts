@@ -2,7 +2,8 @@
 // seconds as seconds), secrets masked: options marked secret (the passwords), and the password in
 // a Redis URL (--redis, and each entry of --redis-cluster and --redis-sentinel). File paths are not secrets (a TLS key's path is shown).
 import { stringify } from 'yaml';
-import { OPTIONS, redactHosts, redactUrl, type BrokerConfig, type ListenerConfig } from './config.js';
+import { OPTIONS, type BrokerConfig, type ListenerConfig } from './config.js';
+import { redactHosts, redactUrl } from './config-redis.js';
 
 export const MASK = '***';
 

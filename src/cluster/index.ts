@@ -2,7 +2,8 @@
 // In the primary process it forks config.workers workers (1 included: the primary then still
 // re-forks it when it dies and has it recovered); in a worker it runs one broker node.
 import cluster from 'node:cluster';
-import { redisTargetOf, type BrokerConfig } from '../config.js';
+import type { BrokerConfig } from '../config.js';
+import { redisTargetOf } from '../config-redis.js';
 import type { Reread } from './messages.js';
 import type { Logger } from '../log.js';
 import { Primary } from './primary.js';

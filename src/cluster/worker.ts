@@ -4,7 +4,8 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, redisTargetOf, type BrokerConfig } from '../config.js';
+import { ConfigError, type BrokerConfig } from '../config.js';
+import { redisTargetOf } from '../config-redis.js';
 import { describeTarget } from '../store/redis/target.js';
 import type { Logger } from '../log.js';
 import { startBroker, type RunningBroker } from '../index.js';

@@ -14,7 +14,7 @@
 // are hashed here, as in a file (password-hash.ts); an ACL is parsed here and refused with the
 // file's line if it is bad, so nothing a node would reject ever reaches Redis.
 import { readFileSync } from 'node:fs';
-import { isRedisUrl, redactUrl } from '../config.js';
+import { isRedisUrl, redactUrl } from '../config-redis.js';
 import { hashPassword } from '../broker/auth/password-hash.js';
 import { AclError, parseAcl } from '../broker/acl/parse.js';
 import { RedisAuthAdmin } from '../store/redis/auth-admin.js';

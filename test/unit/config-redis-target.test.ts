@@ -3,7 +3,8 @@
 // --redis-wait-timeout; their config-file keys and STARLING_* variables; --print-config masking.
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, parseConfig, parseRedisHosts, redisTargetOf, usage, usesRedis, type BrokerConfig } from '../../src/config.js';
+import { defaultConfig, parseConfig, usage, type BrokerConfig } from '../../src/config.js';
+import { parseRedisHosts, redisTargetOf, usesRedis } from '../../src/config-redis.js';
 import { loadConfig } from '../../src/config-file.js';
 import { printConfig } from '../../src/config-print.js';
 import { describeTarget } from '../../src/store/redis/target.js';

@@ -9,7 +9,7 @@
 //   none while the first connect is awaited (start-up: the caller logs that it waits, with a bound).
 import type { Socket } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
-import { redactUrl } from '../../config.js';
+import { redactUrl } from '../../config-redis.js';
 import { describeTarget, type RedisTarget } from './target.js';
 
 /**

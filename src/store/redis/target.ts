@@ -3,7 +3,7 @@
 // --redis-master NAME). Every Redis connection Starling makes is built from one of these
 // (connection.ts), so the rest of the code never asks which kind it runs on, except where
 // the engines differ (sharded pub/sub on a cluster: pubsub.ts).
-import { redactUrl } from '../../config.js';
+import { redactUrl } from '../../config-redis.js';
 
 export interface HostPort {
   host: string;
