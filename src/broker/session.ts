@@ -48,12 +48,17 @@ export interface SessionDeps {
 const NOT_READING = 'QoS 0 to a client that is not reading (--max-write-buffer)';
 const TOO_LARGE = "larger than the client's Maximum Packet Size";
 
+/** How long after a failed take from the store queue it is tried again (while the client is online). */
+const TAKE_RETRY_MS = 500;
+
 /** Read-only stand-in for the absent queue of an idle session. */
 const NO_MESSAGES: readonly Message[] = [];
 
 export class Session {
   /** Created on first use: most idle clean sessions never subscribe. */
   private subs: Map<string, SubscriptionOptions> | null = null;
+  /** A take from the store queue that failed is tried again by this timer. */
+  private takeRetry: NodeJS.Timeout | null = null;
   will: Message | null = null;
   /** What the client may read and write (--acl-file); null: no ACL, everything allowed (and no cost). */
   acl: ClientAcl | null = null;
@@ -325,8 +330,17 @@ export class Session {
       (records) => this.took(records, ids.length, mark),
       (err: unknown) => {
         this.taking = 0;
-        this.deps.log.error({ err, clientId: this.clientId }, 'could not take queued messages for a client; they stay queued');
-        // Retried on the next acknowledgement, queue notice or resume.
+        // Retried on the next acknowledgement, queue notice or resume, and after a while: a client
+        // with nothing in flight and nothing new coming would otherwise wait for its queue until
+        // it reconnects (the store failed over meanwhile, say).
+        if (this.takeRetry === null) {
+          this.deps.log.error({ err, clientId: this.clientId }, 'could not take queued messages for a client; they stay queued and are taken again shortly');
+          this.takeRetry = setTimeout(() => {
+            this.takeRetry = null;
+            this.take();
+          }, TAKE_RETRY_MS);
+          this.takeRetry.unref();
+        }
       },
     );
   }
