@@ -60,6 +60,11 @@ async function killBothDuringStream(qos: 1 | 2): Promise<{ sent: number; acked: 
     const story = c.logs.filter((l) => /recover|died|queue|drop/.test(String(l.msg))).map((l) => JSON.stringify(l));
     throw new Error(`${missing.length} of ${stream.acked.size} acknowledged messages never delivered: ${ranges(missing)}; sent at the kills ${JSON.stringify(marks)}; still queued ${queued}\n${story.join('\n')}`);
   });
+  // Diagnostics for a repeat (the QoS 2 test fails on any): where the kills fell and what recovery did.
+  if (counter.repeated().length > 0) {
+    const story = c.logs.filter((l) => /recover|died|queue|drop|took over|taken over/.test(String(l.msg))).map((l) => JSON.stringify(l));
+    console.log(`repeated ${ranges(counter.repeated())}; sent at the kills ${JSON.stringify(marks)}\n${story.join('\n')}`);
+  }
   return { sent: stream.sent, acked: stream.acked, counter };
 }
 
