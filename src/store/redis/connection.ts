@@ -110,6 +110,7 @@ export function createRedisClient(target: RedisTarget | string, role: string, op
     });
   }
   if (!subscriber && !isCluster(client)) corkEachTurn(client);
+  if (!isCluster(client)) connectAgainWhenEnded(client, maxBackoff);
   const where = describeTarget(target);
   let outage = false;
   // Before the first connect the node is starting: it logs that it waits (cluster/worker.ts) and
@@ -130,6 +131,32 @@ export function createRedisClient(target: RedisTarget | string, role: string, op
     log.info({ role, redis: where }, 'redis back');
   });
   return client;
+}
+
+/**
+ * ioredis gives a client up for good ('end') when one reconnect attempt fails inside its connector:
+ * a Sentinel connector whose failover detector disconnects while it is connecting does that, and
+ * the worker was left without Redis after a failover. Such a client is connected again, as its
+ * retry strategy would have; one we close (quit, disconnect) is not.
+ */
+function connectAgainWhenEnded(client: Redis, delayMs: number): void {
+  let closedByUs = false;
+  const quit = client.quit.bind(client);
+  const disconnect = client.disconnect.bind(client);
+  client.quit = ((...args: Parameters<Redis['quit']>) => {
+    closedByUs = true;
+    return quit(...args);
+  }) as Redis['quit'];
+  client.disconnect = (reconnect?: boolean) => {
+    if (reconnect !== true) closedByUs = true;
+    disconnect(reconnect);
+  };
+  client.on('end', () => {
+    if (closedByUs) return;
+    setTimeout(() => {
+      if (!closedByUs && client.status === 'end') client.connect().catch(() => {});
+    }, delayMs).unref();
+  });
 }
 
 function credentials(target: { username?: string; password?: string; tls?: boolean }): { username?: string; password?: string; tls?: object } {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { infoField, redisCommand } from '../../helpers/redis-command.js';
 import { startRedisCluster, type RedisClusterHandle } from '../../helpers/redis-cluster.js';
 import { startRedisSentinel, type RedisSentinelHandle } from '../../helpers/redis-sentinel.js';
-import { onceWithin } from '../../helpers/wait.js';
+import { createRedisClient, waitReady } from '../../../src/store/redis/connection.js';
+import { onceWithin, waitFor } from '../../helpers/wait.js';
 
 const SLOTS = 16384;
 const slotCount = (slots: Array<[number, number]>) => slots.reduce((sum, [a, b]) => sum + b - a + 1, 0);
@@ -155,8 +156,9 @@ describe('a Sentinel-managed master with one replica and 3 sentinels', () => {
 
   beforeAll(async () => {
     sentinel = await startRedisSentinel({ masterName: 'harness', sentinels: 3, downAfterMs: 1000, failoverTimeoutMs: 3000 });
-    client = new Redis({ sentinels: sentinel.sentinels, name: sentinel.masterName, failoverDetector: true });
-    client.on('error', () => {});
+    // The broker's own client (failover detector; connected again if ioredis ends it in a failover race).
+    client = createRedisClient({ kind: 'sentinel', sentinels: sentinel.sentinels, masterName: sentinel.masterName }, 'harness-test') as Redis;
+    await waitReady(client, 10_000);
   });
 
   afterAll(async () => {
@@ -181,7 +183,8 @@ describe('a Sentinel-managed master with one replica and 3 sentinels', () => {
     expect(promotedAt).toBeGreaterThan(killedAt);
     expect(await sentinel.master()).toEqual({ host: '127.0.0.1', port: newMasterPort });
 
-    expect(await client.get('harness:sentinel')).toBe('kept');
+    // Commands fail at once while the client is away (no offline queue): wait until it followed.
+    await waitFor(async () => (await client.get('harness:sentinel').catch(() => null)) === 'kept', 'the client to read from the new master', 15_000);
     expect(await client.set('harness:sentinel:after', 'written')).toBe('OK');
     expect(await redisCommand(newMasterPort, 'GET', 'harness:sentinel:after')).toBe('written');
   });
@@ -195,6 +198,7 @@ describe('a Sentinel-managed master with one replica and 3 sentinels', () => {
     const role = (await redisCommand(killedMaster!, 'ROLE')) as [string, string, number];
     expect(role.slice(0, 3)).toEqual(['slave', '127.0.0.1', current.port]);
 
+    await waitFor(() => client.status === 'ready', 'the client connected', 10_000);
     expect(await client.set('harness:sentinel:replicated', 'to the old master')).toBe('OK');
     expect(await client.call('WAIT', 1, 1000)).toBe(1);
     expect(await redisCommand(killedMaster!, 'GET', 'harness:sentinel:replicated')).toBe('to the old master');
