@@ -2,6 +2,7 @@
 // Numbers come from a StatsSource, so a cluster can publish the sum over its workers.
 import type { Message } from '../store/types.js';
 import type { BrokerStats, StatsSource } from './stats.js';
+import { setLongTimeout, type LongTimeout } from './long-timer.js';
 
 export const BROKER_VERSION = 'starling 0.1.0';
 
@@ -27,7 +28,7 @@ export function sysMessages(stats: BrokerStats, uptimeSeconds: number): Array<[t
 }
 
 export class SysPublisher {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: LongTimeout | null = null;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -39,13 +40,20 @@ export class SysPublisher {
   start(): void {
     if (this.intervalSeconds <= 0 || this.timer !== null) return;
     void this.publishNow();
-    this.timer = setInterval(() => void this.publishNow(), this.intervalSeconds * 1000);
-    this.timer.unref();
+    this.arm();
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.clear();
     this.timer = null;
+  }
+
+  /** The next publication: a long timer, so an interval past 24.8 days (a library caller's) does not fire every 1 ms. */
+  private arm(): void {
+    this.timer = setLongTimeout(() => {
+      void this.publishNow();
+      if (this.timer !== null) this.arm();
+    }, this.intervalSeconds * 1000);
   }
 
   async publishNow(): Promise<void> {
