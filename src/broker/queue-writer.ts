@@ -159,7 +159,7 @@ export class QueueWriter {
       await Promise.all([...this.waiting.keys()].map(async (clientId) => {
         const list = this.waiting.get(clientId)!;
         const sent = list.slice();
-        const results = await Promise.all(sent.map((w) => this.deps.store.enqueue(clientId, w.message, this.deps.limits, w.origin, true).then((kept) => kept, () => null)));
+        const results = await Promise.all(sent.map((w) => this.deps.store.enqueue(clientId, w.message, this.deps.limits, w.origin, true).catch(() => null)));
         let written = 0;
         while (written < results.length && results[written] !== null) written++;
         if (written < results.length) failed = true;

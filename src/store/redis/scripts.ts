@@ -19,9 +19,10 @@ return 1`;
 // highest sequence taken, see ReplayOrigin in store/types.ts).
 // ARGV: cap (messages), cap (bytes, 0 = none), encoded message, its size[, taken field, sequence,
 // record]. With a taken field: a sequence at or below the one recorded is skipped (2: taken
-// already), unless record = 2 (an unheard frame: never taken, see Origin.unheard); with record
-// = 1 or 2 (the holder's own node queues it) the sequence is recorded, growing only. A replay for a dead holder only checks: its record is final, and replayed frames from
-// several senders' limbo pushes need not come in order. RPUSH only within both caps; 1 when kept,
+// already), unless record = 2 or 3 (an unheard frame, or a retried write: never taken, see
+// Origin.unheard); with record = 1 or 2 (the holder's own node queues it) the sequence is
+// recorded, growing only. A replay for a dead holder only checks: its record is final, and
+// replayed frames from several senders' limbo pushes need not come in order. RPUSH only within both caps; 1 when kept,
 // 0 when dropped.
 const ENQUEUE_CAPPED = `
 local taken = nil
