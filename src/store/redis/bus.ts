@@ -232,9 +232,11 @@ export class RedisBus implements MessageBus {
    * Tells every node that deadNode is gone (drop its routes) and waits for their acks, so that
    * after it resolves nobody pushes to deadNode's limbo any more. Used by recovery.
    */
-  announceGone(deadNode: string): Promise<void> {
+  async announceGone(deadNode: string): Promise<void> {
     // The other nodes hand its routes to us (routes.ts handOver); we deliver to its adopted sessions locally.
     this.sync.table.dropNode(deadNode);
+    // Our frames on their way to it settle first (unheard ones land in its limbo, which recovery drains next).
+    await this.batches.settled(deadNode);
     const replay = this.replay.take(deadNode);
     this.flow.forget(deadNode);
     return this.announcements.send(
@@ -420,10 +422,18 @@ export class RedisBus implements MessageBus {
     const target = ackTarget(a);
     if (target === null || target.to === this.nodeId) return;
     const ack = () => publish(this.redis, this.keys.nodeChannel(target.to), encodeRouteAck(target.seq, this.nodeId));
-    // A gone node: what we sent it lately may have died with it; into its limbo before we ack.
-    const replay = a.kind === 'gone' ? this.replay.take(a.nodeId) : [];
-    if (replay.length === 0) ack().catch(() => {});
-    else this.redis.lpush(this.keys.limbo(a.nodeId), ...replay.reverse()).then(ack).catch(() => {}); // ahead of later unheard frames, as in announceGone
+    if (a.kind !== 'gone') {
+      ack().catch(() => {});
+      return;
+    }
+    // A gone node: frames on their way to it settle first (unheard ones land in its limbo), then
+    // what we sent it lately (it may have died with it unread) goes into its limbo, then we ack.
+    const gone = a.nodeId;
+    void this.batches.settled(gone).then(() => {
+      const replay = this.replay.take(gone);
+      if (replay.length === 0) return ack();
+      return this.redis.lpush(this.keys.limbo(gone), ...replay.reverse()).then(ack); // ahead of later unheard frames, as in announceGone
+    }).catch(() => {});
   }
 
   /** Registers, rewrites our routes, reloads everyone's, drains our limbo. Idempotent. */

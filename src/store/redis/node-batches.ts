@@ -30,6 +30,8 @@ interface Batch {
 export class NodeBatches {
   private pending = new Map<string, Batch>();
   private flushScheduled = false;
+  /** Per target node, the batches flushed and not yet answered (settled() waits for them). */
+  private readonly inAir = new Map<string, Set<Promise<void>>>();
 
   constructor(
     private readonly nodeId: string,
@@ -62,6 +64,19 @@ export class NodeBatches {
     return batch.promise;
   }
 
+  /**
+   * Resolves once every frame this node has gathered or sent for node is with Redis: heard, or
+   * pushed onto its limbo. A 'gone' announcement waits for it before its ack: recovery drains the
+   * dead node's limbo once every live node acked, and an unheard frame pushed after that drain
+   * was lost.
+   */
+  settled(node: string): Promise<void> {
+    const waits = [...(this.inAir.get(node) ?? [])];
+    const batch = this.pending.get(node);
+    if (batch !== undefined) waits.push(batch.promise);
+    return waits.length === 0 ? Promise.resolve() : Promise.allSettled(waits).then(() => undefined);
+  }
+
   private readonly flush = (): void => {
     this.flushScheduled = false;
     const pending = this.pending;
@@ -69,7 +84,7 @@ export class NodeBatches {
     const now = Date.now();
     for (const [node, batch] of pending) {
       const frame = encodeMessagesFrame(batch.parts, this.nodeId, batch.entries, { sentAt: now });
-      publish(this.redis, this.keys.nodeChannel(node), frame)
+      const answered: Promise<void> = publish(this.redis, this.keys.nodeChannel(node), frame)
         .then(
           (receivers) => {
             if (receivers > 0) return this.replay.record(node, frame, now);
@@ -90,7 +105,15 @@ export class NodeBatches {
             this.backlog.answered(batch.entries);
             batch.reject(err);
           },
-        );
+        )
+        .finally(() => {
+          const set = this.inAir.get(node);
+          set?.delete(answered);
+          if (set?.size === 0) this.inAir.delete(node);
+        });
+      let set = this.inAir.get(node);
+      if (set === undefined) this.inAir.set(node, (set = new Set()));
+      set.add(answered);
     }
   };
 }
